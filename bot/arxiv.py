@@ -1,0 +1,64 @@
+"""arXiv identifiers in every form people paste them: bare, versioned, prefixed, or as a URL."""
+
+from __future__ import annotations
+
+import re
+
+EXPECTED_FORMS = (
+    "an arXiv id like 2103.03206, 2103.03206v2, arXiv:2103.03206, hep-th/9901001 "
+    "or https://arxiv.org/abs/2103.03206"
+)
+
+_NEW_STYLE = re.compile(r"(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>\d+))?")
+_OLD_STYLE = re.compile(
+    r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?P<subject>\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<version>\d+))?"
+)
+_URL_PREFIX = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.IGNORECASE
+)
+_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)
+
+
+class InvalidArxivId(ValueError):
+    """Raised for text that is no arXiv identifier; the message says what a valid one looks like."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        super().__init__(f"{shown!r} is not an arXiv id ({reason}); expected {EXPECTED_FORMS}")
+
+
+def parse_arxiv_id(text: str) -> str:
+    """Return the version-less arXiv id that `text` names, or raise InvalidArxivId."""
+    candidate = text.strip()
+    if not candidate:
+        raise InvalidArxivId(text, "it is empty")
+    candidate = _ARXIV_PREFIX.sub("", candidate)
+    if _URL_PREFIX.match(candidate):
+        candidate = _URL_PREFIX.sub("", candidate)
+        candidate = candidate.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        if candidate.lower().endswith(".pdf"):
+            candidate = candidate[:-4]
+    new = _NEW_STYLE.fullmatch(candidate)
+    if new:
+        month = int(new["yymm"][2:])
+        if not 1 <= month <= 12:
+            raise InvalidArxivId(text, f"month {new['yymm'][2:]} does not exist")
+        yymm = new["yymm"]
+        if yymm < "0704":
+            raise InvalidArxivId(text, "ids of this form start in April 2007 (0704)")
+        # Five-digit numbers started in January 2015 (1501); before that ids had four digits.
+        if len(new["num"]) == 5 and yymm < "1501":
+            raise InvalidArxivId(text, "five-digit numbers only exist from 1501 on")
+        if len(new["num"]) == 4 and yymm >= "1501":
+            raise InvalidArxivId(text, "ids from 1501 on have five digits after the dot")
+        return f"{new['yymm']}.{new['num']}"
+    old = _OLD_STYLE.fullmatch(candidate)
+    if old:
+        return f"{old['archive']}{old['subject'] or ''}/{old['num']}"
+    raise InvalidArxivId(text, "unrecognised format")
+
+
+def abs_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}"

@@ -1,0 +1,241 @@
+"""`hotpapers`: the admin command line. Builds config → store, then runs one subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from bot.arxiv import InvalidArxivId, parse_arxiv_id
+from bot.config import Config, ConfigError, load_config
+from bot.ingest.files import find_posts, ingest_files
+from bot.models import Day, PaperHistory
+from bot.models_json import paper_json
+from bot.samples import sample_posts
+from bot.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A failure to report on stderr with an exit code, without a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="TOML configuration file")
+    parser.add_argument("--db", metavar="PATH", help="SQLite archive (overrides the config)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress at INFO level on stderr"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotpapers",
+        description="Hot Papers archive and Discord bot.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="store Hot Papers posts (files or directories)")
+    _common(ingest)
+    ingest.add_argument("paths", nargs="*", metavar="PATH", help="post files or directories")
+    ingest.add_argument(
+        "--samples", action="store_true", help="also ingest the bundled sample posts"
+    )
+
+    paper = commands.add_parser("paper", help="show one paper by arXiv id or URL")
+    _common(paper)
+    paper.add_argument("id", metavar="ID", help="e.g. 2103.03206, arXiv:2103.03206v2, a URL")
+    paper.add_argument("--json", action="store_true", help="print one JSON object")
+
+    export = commands.add_parser("export", help="every paper as JSON Lines")
+    _common(export)
+
+    days = commands.add_parser("days", help="the ingested days with their paper counts")
+    _common(days)
+
+    day = commands.add_parser("day", help="one day's papers in rank order (default: latest)")
+    _common(day)
+    day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
+    day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(args.config, os.environ if environ is None else environ)
+        config = config.with_database(args.db)
+        handler = _HANDLERS[args.command]
+        return asyncio.run(handler(config, args))
+    except ConfigError as exc:
+        print(f"hotpapers: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CommandError, StoreError) as exc:
+        print(f"hotpapers: {exc}", file=sys.stderr)
+        return exc.code if isinstance(exc, CommandError) else EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `head`) went away: stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+async def _open(config: Config) -> Store:
+    return await Store.open(config.database.path)
+
+
+async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
+    paths = list(args.paths) + ([str(p) for p in sample_posts()] if args.samples else [])
+    if not paths:
+        raise CommandError("nothing to ingest: give post files or directories, or --samples", 2)
+    files, missing = find_posts(paths)
+    async with await _open(config) as store:
+        with tqdm(
+            total=len(files), unit="post", file=sys.stderr, disable=not sys.stderr.isatty()
+        ) as bar:
+            report = await ingest_files(store.archive, files, on_file=lambda _: _advance(bar))
+        report.rejected[:0] = missing
+        days, papers, tweets = await store.archive.counts()
+    for rejection in report.rejected:
+        print(rejection, file=sys.stderr)
+    print(report.summary())
+    print(f"archive: {days} days, {papers} papers, {tweets} tweets in {config.database.path}")
+    return EXIT_FAILED if report.rejected else EXIT_OK
+
+
+def _advance(bar: tqdm[Any]) -> None:
+    bar.update()
+
+
+async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
+    try:
+        arxiv_id = parse_arxiv_id(args.id)
+    except InvalidArxivId as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    async with await _open(config) as store:
+        history = await store.archive.paper(arxiv_id)
+    if history is None:
+        raise CommandError(
+            f"paper {arxiv_id} is not in the archive ({config.database.path}); "
+            f"see https://arxiv.org/abs/{arxiv_id}"
+        )
+    if args.json:
+        print(json.dumps(paper_json(history), ensure_ascii=False))
+    else:
+        write_paper(history, sys.stdout)
+    return EXIT_OK
+
+
+async def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    async with await _open(config) as store:
+        async for history in store.archive.papers():
+            sys.stdout.write(json.dumps(paper_json(history), ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+async def cmd_days(config: Config, args: argparse.Namespace) -> int:
+    async with await _open(config) as store:
+        days = await store.archive.days()
+    if not days:
+        print(f"no days in the archive ({config.database.path}); run `hotpapers ingest` first")
+        return EXIT_OK
+    print(f"{'day':<10}  {'papers':>6}  {'tweets':>6}  published (UTC)")
+    for day in days:
+        published = day.published_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+        print(f"{day.date}  {day.paper_count:>6}  {day.tweet_count:>6}  {published}")
+    total = sum(d.paper_count for d in days)
+    print(f"{len(days)} days, {total} papers listed")
+    return EXIT_OK
+
+
+async def cmd_day(config: Config, args: argparse.Namespace) -> int:
+    if args.top < 1:
+        raise CommandError(f"--top must be at least 1, got {args.top}", EXIT_USAGE)
+    async with await _open(config) as store:
+        if args.date is None:
+            date = await store.archive.latest_date()
+            if date is None:
+                raise CommandError("the archive has no days yet; run `hotpapers ingest` first")
+        else:
+            try:
+                date = dt.date.fromisoformat(args.date)
+            except ValueError:
+                raise CommandError(
+                    f"{args.date!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE
+                ) from None
+        day = await store.archive.day(date)
+    if day is None:
+        raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
+    write_day(day, args.top, sys.stdout)
+    return EXIT_OK
+
+
+_HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "ingest": cmd_ingest,
+    "paper": cmd_paper,
+    "export": cmd_export,
+    "days": cmd_days,
+    "day": cmd_day,
+}
+
+
+def _authors(authors: Sequence[str], limit: int = 6) -> str:
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:limit])} and {len(authors) - limit} more ({len(authors)} authors)"
+
+
+def write_day(day: Day, top: int, out: TextIO) -> None:
+    shown = day.papers[:top]
+    out.write(f"Hot Papers {day.date}: top {len(shown)} of {len(day.papers)}\n\n")
+    for ranked in shown:
+        paper, seen = ranked.paper, ranked.appearance
+        out.write(f"{seen.rank:>2}. {paper.title}\n")
+        out.write(f"    {_authors(paper.authors, 3)}\n")
+        out.write(
+            f"    {', '.join(paper.categories)} · {seen.retweets} retweets, "
+            f"{seen.favorites} favorites · {paper.abs_url}\n\n"
+        )
+
+
+def write_paper(history: PaperHistory, out: TextIO) -> None:
+    paper = history.paper
+    wrap = textwrap.TextWrapper(width=100, initial_indent="  ", subsequent_indent="  ")
+    out.write(f"{paper.title}\n")
+    out.write(f"arXiv:{paper.arxiv_id} · {', '.join(paper.categories)}\n")
+    out.write(f"{_authors(paper.authors)}\n")
+    out.write(f"abs: {paper.abs_url}\n")
+    out.write(f"pdf: {paper.pdf_url or '(none)'}\n\n")
+    for paragraph in paper.abstract.split("\n\n"):
+        out.write(wrap.fill(paragraph) + "\n")
+    out.write("\nHot on:\n")
+    for a in history.appearances:
+        out.write(f"  {a.date}  #{a.rank:<3} {a.retweets} retweets, {a.favorites} favorites\n")
+    out.write(f"\nTweets ({len(history.tweets)}):\n")
+    for tweet in history.tweets:
+        out.write(f"  {tweet.author} (@{tweet.handle}) · {tweet.posted} · {tweet.url}\n")
+        for line in tweet.text.splitlines() or [""]:
+            out.write(f"    {line}\n" if line.strip() else "\n")

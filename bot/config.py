@@ -1,0 +1,75 @@
+"""Configuration: a TOML file plus the environment → frozen dataclasses, read once in main()."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or holds a bad value; says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    path: str = "hotpapers.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+
+    def with_database(self, path: str | None) -> Config:
+        """The `--db` override of the command line."""
+        return self if path is None else replace(self, database=DatabaseConfig(path=path))
+
+
+def _section(raw: Mapping[str, Any], name: str, cls: type[Any], origin: str) -> Any:
+    values = raw.get(name, {})
+    if not isinstance(values, dict):
+        raise ConfigError(f"{origin}: [{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown key(s) in [{name}]: {', '.join(unknown)}; "
+            f"known keys: {', '.join(known)}"
+        )
+    for key, value in values.items():
+        default = known[key].default
+        expected = type(default) if default is not None else str
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(
+                f"{origin}: [{name}] {key} must be a {expected.__name__}, got {value!r}"
+            )
+    return cls(**values)
+
+
+_SECTIONS: dict[str, type[Any]] = {"database": DatabaseConfig}
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
+    """Read `path` (or only defaults when None); `HOTPAPERS_DB` in `environ` overrides the DB."""
+    raw: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        origin = str(path)
+        try:
+            with open(path, "rb") as handle:
+                raw = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown section(s) {', '.join(unknown)}; known: {', '.join(_SECTIONS)}"
+        )
+    config = Config(**{name: _section(raw, name, cls, origin) for name, cls in _SECTIONS.items()})
+    return config.with_database(environ.get("HOTPAPERS_DB") or None)

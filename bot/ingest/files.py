@@ -1,0 +1,121 @@
+"""Reading posts from files into the archive, shared by `hotpapers ingest` and the poller."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.ingest.parser import ParseError, parse_post
+from bot.models import Day
+from bot.store import Archive, IngestOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A file that was not stored, and why; printed as `path:line: reason`."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest run did, for the CLI summary and the poller's log."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    papers: int = 0
+    tweets: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    stored_days: list[Day] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"posts: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected; papers: {self.papers}; tweets: {self.tweets}"
+        )
+
+
+def find_posts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejection]]:
+    """Files as given, directories searched recursively for `*.md`, in a stable order."""
+    files: list[Path] = []
+    missing: list[Rejection] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(Rejection(str(given), 0, "no such file or directory"))
+    return files, missing
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def ingest_files(
+    archive: Archive,
+    files: Sequence[Path],
+    *,
+    on_file: Callable[[Path], None] | None = None,
+) -> IngestReport:
+    """Parse and store each file in its own transaction; a bad file is reported, not fatal."""
+    report = IngestReport()
+    known = await archive.content_hashes()
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.rejected.append(Rejection(str(path), 0, f"cannot read: {exc.strerror or exc}"))
+        else:
+            await _ingest_one(archive, path, data, known, report)
+        if on_file is not None:
+            on_file(path)
+    return report
+
+
+async def _ingest_one(
+    archive: Archive, path: Path, data: bytes, known: set[str], report: IngestReport
+) -> None:
+    digest = content_hash(data)
+    if digest in known:
+        report.unchanged += 1
+        return
+    try:
+        day = parse_post(data, str(path))
+    except ParseError as exc:
+        log.warning("rejected post %s", exc)
+        report.rejected.append(Rejection(exc.path, exc.line, exc.reason))
+        return
+    outcome = await archive.ingest(day, source=str(path), content_hash=digest)
+    known.add(digest)
+    if outcome is IngestOutcome.UNCHANGED:
+        report.unchanged += 1
+        return
+    if outcome is IngestOutcome.NEW:
+        report.new += 1
+    else:
+        report.updated += 1
+    report.papers += len(day.papers)
+    report.tweets += day.tweet_count
+    report.stored_days.append(day)
+    log.info(
+        "stored %s post for %s from %s: %d papers, %d tweets",
+        outcome.value,
+        day.date,
+        path,
+        len(day.papers),
+        day.tweet_count,
+    )

@@ -1,0 +1,91 @@
+"""The domain: what a Hot Papers post says, as plain frozen data with no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Tweet:
+    """A tweet embedded under a paper in a post."""
+
+    url: str
+    author: str
+    handle: str
+    posted: dt.date
+    lang: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """An arXiv paper, keyed by its version-less id; the same paper may be hot on several days."""
+
+    arxiv_id: str
+    title: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    abstract: str
+    abs_url: str
+    pdf_url: str | None
+
+    @property
+    def primary_category(self) -> str:
+        return self.categories[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Appearance:
+    """A paper's place on one day's list, with the attention it drew."""
+
+    date: dt.date
+    rank: int
+    retweets: int
+    favorites: int
+
+    @property
+    def score(self) -> int:
+        return self.retweets + self.favorites
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPaper:
+    """One `# N. Title` section of a post: the paper, its appearance and the tweets under it."""
+
+    paper: Paper
+    appearance: Appearance
+    tweets: tuple[Tweet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One Hot Papers post: the day it covers, when it was published, and its papers by rank."""
+
+    date: dt.date
+    published_at: dt.datetime
+    papers: tuple[RankedPaper, ...]
+
+    @property
+    def tweet_count(self) -> int:
+        return sum(len(p.tweets) for p in self.papers)
+
+
+@dataclass(frozen=True, slots=True)
+class PaperHistory:
+    """Everything the archive knows of a paper: its metadata, each day it was hot, its tweets."""
+
+    paper: Paper
+    appearances: tuple[Appearance, ...]
+    tweets: tuple[Tweet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    """A stored day as listed by `hotpapers days`."""
+
+    date: dt.date
+    published_at: dt.datetime
+    paper_count: int
+    tweet_count: int
+    source: str

@@ -1,0 +1,362 @@
+"""Days, papers, appearances and tweets: the archive of every ingested Hot Papers post."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.models import (
+    Appearance,
+    Day,
+    DaySummary,
+    Paper,
+    PaperHistory,
+    RankedPaper,
+    Tweet,
+)
+from bot.store.database import Database
+
+
+class IngestOutcome(enum.StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class PaperMatch:
+    """A search or autocomplete hit: enough to label a choice."""
+
+    arxiv_id: str
+    title: str
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Archive:
+    """Reads and writes the archive tables; every method is one transaction or one read."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def ingest(self, day: Day, *, source: str, content_hash: str) -> IngestOutcome:
+        """Store a parsed post. Unchanged content is a no-op; changed content replaces the day."""
+        date = day.date.isoformat()
+        async with self.database.transaction() as db:
+            async with db.execute(
+                "SELECT content_hash FROM days WHERE date = ?", (date,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None and row["content_hash"] == content_hash:
+                return IngestOutcome.UNCHANGED
+            if row is not None:
+                await db.execute("DELETE FROM tweets WHERE date = ?", (date,))
+                await db.execute("DELETE FROM appearances WHERE date = ?", (date,))
+                await db.execute("DELETE FROM days WHERE date = ?", (date,))
+            await db.execute(
+                "INSERT INTO days (date, published_at, source, content_hash, ingested_at,"
+                " paper_count, tweet_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    date,
+                    day.published_at.isoformat(),
+                    source,
+                    content_hash,
+                    _utcnow(),
+                    len(day.papers),
+                    day.tweet_count,
+                ),
+            )
+            await self._write_papers(db, date, day.papers)
+            if row is not None:
+                await db.execute(
+                    "DELETE FROM papers WHERE NOT EXISTS "
+                    "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
+                )
+        return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
+
+    @staticmethod
+    async def _write_papers(
+        db: aiosqlite.Connection, date: str, papers: Sequence[RankedPaper]
+    ) -> None:
+        await db.executemany(
+            "INSERT INTO papers (arxiv_id, title, authors, categories, abstract, abs_url,"
+            " pdf_url, updated_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (arxiv_id) DO UPDATE SET title = excluded.title,"
+            " authors = excluded.authors, categories = excluded.categories,"
+            " abstract = excluded.abstract, abs_url = excluded.abs_url,"
+            " pdf_url = excluded.pdf_url, updated_on = excluded.updated_on"
+            " WHERE excluded.updated_on >= papers.updated_on",
+            [
+                (
+                    p.paper.arxiv_id,
+                    p.paper.title,
+                    json.dumps(p.paper.authors, ensure_ascii=False),
+                    json.dumps(p.paper.categories),
+                    p.paper.abstract,
+                    p.paper.abs_url,
+                    p.paper.pdf_url,
+                    date,
+                )
+                for p in papers
+            ],
+        )
+        await db.executemany(
+            "INSERT OR REPLACE INTO paper_categories (arxiv_id, position, category)"
+            " SELECT arxiv_id, ?, ? FROM papers WHERE arxiv_id = ? AND updated_on = ?",
+            [
+                (position, category, p.paper.arxiv_id, date)
+                for p in papers
+                for position, category in enumerate(p.paper.categories)
+            ],
+        )
+        await db.executemany(
+            "DELETE FROM paper_categories WHERE arxiv_id = ? AND position >= ?"
+            " AND EXISTS (SELECT 1 FROM papers WHERE arxiv_id = ? AND updated_on = ?)",
+            [(p.paper.arxiv_id, len(p.paper.categories), p.paper.arxiv_id, date) for p in papers],
+        )
+        await db.executemany(
+            "INSERT INTO appearances (date, arxiv_id, rank, retweets, favorites)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    date,
+                    p.paper.arxiv_id,
+                    p.appearance.rank,
+                    p.appearance.retweets,
+                    p.appearance.favorites,
+                )
+                for p in papers
+            ],
+        )
+        await db.executemany(
+            "INSERT INTO tweets (date, arxiv_id, position, url, author, handle, posted, lang,"
+            " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    date,
+                    p.paper.arxiv_id,
+                    position,
+                    t.url,
+                    t.author,
+                    t.handle,
+                    t.posted.isoformat(),
+                    t.lang,
+                    t.text,
+                )
+                for p in papers
+                for position, t in enumerate(p.tweets)
+            ],
+        )
+
+    async def content_hashes(self) -> set[str]:
+        """The hashes of every stored post, so unchanged files are skipped before parsing."""
+        async with (
+            self.database.reading() as db,
+            db.execute("SELECT content_hash FROM days") as cursor,
+        ):
+            return {row[0] for row in await cursor.fetchall()}
+
+    async def days(self) -> list[DaySummary]:
+        """Every stored day, oldest first."""
+        async with (
+            self.database.reading() as db,
+            db.execute(
+                "SELECT date, published_at, paper_count, tweet_count, source FROM days"
+                " ORDER BY date"
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [
+            DaySummary(
+                date=dt.date.fromisoformat(r["date"]),
+                published_at=dt.datetime.fromisoformat(r["published_at"]),
+                paper_count=r["paper_count"],
+                tweet_count=r["tweet_count"],
+                source=r["source"],
+            )
+            for r in rows
+        ]
+
+    async def latest_date(self) -> dt.date | None:
+        async with (
+            self.database.reading() as db,
+            db.execute("SELECT max(date) FROM days") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else dt.date.fromisoformat(row[0])
+
+    async def day(self, date: dt.date) -> Day | None:
+        """A stored day with its papers in rank order, as the post listed them."""
+        key = date.isoformat()
+        async with self.database.reading() as db:
+            async with db.execute("SELECT published_at FROM days WHERE date = ?", (key,)) as cursor:
+                head = await cursor.fetchone()
+            if head is None:
+                return None
+            async with db.execute(
+                "SELECT p.*, a.rank, a.retweets, a.favorites FROM appearances a"
+                " JOIN papers p USING (arxiv_id) WHERE a.date = ? ORDER BY a.rank",
+                (key,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            async with db.execute(
+                "SELECT * FROM tweets WHERE date = ? ORDER BY arxiv_id, position", (key,)
+            ) as cursor:
+                tweet_rows = await cursor.fetchall()
+        tweets: dict[str, list[Tweet]] = {}
+        for t in tweet_rows:
+            tweets.setdefault(t["arxiv_id"], []).append(_tweet(t))
+        papers = tuple(
+            RankedPaper(
+                paper=_paper(r),
+                appearance=Appearance(
+                    date=date, rank=r["rank"], retweets=r["retweets"], favorites=r["favorites"]
+                ),
+                tweets=tuple(tweets.get(r["arxiv_id"], ())),
+            )
+            for r in rows
+        )
+        return Day(
+            date=date,
+            published_at=dt.datetime.fromisoformat(head["published_at"]),
+            papers=papers,
+        )
+
+    async def paper(self, arxiv_id: str) -> PaperHistory | None:
+        histories = await self._histories([arxiv_id])
+        return histories[0] if histories else None
+
+    async def papers(self, batch: int = 500) -> AsyncIterator[PaperHistory]:
+        """Every paper with its history, by arXiv id, loaded a batch at a time."""
+        after = ""
+        while True:
+            async with (
+                self.database.reading() as db,
+                db.execute(
+                    "SELECT arxiv_id FROM papers WHERE arxiv_id > ? ORDER BY arxiv_id LIMIT ?",
+                    (after, batch),
+                ) as cursor,
+            ):
+                ids = [row[0] for row in await cursor.fetchall()]
+            if not ids:
+                return
+            for history in await self._histories(ids):
+                yield history
+            after = ids[-1]
+
+    async def _histories(self, ids: Sequence[str]) -> list[PaperHistory]:
+        marks = ",".join("?" * len(ids))
+        async with self.database.reading() as db:
+            async with db.execute(
+                f"SELECT * FROM papers WHERE arxiv_id IN ({marks}) ORDER BY arxiv_id", ids
+            ) as cursor:
+                paper_rows = await cursor.fetchall()
+            async with db.execute(
+                "SELECT arxiv_id, date, rank, retweets, favorites FROM appearances"
+                f" WHERE arxiv_id IN ({marks}) ORDER BY arxiv_id, date",
+                ids,
+            ) as cursor:
+                appearance_rows = await cursor.fetchall()
+            async with db.execute(
+                f"SELECT * FROM tweets WHERE arxiv_id IN ({marks})"
+                " ORDER BY arxiv_id, date, position",
+                ids,
+            ) as cursor:
+                tweet_rows = await cursor.fetchall()
+        appearances: dict[str, list[Appearance]] = {}
+        for r in appearance_rows:
+            appearances.setdefault(r["arxiv_id"], []).append(
+                Appearance(
+                    date=dt.date.fromisoformat(r["date"]),
+                    rank=r["rank"],
+                    retweets=r["retweets"],
+                    favorites=r["favorites"],
+                )
+            )
+        tweets: dict[str, dict[str, Tweet]] = {}
+        for r in tweet_rows:
+            # A tweet listed again on a later day is the same tweet: keep its first showing.
+            tweets.setdefault(r["arxiv_id"], {}).setdefault(r["url"], _tweet(r))
+        return [
+            PaperHistory(
+                paper=_paper(r),
+                appearances=tuple(appearances.get(r["arxiv_id"], ())),
+                tweets=tuple(tweets.get(r["arxiv_id"], {}).values()),
+            )
+            for r in paper_rows
+        ]
+
+    async def search(self, query: str, limit: int = 25) -> list[PaperMatch]:
+        """Papers whose id starts with `query`, then full-text matches on title/abstract/authors."""
+        text = query.strip()
+        async with self.database.reading() as db:
+            if not text:
+                async with db.execute(
+                    "SELECT p.arxiv_id, p.title FROM papers p JOIN appearances a"
+                    " USING (arxiv_id) GROUP BY p.arxiv_id ORDER BY max(a.date) DESC,"
+                    " min(a.rank) LIMIT ?",
+                    (limit,),
+                ) as cursor:
+                    return [PaperMatch(r[0], r[1]) for r in await cursor.fetchall()]
+            async with db.execute(
+                "SELECT arxiv_id, title FROM papers WHERE arxiv_id >= ? AND arxiv_id < ?"
+                " ORDER BY arxiv_id DESC LIMIT ?",
+                (text, text + "\uffff", limit),
+            ) as cursor:
+                found = [PaperMatch(r[0], r[1]) for r in await cursor.fetchall()]
+            terms = [t for t in "".join(c if c.isalnum() else " " for c in text).split() if t]
+            if terms and len(found) < limit:
+                match = " ".join(f'"{t}"*' for t in terms)
+                async with db.execute(
+                    "SELECT p.arxiv_id, p.title FROM papers_fts f JOIN papers p"
+                    " ON p.rowid = f.rowid WHERE papers_fts MATCH ? ORDER BY f.rank LIMIT ?",
+                    (match, limit),
+                ) as cursor:
+                    seen = {m.arxiv_id for m in found}
+                    for r in await cursor.fetchall():
+                        if r[0] not in seen and len(found) < limit:
+                            found.append(PaperMatch(r[0], r[1]))
+        return found
+
+    async def counts(self) -> tuple[int, int, int]:
+        """(days, papers, tweets) in the archive."""
+        async with (
+            self.database.reading() as db,
+            db.execute(
+                "SELECT (SELECT count(*) FROM days), (SELECT count(*) FROM papers),"
+                " (SELECT count(*) FROM tweets)"
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+
+def _paper(row: aiosqlite.Row) -> Paper:
+    return Paper(
+        arxiv_id=row["arxiv_id"],
+        title=row["title"],
+        authors=tuple(json.loads(row["authors"])),
+        categories=tuple(json.loads(row["categories"])),
+        abstract=row["abstract"],
+        abs_url=row["abs_url"],
+        pdf_url=row["pdf_url"],
+    )
+
+
+def _tweet(row: aiosqlite.Row) -> Tweet:
+    return Tweet(
+        url=row["url"],
+        author=row["author"],
+        handle=row["handle"],
+        posted=dt.date.fromisoformat(row["posted"]),
+        lang=row["lang"],
+        text=row["text"],
+    )
