@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
+from bot.client.errors import BotStartError
 from bot.config import Config, ConfigError, load_config
 from bot.ingest.files import find_posts, ingest_files
 from bot.models import Day, PaperHistory
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(day)
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
     day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
+
+    run = commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    _common(run)
+
+    sync = commands.add_parser("sync-commands", help="register the slash commands with Discord now")
+    _common(sync)
     return parser
 
 
@@ -86,12 +93,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         config = load_config(args.config, os.environ if environ is None else environ)
         config = config.with_database(args.db)
+        args.environ = os.environ if environ is None else environ
         handler = _HANDLERS[args.command]
         return asyncio.run(handler(config, args))
     except ConfigError as exc:
         print(f"hotpapers: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (CommandError, StoreError) as exc:
+    except (CommandError, StoreError, BotStartError) as exc:
         print(f"hotpapers: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, CommandError) else EXIT_FAILED
     except KeyboardInterrupt:
@@ -193,12 +201,39 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _token(args: argparse.Namespace) -> str:
+    token = str(args.environ.get("DISCORD_TOKEN", "")).strip()
+    if not token:
+        raise CommandError(
+            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal",
+            EXIT_USAGE,
+        )
+    return token
+
+
+async def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from bot.client.runner import run_bot
+
+    await run_bot(config, _token(args))
+    return EXIT_OK
+
+
+async def cmd_sync_commands(config: Config, args: argparse.Namespace) -> int:
+    from bot.client.runner import sync_commands
+
+    count = await sync_commands(config, _token(args))
+    print(f"synced {count} slash commands")
+    return EXIT_OK
+
+
 _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "ingest": cmd_ingest,
     "paper": cmd_paper,
     "export": cmd_export,
     "days": cmd_days,
     "day": cmd_day,
+    "run": cmd_run,
+    "sync-commands": cmd_sync_commands,
 }
 
 

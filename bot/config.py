@@ -18,9 +18,29 @@ class DatabaseConfig:
     path: str = "hotpapers.sqlite3"
 
 
+DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY = "wss://gateway.discord.gg/"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    """Where the bot talks to Discord; the tests and the sandbox point it at a local server."""
+
+    api_base: str = DISCORD_API_BASE
+    gateway_url: str = DISCORD_GATEWAY
+    dev_guild: int = 0  # 0: sync commands globally; otherwise to this guild only, instantly
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatesConfig:
+    directory: str = ""  # templates here override the bundled ones of the same name
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
 
     def with_database(self, path: str | None) -> Config:
         """The `--db` override of the command line."""
@@ -48,7 +68,11 @@ def _section(raw: Mapping[str, Any], name: str, cls: type[Any], origin: str) -> 
     return cls(**values)
 
 
-_SECTIONS: dict[str, type[Any]] = {"database": DatabaseConfig}
+_SECTIONS: dict[str, type[Any]] = {
+    "database": DatabaseConfig,
+    "discord": DiscordConfig,
+    "templates": TemplatesConfig,
+}
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
@@ -66,10 +90,32 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: not UTF-8 ({exc.reason})") from None
     unknown = sorted(set(raw) - set(_SECTIONS))
     if unknown:
         raise ConfigError(
             f"{origin}: unknown section(s) {', '.join(unknown)}; known: {', '.join(_SECTIONS)}"
         )
     config = Config(**{name: _section(raw, name, cls, origin) for name, cls in _SECTIONS.items()})
+    _check(config, origin)
     return config.with_database(environ.get("HOTPAPERS_DB") or None)
+
+
+def _check(config: Config, origin: str) -> None:
+    """Values of the right type can still be wrong: say which and what is expected."""
+    problems = []
+    if not config.database.path.strip():
+        problems.append("[database] path must not be empty")
+    if not config.discord.api_base.startswith(("http://", "https://")):
+        problems.append(
+            f"[discord] api_base must be an http(s) URL, got {config.discord.api_base!r}"
+        )
+    if not config.discord.gateway_url.startswith(("ws://", "wss://")):
+        problems.append(
+            f"[discord] gateway_url must be a ws(s) URL, got {config.discord.gateway_url!r}"
+        )
+    if config.discord.dev_guild < 0:
+        problems.append("[discord] dev_guild must be a guild id, or 0 for global commands")
+    if problems:
+        raise ConfigError(f"{origin}: " + "; ".join(problems))

@@ -89,3 +89,19 @@ class DaySummary:
     paper_count: int
     tweet_count: int
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel's subscription: the categories it follows and how it wants its digests."""
+
+    channel_id: int
+    guild_id: int
+    categories: tuple[str, ...]
+    since_date: dt.date
+    top: int | None
+    min_score: int
+    deliver_at: dt.time | None
+    timezone: str
+    paused: bool
+    pause_reason: str | None

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
@@ -34,9 +33,9 @@ _PUBLISHED = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d*))?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?"
 )
-_SECTION = re.compile(r"# (\d+)\.\s+(\S.*)")
+_SECTION = re.compile(r"# (\d{1,9})\.\s+(\S.*)")
 _STATS = re.compile(
-    r"- retweets: (\d+), favorites: (\d+) \((\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})\)"
+    r"- retweets: (\d{1,18}), favorites: (\d{1,18}) \((\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})\)"
 )
 _LINKS = re.compile(
     r"- links: \[abs\]\((?P<abs>https?://arxiv\.org/abs/(?P<id>[^)\s]+))\)"
@@ -55,6 +54,7 @@ _TWEET = re.compile(
     r'(?:\?[^"]*)?">(?P<posted>[A-Z][a-z]+ \d{1,2}, \d{4})</a>\s*</blockquote>',
     re.DOTALL,
 )
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _SCRIPT = re.compile(r"<script\b[^>]*>\s*</script>")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
@@ -78,6 +78,20 @@ _MONTHS = {
         ],
         start=1,
     )
+}
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that leaves timestamps as text, for `_published_at` to check and blame by line.
+
+    The pure-Python loader, unlike libyaml's, turns absurdly deep nesting into a RecursionError
+    rather than crashing the process.
+    """
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
 
@@ -120,11 +134,13 @@ def parse_post(source: str | bytes, path: str = "<post>") -> Day:
     date = _day_date(meta, lines, path)
     published_at = _published_at(meta, lines, path)
     papers = tuple(_sections(lines, body_start, path, date))
-    if papers and not text.endswith("\n\n"):
+    if not text.endswith("\n\n" if papers else "\n"):
         raise ParseError(
             path,
             len(lines),
-            "the post ends without the blank line that closes every post; it looks truncated",
+            "the post ends without the blank line that closes every post; it looks truncated"
+            if papers
+            else "the post ends in the middle of a line; it looks truncated",
         )
     return Day(date=date, published_at=published_at, papers=papers)
 
@@ -140,12 +156,17 @@ def _front_matter(lines: list[str], path: str) -> tuple[dict[str, Any], int]:
     else:
         raise ParseError(path, len(lines), "front matter is never closed by a '---' line")
     try:
-        meta = YAMLHandler().load("\n".join(lines[1:index]))
+        meta = yaml.load("\n".join(lines[1:index]), Loader=_FrontMatterLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = (mark.line + 2) if mark is not None else 2
+        # YAML also breaks lines at U+0085/U+2028/U+2029: never blame past the closing '---'.
+        line = min(mark.line + 2, index + 1) if mark is not None else 2
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ParseError(path, line, f"front matter is not valid YAML: {problem}") from None
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        # Explicit tags (`!!int`, `!!timestamp`) and deep nesting fail outside YAMLError.
+        reason = f"front matter is not valid YAML: {type(exc).__name__}"
+        raise ParseError(path, 2, reason) from None
     if not isinstance(meta, dict):
         raise ParseError(path, 2, "front matter is not a mapping of keys to values")
     return meta, index + 1
@@ -322,7 +343,9 @@ def _paper(
     if pending:
         raise ParseError(path, pending_line, "tweet is cut off: '<blockquote>' is never closed")
     abstract = "\n\n".join(
-        " ".join(p.split("\n")) for p in "\n".join(abstract_lines).strip().split("\n\n") if p
+        " ".join(p.split("\n"))
+        for p in _PARAGRAPH_BREAK.split("\n".join(abstract_lines).strip())
+        if p
     )
     if not abstract:
         raise ParseError(path, number if section else heading_line, f"paper {rank} has no abstract")

@@ -7,8 +7,19 @@ from types import TracebackType
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
 from bot.store.database import Database, StoreError
+from bot.store.state import BotState
+from bot.store.subscriptions import SettingsChange, Subscriptions
 
-__all__ = ["Archive", "IngestOutcome", "PaperMatch", "Store", "StoreError"]
+__all__ = [
+    "Archive",
+    "BotState",
+    "IngestOutcome",
+    "PaperMatch",
+    "SettingsChange",
+    "Store",
+    "StoreError",
+    "Subscriptions",
+]
 
 
 class Store:
@@ -17,6 +28,8 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.archive = Archive(database)
+        self.subscriptions = Subscriptions(database)
+        self.state = BotState(database)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

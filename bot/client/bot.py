@@ -1,0 +1,120 @@
+"""The discord.py client: dependencies come in through the constructor, cogs load in setup_hook."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.client.cogs.papers import PapersCog
+from bot.client.cogs.subscriptions import SubscriptionsCog
+from bot.client.tree import HotPapersTree
+from bot.config import DISCORD_GATEWAY, Config, DiscordConfig
+from bot.render import Renderer
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOP = 10
+
+
+def configure_endpoints(settings: DiscordConfig) -> None:
+    """Send every REST call and the gateway to the configured Discord (or a local stand-in)."""
+    discord.http.Route.BASE = settings.api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+class HotPapersBot(commands.AutoShardedBot):
+    """Needs only the `guilds` intent; sharded so it grows past 2,500 guilds unchanged."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        renderer: Renderer,
+        force_sync: bool = False,
+        **options: Any,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        options.setdefault("guild_ready_timeout", 2.0)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=HotPapersTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            chunk_guilds_at_startup=False,
+            **options,
+        )
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.force_sync = force_sync
+        self.synced: bool | None = None
+        self._use_configured_gateway()
+
+    def _use_configured_gateway(self) -> None:
+        """Discord names its gateway in GET /gateway/bot; a configured one takes precedence."""
+        configured = self.config.discord.gateway_url
+        if configured == DISCORD_GATEWAY:
+            return
+        fetch = self.http.get_bot_gateway
+
+        async def get_bot_gateway() -> tuple[int, str, Any]:
+            shards, _, limits = await fetch()
+            return shards, configured, limits
+
+        self.http.get_bot_gateway = get_bot_gateway  # type: ignore[method-assign]
+
+    def cog_factories(self) -> tuple[tuple[str, Callable[[], commands.Cog]], ...]:
+        return (
+            ("papers", lambda: PapersCog(self.store.archive, self.renderer)),
+            (
+                "subscriptions",
+                lambda: SubscriptionsCog(self.store.subscriptions, self.renderer, DEFAULT_TOP),
+            ),
+        )
+
+    async def setup_hook(self) -> None:
+        for name, factory in self.cog_factories():
+            try:
+                await self.add_cog(factory())
+            except Exception:
+                log.exception("could not load the %s commands", name)
+        await self.sync_commands()
+
+    @property
+    def hot_tree(self) -> HotPapersTree:
+        assert isinstance(self.tree, HotPapersTree)
+        return self.tree
+
+    async def sync_commands(self) -> bool:
+        """Sync the slash commands when their definition changed since the last sync."""
+        dev_guild = self.config.discord.dev_guild
+        guild = discord.Object(id=dev_guild) if dev_guild else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        scope = f"guild:{dev_guild}" if dev_guild else "global"
+        digest = self.hot_tree.definition_hash(guild)
+        key = f"commands_hash:{self.application_id}:{scope}"
+        if not self.force_sync and await self.store.state.get(key) == digest:
+            log.info("slash commands unchanged (%s); not syncing", scope)
+            self.synced = False
+            return False
+        synced = await self.tree.sync(guild=guild)
+        await self.store.state.set(key, digest)
+        log.info("synced %d slash commands (%s)", len(synced), scope)
+        self.synced = True
+        return True
+
+    async def on_ready(self) -> None:
+        user = self.user
+        log.info(
+            "connected as %s (id %s) to %d guilds", user, user.id if user else "?", len(self.guilds)
+        )

@@ -1,0 +1,135 @@
+"""/subscribe, /unsubscribe, /subscriptions: which categories a channel receives."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import taxonomy
+from bot.client.context import channel_target, require_manage_channels
+from bot.client.replies import reply
+from bot.client.tree import Refusal
+from bot.render import CHOICES_LIMIT, Renderer, choice_name
+from bot.store import Subscriptions
+
+if TYPE_CHECKING:
+    from bot.client.bot import HotPapersBot
+
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class SubscriptionsCog(commands.Cog):
+    def __init__(self, subscriptions: Subscriptions, renderer: Renderer, default_top: int) -> None:
+        self.subscriptions = subscriptions
+        self.renderer = renderer
+        self.default_top = default_top
+
+    @app_commands.command(
+        name="subscribe", description="Post this channel the Hot Papers of a category"
+    )
+    @app_commands.describe(category="arXiv category like cs.CV, or a whole archive like cs")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    async def subscribe(
+        self, interaction: discord.Interaction[HotPapersBot], category: str
+    ) -> None:
+        target = channel_target(interaction)
+        require_manage_channels(interaction)
+        codes: list[str] = []
+        for query in _SEPARATORS.split(category.strip()) or [""]:
+            try:
+                codes.append(taxonomy.normalize(query))
+            except taxonomy.UnknownCategory as exc:
+                raise Refusal(
+                    self.renderer.notice(
+                        "unknown_category", query=exc.query, suggestions=list(exc.suggestions)
+                    )
+                ) from None
+        codes = list(dict.fromkeys(codes))
+        added = await self.subscriptions.subscribe(target.channel_id, target.guild_id, codes)
+        already = [c for c in codes if c not in added]
+        if not added:
+            notice = self.renderer.notice(
+                "already_subscribed", channel_id=target.channel_id, category=", ".join(already)
+            )
+        else:
+            notice = self.renderer.notice(
+                "subscribed", channel_id=target.channel_id, added=added, already=already
+            )
+        await reply(interaction, notice)
+
+    @subscribe.autocomplete("category")
+    async def subscribe_autocomplete(
+        self, interaction: discord.Interaction[HotPapersBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=choice_name(name), value=value)
+            for name, value in taxonomy.autocomplete(current[:100], limit=CHOICES_LIMIT)
+        ]
+
+    @app_commands.command(name="unsubscribe", description="Stop posting a category in this channel")
+    @app_commands.describe(category="one of this channel's subscriptions")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    async def unsubscribe(
+        self, interaction: discord.Interaction[HotPapersBot], category: str
+    ) -> None:
+        target = channel_target(interaction)
+        require_manage_channels(interaction)
+        current = await self.subscriptions.get(target.channel_id)
+        codes = current.categories if current else ()
+        try:
+            code = taxonomy.normalize(category)
+        except taxonomy.UnknownCategory:
+            code = category.strip()
+        if code not in codes or not await self.subscriptions.unsubscribe(target.channel_id, code):
+            raise Refusal(
+                self.renderer.notice(
+                    "not_subscribed",
+                    channel_id=target.channel_id,
+                    category=code,
+                    current=list(codes),
+                )
+            )
+        remaining = [c for c in codes if c != code]
+        await reply(
+            interaction,
+            self.renderer.notice(
+                "unsubscribed", channel_id=target.channel_id, category=code, remaining=remaining
+            ),
+        )
+
+    @unsubscribe.autocomplete("category")
+    async def unsubscribe_autocomplete(
+        self, interaction: discord.Interaction[HotPapersBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        target = channel_target(interaction)
+        subscription = await self.subscriptions.get(target.channel_id)
+        if subscription is None:
+            return []
+        needle = current.strip().lower()
+        return [
+            app_commands.Choice(name=choice_name(taxonomy.describe(code)), value=code)
+            for code in subscription.categories
+            if needle in code.lower() or needle in taxonomy.describe(code).lower()
+        ][:CHOICES_LIMIT]
+
+    @app_commands.command(
+        name="subscriptions", description="This channel's categories and settings"
+    )
+    @app_commands.guild_only()
+    async def show(self, interaction: discord.Interaction[HotPapersBot]) -> None:
+        target = channel_target(interaction)
+        subscription = await self.subscriptions.get(target.channel_id)
+        await reply(
+            interaction,
+            self.renderer.subscriptions(
+                subscription, channel_name=target.name, default_top=self.default_top
+            ),
+        )

@@ -1,0 +1,60 @@
+"""The command tree: the one place where command errors become replies and log entries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.client.replies import reply
+from bot.render import Message
+
+if TYPE_CHECKING:
+    from bot.client.bot import HotPapersBot
+
+log = logging.getLogger(__name__)
+
+
+class Refusal(app_commands.AppCommandError):
+    """A command declined for a reason the user should read (bad input, no permission)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.content)
+        self.message = message
+
+
+class HotPapersTree(app_commands.CommandTree["HotPapersBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[HotPapersBot], error: app_commands.AppCommandError
+    ) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(original, Refusal):
+            message = original.message
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error(
+                "command /%s failed in guild %s channel %s",
+                command,
+                interaction.guild_id,
+                interaction.channel_id,
+                exc_info=original,
+            )
+            message = self.client.renderer.notice("error")
+        try:
+            await reply(interaction, message)
+        except discord.HTTPException:
+            log.warning("could not tell the user about an error", exc_info=True)
+
+    def definition_hash(self, guild: discord.abc.Snowflake | None = None) -> str:
+        """A digest of the commands as Discord would receive them, to sync only on change."""
+        payload = [command.to_dict(self) for command in self._get_all_commands(guild=guild)]
+        encoded = json.dumps(payload, sort_keys=True, default=_json_default).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+def _json_default(value: Any) -> str:
+    return str(value)

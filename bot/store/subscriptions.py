@@ -1,0 +1,167 @@
+"""Channels, the categories they subscribe to, and their digest settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.models import Subscription
+from bot.store.database import Database
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """The settings a `/settings` call changes; None leaves a value as it is."""
+
+    top: int | None = None
+    min_score: int | None = None
+    deliver_at: dt.time | None = None
+    clear_deliver_at: bool = False
+    timezone: str | None = None
+    paused: bool | None = None
+
+
+class Subscriptions:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def subscribe(
+        self, channel_id: int, guild_id: int, categories: Iterable[str]
+    ) -> list[str]:
+        """Add categories to a channel; returns those that were new. A new channel starts
+        with the first day after the newest one already in the archive."""
+        now = _utcnow()
+        added: list[str] = []
+        async with self.database.transaction() as db:
+            async with db.execute("SELECT max(date) FROM days") as cursor:
+                row = await cursor.fetchone()
+            latest = row[0] if row and row[0] else None
+            since = (
+                (dt.date.fromisoformat(latest) + dt.timedelta(days=1)).isoformat()
+                if latest
+                else dt.date.min.isoformat()
+            )
+            await db.execute(
+                "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
+                (channel_id, guild_id, since, now, now),
+            )
+            for category in categories:
+                cursor = await db.execute(
+                    "INSERT INTO subscriptions (channel_id, category, created_at)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (channel_id, category, now),
+                )
+                if cursor.rowcount:
+                    added.append(category)
+        return added
+
+    async def unsubscribe(self, channel_id: int, category: str) -> bool:
+        """Remove one category; a channel left with none is forgotten with its settings."""
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM subscriptions WHERE channel_id = ? AND category = ?",
+                (channel_id, category),
+            )
+            removed = cursor.rowcount > 0
+            await db.execute(
+                "DELETE FROM channels WHERE channel_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM subscriptions s WHERE s.channel_id = channels.channel_id)",
+                (channel_id,),
+            )
+        return removed
+
+    async def get(self, channel_id: int) -> Subscription | None:
+        async with self.database.reading() as db:
+            async with db.execute(
+                "SELECT * FROM channels WHERE channel_id = ?", (channel_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            async with db.execute(
+                "SELECT category FROM subscriptions WHERE channel_id = ? ORDER BY category",
+                (channel_id,),
+            ) as cursor:
+                categories = tuple(r[0] for r in await cursor.fetchall())
+        return _subscription(row, categories)
+
+    async def update_settings(self, channel_id: int, change: SettingsChange) -> Subscription | None:
+        """Apply a settings change; any change lifts a pause, so delivery is retried."""
+        sets: list[str] = ["updated_at = ?", "paused = ?", "pause_reason = NULL"]
+        values: list[object] = [_utcnow(), int(change.paused or False)]
+        if change.top is not None:
+            sets.append("top = ?")
+            values.append(change.top)
+        if change.min_score is not None:
+            sets.append("min_score = ?")
+            values.append(change.min_score)
+        if change.clear_deliver_at:
+            sets.append("deliver_at = NULL")
+        elif change.deliver_at is not None:
+            sets.append("deliver_at = ?")
+            values.append(change.deliver_at.strftime("%H:%M"))
+        if change.timezone is not None:
+            sets.append("timezone = ?")
+            values.append(change.timezone)
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE channels SET {', '.join(sets)} WHERE channel_id = ?",
+                (*values, channel_id),
+            )
+            if not cursor.rowcount:
+                return None
+        return await self.get(channel_id)
+
+    async def pause(self, channel_id: int, reason: str) -> None:
+        """Stop deliveries to a channel Discord refused, until its settings change."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE channels SET paused = 1, pause_reason = ?, updated_at = ?"
+                " WHERE channel_id = ?",
+                (reason, _utcnow(), channel_id),
+            )
+
+    async def remove_channels(self, channel_ids: Iterable[int]) -> int:
+        """Forget channels that no longer exist or that the bot can no longer see."""
+        ids = list(channel_ids)
+        async with self.database.transaction() as db:
+            cursor = await db.executemany(
+                "DELETE FROM channels WHERE channel_id = ?", [(i,) for i in ids]
+            )
+            return max(cursor.rowcount, 0)
+
+    async def remove_guild(self, guild_id: int) -> int:
+        async with self.database.transaction() as db:
+            cursor = await db.execute("DELETE FROM channels WHERE guild_id = ?", (guild_id,))
+            return max(cursor.rowcount, 0)
+
+    async def count(self) -> int:
+        async with (
+            self.database.reading() as db,
+            db.execute("SELECT count(*) FROM channels") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+def _subscription(row: aiosqlite.Row, categories: tuple[str, ...]) -> Subscription:
+    return Subscription(
+        channel_id=row["channel_id"],
+        guild_id=row["guild_id"],
+        categories=categories,
+        since_date=dt.date.fromisoformat(row["since_date"]),
+        top=row["top"],
+        min_score=row["min_score"],
+        deliver_at=dt.time.fromisoformat(row["deliver_at"]) if row["deliver_at"] else None,
+        timezone=row["timezone"],
+        paused=bool(row["paused"]),
+        pause_reason=row["pause_reason"],
+    )
