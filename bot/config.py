@@ -32,6 +32,25 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """Where new posts come from; either or both may be set."""
+
+    directory: str = ""  # a folder of post files, watched recursively for *.md
+    url: str = ""  # an HTTP URL template with {date}, e.g. .../{date}---Hot-Papers.md
+    poll_seconds: int = 600
+    lookback_days: int = 3  # how many days back the HTTP source asks for missing posts
+    timeout_seconds: int = 30
+    settle_seconds: float = 2.0  # a file modified more recently than this waits a poll
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    top: int = 10  # papers per digest unless a channel sets its own (1 to 25)
+    catch_up_days: int = 3  # after downtime, at most this many missed days per channel
+    deliver_seconds: int = 30  # how often due deliveries are looked for
+
+
+@dataclass(frozen=True, slots=True)
 class TemplatesConfig:
     directory: str = ""  # templates here override the bundled ones of the same name
 
@@ -41,6 +60,8 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
 
     def with_database(self, path: str | None) -> Config:
         """The `--db` override of the command line."""
@@ -58,9 +79,12 @@ def _section(raw: Mapping[str, Any], name: str, cls: type[Any], origin: str) -> 
             f"{origin}: unknown key(s) in [{name}]: {', '.join(unknown)}; "
             f"known keys: {', '.join(known)}"
         )
+    values = dict(values)
     for key, value in values.items():
         default = known[key].default
         expected = type(default) if default is not None else str
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            values[key] = value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
             raise ConfigError(
                 f"{origin}: [{name}] {key} must be a {expected.__name__}, got {value!r}"
@@ -72,6 +96,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseConfig,
     "discord": DiscordConfig,
     "templates": TemplatesConfig,
+    "source": SourceConfig,
+    "digest": DigestConfig,
 }
 
 
@@ -115,6 +141,14 @@ def _check(config: Config, origin: str) -> None:
         problems.append(
             f"[discord] gateway_url must be a ws(s) URL, got {config.discord.gateway_url!r}"
         )
+    if config.source.url and "{date}" not in config.source.url:
+        problems.append("[source] url must contain {date}, e.g. https://host/{date}.md")
+    if config.source.poll_seconds < 1:
+        problems.append("[source] poll_seconds must be at least 1")
+    if not 1 <= config.digest.top <= 25:
+        problems.append(f"[digest] top must be 1 to 25, got {config.digest.top}")
+    if config.digest.catch_up_days < 1:
+        problems.append("[digest] catch_up_days must be at least 1")
     if config.discord.dev_guild < 0:
         problems.append("[discord] dev_guild must be a guild id, or 0 for global commands")
     if problems:
