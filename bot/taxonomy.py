@@ -7,6 +7,7 @@ without a network call. Transcribed from https://arxiv.org/category_taxonomy.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
@@ -268,9 +269,10 @@ _CANONICAL: Final[Mapping[str, str]] = MappingProxyType(
     | {_wildcard(a).lower(): _wildcard(a) for a in ARCHIVES}
     | {_wildcard(c).lower(): c for c in CATEGORIES if "." not in c}
 )
-# Known category -> the wildcard that also covers it, so matching does no string work.
+# Known category -> the wildcard that would cover it, so matching does no string work. Codes
+# of single-category archives map to a never-normalized "hep-th.*", which matches nothing.
 _WILDCARD_OF: Final[Mapping[str, str]] = MappingProxyType(
-    {code: _wildcard(code.partition(".")[0]) for code in CATEGORIES if "." in code}
+    {code: _wildcard(code.partition(".")[0]) for code in CATEGORIES}
     | {a: _wildcard(a) for a in ARCHIVES}
 )
 _POPULARITY: Final[Mapping[str, int]] = MappingProxyType(
@@ -395,7 +397,7 @@ _LABELS: Final[Mapping[str, str]] = MappingProxyType({e[0]: e[4] for e in _ENTRI
 
 
 def _rank_key(value: str) -> tuple[int, int, str]:
-    # Wildcards before codes, then popular codes, then arXiv's order for a stable listing.
+    # Wildcards before codes, then popular codes, then alphabetically for a stable listing.
     return (0 if value.endswith(".*") else 1, _POPULARITY.get(value, len(_POPULAR)), value)
 
 
@@ -403,8 +405,11 @@ def _word_start(name: str, needle: str) -> bool:
     return name.startswith(needle) or f" {needle}" in name or f"-{needle}" in name
 
 
-def _ranked(query: str) -> list[str]:
-    """Values matching a lower-cased query, best first, without fuzzy matching."""
+def _ranked(query: str, *, loose: bool = True) -> list[str]:
+    """Values matching a lower-cased query, best first, without fuzzy matching.
+
+    `loose` adds bare code-substring matches, useful while typing but noise in suggestions.
+    """
     exact = _CANONICAL.get(query)
     base = query[:-2] if query.endswith(".*") else query
     tiers: list[list[str]] = [[] for _ in range(6)]
@@ -421,7 +426,7 @@ def _ranked(query: str) -> list[str]:
             tiers[3].append(value)
         elif base in name:
             tiers[4].append(value)
-        elif base in low:
+        elif loose and base in low:
             tiers[5].append(value)
     ordered = [exact] if exact is not None else []
     for tier in tiers:
@@ -429,11 +434,16 @@ def _ranked(query: str) -> list[str]:
     return ordered
 
 
-def _fuzzy(query: str) -> list[str]:
-    """Values spelled like a lower-cased query, closest first (difflib, plus transpositions)."""
+@functools.lru_cache(maxsize=1024)
+def _fuzzy(query: str) -> tuple[str, ...]:
+    """Values spelled like a lower-cased query, closest first (difflib, plus transpositions).
+
+    Cached because it is the one slow path (~1 ms) and autocomplete repeats queries.
+    """
     # Compare archives only when the query looks like one, so "cs.XX" suggests cs codes.
     with_archives = "." not in query or query.endswith(".*")
     target = query[:-2] if query.endswith(".*") else query
+    wanted = target.partition(".")[2]
     matcher = difflib.SequenceMatcher(b=target, autojunk=False)
     scored: list[tuple[float, str]] = []
     for value, low, _subject, _name, _label in _ENTRIES:
@@ -442,14 +452,20 @@ def _fuzzy(query: str) -> list[str]:
                 continue
             low = low[:-2]
         matcher.set_seq1(low)
-        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+        # The bonuses below add at most 0.35, so cheaper upper bounds can prune below 0.25.
+        if matcher.real_quick_ratio() < 0.25 or matcher.quick_ratio() < 0.25:
             continue
         score = matcher.ratio()
         if sorted(low) == sorted(target):
             score += 0.1  # "cs.VC" is far likelier to mean cs.CV than cs.CC
+        subject = low.partition(".")[2]
+        if subject and subject == wanted:
+            score += 0.25  # right subject, wrong archive: "cs.ML" likely means stat.ML
+        elif subject[:1] and subject[:1] == wanted[:1]:
+            score += 0.05  # people rarely get the first letter wrong
         if score >= 0.6:
             scored.append((-score, value))
-    return [value for _score, value in sorted(scored)]
+    return tuple(value for _score, value in sorted(scored))
 
 
 def suggest(query: str, limit: int = _MAX_SUGGESTIONS) -> tuple[str, ...]:
@@ -457,7 +473,7 @@ def suggest(query: str, limit: int = _MAX_SUGGESTIONS) -> tuple[str, ...]:
     needle = query.strip().lower()
     if not needle or limit <= 0:
         return ()
-    found = dict.fromkeys(_ranked(needle)[:limit])
+    found = dict.fromkeys(_ranked(needle, loose=False)[:limit])
     if len(found) < limit:
         found.update(dict.fromkeys(_fuzzy(needle)))
     return tuple(found)[:limit]
