@@ -89,21 +89,32 @@ async def ingest_files(
 async def _ingest_one(
     archive: Archive, path: Path, data: bytes, known: set[str], report: IngestReport
 ) -> None:
+    await ingest_post(archive, str(path), data, known, report)
+
+
+async def ingest_post(
+    archive: Archive, source: str, data: bytes, known: set[str], report: IngestReport
+) -> IngestOutcome | None:
+    """Parse and store one post's bytes under `source` (a path or URL), counting into `report`.
+
+    Shared by `hotpapers ingest` and the pollers so every source stores posts the same way.
+    Returns the outcome, or None when the post was rejected (and added to `report.rejected`).
+    """
     digest = content_hash(data)
     if digest in known:
         report.unchanged += 1
-        return
+        return IngestOutcome.UNCHANGED
     try:
-        day = parse_post(data, str(path))
+        day = parse_post(data, source)
     except ParseError as exc:
         log.warning("rejected post %s", exc)
         report.rejected.append(Rejection(exc.path, exc.line, exc.reason))
-        return
-    outcome = await archive.ingest(day, source=str(path), content_hash=digest)
+        return None
+    outcome = await archive.ingest(day, source=source, content_hash=digest)
     known.add(digest)
     if outcome is IngestOutcome.UNCHANGED:
         report.unchanged += 1
-        return
+        return outcome
     if outcome is IngestOutcome.NEW:
         report.new += 1
     else:
@@ -115,7 +126,8 @@ async def _ingest_one(
         "stored %s post for %s from %s: %d papers, %d tweets",
         outcome.value,
         day.date,
-        path,
+        source,
         len(day.papers),
         day.tweet_count,
     )
+    return outcome
