@@ -7,14 +7,19 @@ from types import TracebackType
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
 from bot.store.database import Database, StoreError
+from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
 from bot.store.state import BotState
 from bot.store.subscriptions import SettingsChange, Subscriptions
 
 __all__ = [
     "Archive",
     "BotState",
+    "Deliveries",
+    "Delivery",
     "IngestOutcome",
+    "LedgerRow",
     "PaperMatch",
+    "PlannedDelivery",
     "SettingsChange",
     "Store",
     "StoreError",
@@ -30,6 +35,7 @@ class Store:
         self.archive = Archive(database)
         self.subscriptions = Subscriptions(database)
         self.state = BotState(database)
+        self.deliveries = Deliveries(database)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

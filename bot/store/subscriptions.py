@@ -91,12 +91,21 @@ class Subscriptions:
                 (channel_id,),
             ) as cursor:
                 categories = tuple(r[0] for r in await cursor.fetchall())
-        return _subscription(row, categories)
+        return subscription_from_row(row, categories)
 
     async def update_settings(self, channel_id: int, change: SettingsChange) -> Subscription | None:
-        """Apply a settings change; any change lifts a pause, so delivery is retried."""
-        sets: list[str] = ["updated_at = ?", "paused = ?", "pause_reason = NULL"]
-        values: list[object] = [_utcnow(), int(change.paused or False)]
+        """Apply a settings change. Any change lifts a pause Discord caused (so delivery is
+        tried again); a pause set with `paused` stays until `paused` is set to false."""
+        sets: list[str] = ["updated_at = ?"]
+        values: list[object] = [_utcnow()]
+        if change.paused is not None:
+            sets += ["paused = ?", "pause_reason = NULL"]
+            values.append(int(change.paused))
+        else:
+            sets += [
+                "paused = CASE WHEN pause_reason IS NOT NULL THEN 0 ELSE paused END",
+                "pause_reason = NULL",
+            ]
         if change.top is not None:
             sets.append("top = ?")
             values.append(change.top)
@@ -152,7 +161,7 @@ class Subscriptions:
         return int(row[0]) if row else 0
 
 
-def _subscription(row: aiosqlite.Row, categories: tuple[str, ...]) -> Subscription:
+def subscription_from_row(row: aiosqlite.Row, categories: tuple[str, ...]) -> Subscription:
     return Subscription(
         channel_id=row["channel_id"],
         guild_id=row["guild_id"],

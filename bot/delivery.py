@@ -1,0 +1,178 @@
+"""Sending planned digests to Discord, exactly once, and reacting to what Discord answers.
+
+Each message is recorded in the ledger as soon as Discord accepts it, and carries a nonce
+with `enforce_nonce`, so a retry after a lost response or a crash cannot post it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import Route
+
+from bot.store import Delivery, Store
+
+log = logging.getLogger(__name__)
+
+NONCE_LIMIT = 25
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = _DIGITS[digit] + text
+        if not number:
+            return text
+
+
+def delivery_nonce(channel_id: int, date: dt.date, part: int) -> str:
+    """The same (channel, day, part) always gets the same nonce of at most 25 characters."""
+    nonce = f"{_base36(channel_id)}.{date:%y%m%d}.{part}"
+    assert len(nonce) <= NONCE_LIMIT
+    return nonce
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    sent_messages: int = 0
+    completed: int = 0
+    retried: int = 0
+    paused: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    failed: int = 0
+
+
+class Deliverer:
+    """Posts due deliveries through discord.py's HTTP client, which waits out 429s itself."""
+
+    def __init__(
+        self,
+        http: discord.http.HTTPClient,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        concurrency: int = 8,
+        base_backoff: float = 30.0,
+        max_backoff: float = 3600.0,
+    ) -> None:
+        self.http = http
+        self.store = store
+        self.clock = clock
+        self.concurrency = concurrency
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self._lock = asyncio.Lock()
+
+    async def deliver_due(self) -> DeliveryReport:
+        """Send everything due now; one run at a time, so nothing is sent twice concurrently."""
+        report = DeliveryReport()
+        async with self._lock:
+            while True:
+                due = await self.store.deliveries.due(self.clock())
+                if not due:
+                    break
+                by_channel: dict[int, list[Delivery]] = {}
+                for delivery in due:
+                    by_channel.setdefault(delivery.channel_id, []).append(delivery)
+                gate = asyncio.Semaphore(self.concurrency)
+                await asyncio.gather(
+                    *(self._deliver_channel(items, gate, report) for items in by_channel.values())
+                )
+                if report.sent_messages == 0 and report.completed == 0:
+                    break
+                if len(due) < 500:
+                    break
+        if report.sent_messages or report.paused or report.removed or report.failed:
+            log.info(
+                "delivery run: %d messages, %d digests completed, %d retried later, "
+                "%d channels paused, %d removed, %d failed",
+                report.sent_messages,
+                report.completed,
+                report.retried,
+                len(report.paused),
+                len(report.removed),
+                report.failed,
+            )
+        return report
+
+    async def _deliver_channel(
+        self, items: list[Delivery], gate: asyncio.Semaphore, report: DeliveryReport
+    ) -> None:
+        """One channel's due days in order; a refusal stops the rest of them."""
+        async with gate:
+            for item in items:
+                if not await self._deliver(item, report):
+                    return
+
+    async def _deliver(self, delivery: Delivery, report: DeliveryReport) -> bool:
+        """Send the remaining parts in order; False stops this channel's later deliveries."""
+        channel_id, date = delivery.channel_id, delivery.date
+        for part in range(delivery.parts_sent, len(delivery.messages)):
+            body: dict[str, Any] = dict(delivery.messages[part])
+            body["nonce"] = delivery_nonce(channel_id, date, part)
+            body["enforce_nonce"] = True
+            try:
+                data = await self.http.request(
+                    Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id),
+                    json=body,
+                )
+            except discord.Forbidden as exc:
+                reason = (
+                    f"Discord refused to post here (403: {exc.text or 'Missing Access'}). "
+                    "Give the bot View Channel, Send Messages and Embed Links, then change any "
+                    "/settings to resume."
+                )
+                log.warning("pausing channel %s: %s", channel_id, reason)
+                await self.store.subscriptions.pause(channel_id, reason)
+                report.paused.append(channel_id)
+                return False
+            except discord.NotFound as exc:
+                log.warning(
+                    "channel %s is gone (404: %s); removing its subscriptions", channel_id, exc.text
+                )
+                await self.store.subscriptions.remove_channels([channel_id])
+                report.removed.append(channel_id)
+                return False
+            except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                delay = min(self.base_backoff * 2**delivery.attempts, self.max_backoff)
+                error = _describe(exc)
+                log.warning(
+                    "digest %s for channel %s: %s; retrying in %.0f s",
+                    date,
+                    channel_id,
+                    error,
+                    delay,
+                )
+                await self.store.deliveries.retry_later(
+                    channel_id, date, error, self.clock() + dt.timedelta(seconds=delay)
+                )
+                report.retried += 1
+                return False
+            except discord.HTTPException as exc:
+                error = _describe(exc)
+                log.error("digest %s for channel %s refused: %s", date, channel_id, error)
+                await self.store.deliveries.fail(channel_id, date, error)
+                report.failed += 1
+                return True
+            last = part == len(delivery.messages) - 1
+            await self.store.deliveries.part_sent(channel_id, date, part, int(data["id"]), last)
+            report.sent_messages += 1
+            if last:
+                report.completed += 1
+                log.info("delivered digest %s to channel %s", date, channel_id)
+        return True
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, discord.HTTPException):
+        return f"HTTP {exc.status}: {exc.text or exc.__class__.__name__}"[:500]
+    return f"{exc.__class__.__name__}: {exc}"[:500]

@@ -1,0 +1,81 @@
+"""APScheduler jobs: poll the sources and send due digests, each a plain async function.
+
+Two jobs serve any number of channels: due deliveries are found by an indexed query,
+never by a job per channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+POLL_JOB = "poll-sources"
+DELIVER_JOB = "deliver-due"
+
+
+class Jobs:
+    def __init__(
+        self,
+        *,
+        poll: Callable[[], Awaitable[object]],
+        deliver: Callable[[], Awaitable[object]],
+        poll_seconds: float,
+        deliver_seconds: float,
+    ) -> None:
+        self._poll = poll
+        self._deliver = deliver
+        self.poll_seconds = poll_seconds
+        self.deliver_seconds = deliver_seconds
+        self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
+
+    async def _run(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await job()
+        except Exception:
+            # A failed run is logged and tried again at the next interval; the bot keeps going.
+            log.exception("scheduled job %s failed", name)
+
+    async def poll_job(self) -> None:
+        await self._run(POLL_JOB, self._poll)
+
+    async def deliver_job(self) -> None:
+        await self._run(DELIVER_JOB, self._deliver)
+
+    def start(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        self.scheduler.add_job(
+            self.poll_job,
+            IntervalTrigger(seconds=self.poll_seconds),
+            id=POLL_JOB,
+            next_run_time=now,
+            **common,
+        )
+        self.scheduler.add_job(
+            self.deliver_job,
+            IntervalTrigger(seconds=self.deliver_seconds),
+            id=DELIVER_JOB,
+            next_run_time=now,
+            **common,
+        )
+        self.scheduler.start()
+        log.info(
+            "scheduler started: polling every %s s, deliveries checked every %s s",
+            self.poll_seconds,
+            self.deliver_seconds,
+        )
+
+    def wake_delivery(self) -> None:
+        """Look for due deliveries now rather than at the next interval."""
+        if self.scheduler.running:
+            self.scheduler.modify_job(DELIVER_JOB, next_run_time=dt.datetime.now(dt.UTC))
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

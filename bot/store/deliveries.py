@@ -1,0 +1,244 @@
+"""The delivery ledger: which channel gets which day's digest, and how far sending got."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import Subscription
+from bot.store.database import Database
+from bot.store.subscriptions import subscription_from_row
+
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime(STAMP)
+
+
+def parse_stamp(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, STAMP).replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    """A digest decided for a channel and day; `messages` empty means nothing matched."""
+
+    channel_id: int
+    date: dt.date
+    due_at: dt.datetime
+    messages: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A pending ledger row with the message bodies still to send."""
+
+    channel_id: int
+    guild_id: int
+    date: dt.date
+    messages: tuple[dict[str, Any], ...]
+    parts_sent: int
+    message_ids: tuple[int, ...]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A ledger row as shown to admins and tests."""
+
+    channel_id: int
+    date: dt.date
+    status: str
+    due_at: dt.datetime
+    parts_sent: int
+    message_ids: tuple[int, ...]
+    attempts: int
+    last_error: str | None
+
+
+def _now() -> str:
+    return stamp(dt.datetime.now(dt.UTC))
+
+
+class Deliveries:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def unplanned(self, date: dt.date) -> list[Subscription]:
+        """Active channels that follow days like `date` and have no ledger row for it yet."""
+        key = date.isoformat()
+        async with self.database.reading() as db:
+            async with db.execute(
+                "SELECT c.* FROM channels c WHERE c.since_date <= ? AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries d WHERE d.channel_id = c.channel_id AND d.date = ?)"
+                " ORDER BY c.channel_id",
+                (key, key),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            async with db.execute(
+                "SELECT s.channel_id, s.category FROM subscriptions s JOIN channels c"
+                " USING (channel_id) WHERE c.since_date <= ? ORDER BY s.channel_id, s.category",
+                (key,),
+            ) as cursor:
+                category_rows = await cursor.fetchall()
+        categories: dict[int, list[str]] = {}
+        for channel_id, category in category_rows:
+            categories.setdefault(channel_id, []).append(category)
+        return [subscription_from_row(r, tuple(categories.get(r["channel_id"], ()))) for r in rows]
+
+    async def record_plan(self, planned: Sequence[PlannedDelivery]) -> int:
+        """Write planned deliveries in one transaction; rows already there are kept as they are."""
+        now = _now()
+        digests: dict[str, str] = {}
+        rows = []
+        for p in planned:
+            digest_hash = None
+            if p.messages:
+                encoded = json.dumps(p.messages, ensure_ascii=False, sort_keys=True)
+                digest_hash = hashlib.sha256(encoded.encode()).hexdigest()
+                digests[digest_hash] = encoded
+            rows.append(
+                (
+                    p.channel_id,
+                    p.date.isoformat(),
+                    "pending" if p.messages else "empty",
+                    digest_hash,
+                    stamp(p.due_at),
+                    now,
+                )
+            )
+        async with self.database.transaction() as db:
+            await db.executemany(
+                "INSERT INTO digests (digest_hash, messages) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                list(digests.items()),
+            )
+            cursor = await db.executemany(
+                "INSERT INTO deliveries (channel_id, date, status, digest_hash, due_at,"
+                " created_at) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM channels WHERE channel_id = ?)"
+                " ON CONFLICT DO NOTHING",
+                [(*row, row[0]) for row in rows],
+            )
+            return max(cursor.rowcount, 0)
+
+    async def due(self, now: dt.datetime, limit: int = 500) -> list[Delivery]:
+        """Pending deliveries due by `now` to channels not paused, oldest day first."""
+        async with (
+            self.database.reading() as db,
+            db.execute(
+                "SELECT d.channel_id, c.guild_id, d.date, g.messages, d.parts_sent, d.message_ids,"
+                " d.attempts FROM deliveries d JOIN channels c USING (channel_id)"
+                " JOIN digests g USING (digest_hash)"
+                " WHERE d.status = 'pending' AND d.due_at <= ? AND c.paused = 0"
+                " ORDER BY d.due_at, d.date, d.channel_id LIMIT ?",
+                (stamp(now), limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [
+            Delivery(
+                channel_id=r[0],
+                guild_id=r[1],
+                date=dt.date.fromisoformat(r[2]),
+                messages=tuple(json.loads(r[3])),
+                parts_sent=r[4],
+                message_ids=tuple(json.loads(r[5])),
+                attempts=r[6],
+            )
+            for r in rows
+        ]
+
+    async def next_due(self, channel_id: int) -> dt.datetime | None:
+        async with (
+            self.database.reading() as db,
+            db.execute(
+                "SELECT min(due_at) FROM deliveries WHERE channel_id = ? AND status = 'pending'",
+                (channel_id,),
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return parse_stamp(row[0]) if row and row[0] else None
+
+    async def part_sent(
+        self, channel_id: int, date: dt.date, part: int, message_id: int, last: bool
+    ) -> None:
+        """Record one posted message; the row turns `sent` with its last part."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET parts_sent = ?, message_ids = json_insert(message_ids,"
+                " '$[#]', ?), status = CASE WHEN ? THEN 'sent' ELSE status END,"
+                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END, last_error = NULL"
+                " WHERE channel_id = ? AND date = ? AND parts_sent = ?",
+                (
+                    part + 1,
+                    message_id,
+                    last,
+                    last,
+                    _now(),
+                    channel_id,
+                    date.isoformat(),
+                    part,
+                ),
+            )
+
+    async def retry_later(
+        self, channel_id: int, date: dt.date, error: str, at: dt.datetime
+    ) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, due_at = ?"
+                " WHERE channel_id = ? AND date = ? AND status = 'pending'",
+                (error, stamp(at), channel_id, date.isoformat()),
+            )
+
+    async def fail(self, channel_id: int, date: dt.date, error: str) -> None:
+        """Give up on a delivery Discord refused for good (never resend a refused request)."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?"
+                " WHERE channel_id = ? AND date = ?",
+                (error, channel_id, date.isoformat()),
+            )
+
+    async def forget_unsent(self, channel_ids: Iterable[int]) -> int:
+        """Drop pending deliveries not begun, so new settings re-plan them."""
+        async with self.database.transaction() as db:
+            cursor = await db.executemany(
+                "DELETE FROM deliveries WHERE channel_id = ? AND status IN ('pending', 'empty')"
+                " AND parts_sent = 0",
+                [(c,) for c in channel_ids],
+            )
+            return max(cursor.rowcount, 0)
+
+    async def ledger(self, channel_id: int | None = None) -> list[LedgerRow]:
+        query = (
+            "SELECT channel_id, date, status, due_at, parts_sent, message_ids, attempts,"
+            " last_error FROM deliveries"
+        )
+        params: tuple[Any, ...] = ()
+        if channel_id is not None:
+            query += " WHERE channel_id = ?"
+            params = (channel_id,)
+        async with (
+            self.database.reading() as db,
+            db.execute(query + " ORDER BY channel_id, date", params) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [
+            LedgerRow(
+                channel_id=r[0],
+                date=dt.date.fromisoformat(r[1]),
+                status=r[2],
+                due_at=parse_stamp(r[3]),
+                parts_sent=r[4],
+                message_ids=tuple(json.loads(r[5])),
+                attempts=r[6],
+                last_error=r[7],
+            )
+            for r in rows
+        ]
