@@ -18,11 +18,15 @@ from tqdm import tqdm
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.errors import BotStartError
 from bot.config import Config, ConfigError, load_config
+from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
+from bot.digest import Digest, build_digest, subscription_codes
 from bot.ingest.files import find_posts, ingest_files
 from bot.models import Day, PaperHistory
 from bot.models_json import paper_json
+from bot.render import Renderer, shorten
 from bot.samples import sample_posts
 from bot.store import Store, StoreError
+from bot.taxonomy import UnknownCategory
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync-commands", help="register the slash commands with Discord now")
     _common(sync)
+
+    digest = commands.add_parser(
+        "digest", help="a day's digest for some categories, as a channel would get it"
+    )
+    _common(digest)
+    digest.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day")
+    digest.add_argument(
+        "--categories",
+        required=True,
+        metavar="CODES",
+        help="comma-separated codes or archives, e.g. cs.CV,cs.LG or cs",
+    )
+    digest.add_argument(
+        "--top", type=int, metavar="N", help="at most N papers, 1 to 25 (default: [digest] top)"
+    )
+    digest.add_argument(
+        "--min-score",
+        type=int,
+        default=0,
+        metavar="S",
+        help="only papers with at least S retweets + favorites (0)",
+    )
+    digest.add_argument(
+        "--json", action="store_true", help="print the message bodies the bot would POST"
+    )
     return parser
 
 
@@ -226,6 +255,52 @@ async def cmd_sync_commands(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _digest_categories(text: str) -> tuple[str, ...]:
+    codes = [c for c in (part.strip() for part in text.split(",")) if c]
+    if not codes:
+        raise CommandError(
+            f"no categories in {text!r}; expected codes like cs.CV,cs.LG or an archive like cs",
+            EXIT_USAGE,
+        )
+    try:
+        return subscription_codes(codes)
+    except UnknownCategory as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+
+
+async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
+    try:
+        date = dt.date.fromisoformat(args.date)
+    except ValueError:
+        raise CommandError(
+            f"{args.date!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE
+        ) from None
+    codes = _digest_categories(args.categories)
+    top = config.digest.top if args.top is None else args.top
+    if not 1 <= top <= DIGEST_TOP_LIMIT:
+        raise CommandError(f"--top must be 1 to {DIGEST_TOP_LIMIT}, got {top}", EXIT_USAGE)
+    if args.min_score < 0:
+        raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
+    async with await _open(config) as store:
+        day = await store.archive.day(date)
+    if day is None:
+        raise CommandError(
+            f"no post for {date} in the archive ({config.database.path}); "
+            "`hotpapers days` lists them"
+        )
+    digest = build_digest(day, codes, top=top, min_score=args.min_score)
+    renderer = Renderer(config.templates.directory or None)
+    if args.json:
+        messages = [] if digest is None else renderer.digest(digest)
+        print(json.dumps([m.body() for m in messages], ensure_ascii=False))
+    elif digest is None:
+        wanted = f" with at least {args.min_score:,} retweets + favorites" if args.min_score else ""
+        print(f"no paper on {date} matches {', '.join(codes)}{wanted}")
+    else:
+        write_digest(digest, renderer.digest_header(digest, markdown=False), sys.stdout)
+    return EXIT_OK
+
+
 _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "ingest": cmd_ingest,
     "paper": cmd_paper,
@@ -234,6 +309,7 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "day": cmd_day,
     "run": cmd_run,
     "sync-commands": cmd_sync_commands,
+    "digest": cmd_digest,
 }
 
 
@@ -254,6 +330,23 @@ def write_day(day: Day, top: int, out: TextIO) -> None:
             f"    {', '.join(paper.categories)} · {seen.retweets} retweets, "
             f"{seen.favorites} favorites · {paper.abs_url}\n\n"
         )
+
+
+def write_digest(digest: Digest, header: str, out: TextIO) -> None:
+    """A digest for a terminal: the header, then each paper with its matching codes in [ ]."""
+    wrap = textwrap.TextWrapper(width=100, initial_indent="    ", subsequent_indent="    ")
+    out.write(f"{header}\n")
+    for entry in digest.entries:
+        paper, seen = entry.ranked.paper, entry.ranked.appearance
+        codes = " · ".join(f"[{c}]" if c in entry.matching else c for c in paper.categories)
+        out.write(f"\n#{seen.rank} · {paper.title}\n")
+        out.write(f"    {_authors(paper.authors, 3)}\n")
+        out.write(f"    {codes}\n")
+        out.write(f"    {seen.retweets:,} retweets · {seen.favorites:,} favorites\n")
+        out.write(wrap.fill(shorten(" ".join(paper.abstract.split()), 280)) + "\n")
+        if entry.ranked.tweets:
+            out.write(f"    Top tweet: {entry.ranked.tweets[0].url}\n")
+        out.write(f"    {paper.abs_url}\n")
 
 
 def write_paper(history: PaperHistory, out: TextIO) -> None:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from bot import taxonomy
 from bot.models import PaperHistory, Subscription
+
+if TYPE_CHECKING:
+    from bot.digest import Digest
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -34,7 +37,8 @@ CHOICE_NAME_LIMIT = 100
 ELLIPSIS = "…"
 
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
-_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+\.)", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
+_ORDERED_LIST = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 _MENTION = re.compile(r"<(?=[@#/:]|a:|t:)")
 _EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _ZWSP = "\u200b"
@@ -44,6 +48,7 @@ def escape_markdown(text: str) -> str:
     """Make `text` show literally in Discord: no formatting, no mentions, no masked links."""
     text = _MARKDOWN.sub(r"\\\1", text)
     text = _LINE_START.sub(r"\1\\\2", text)
+    text = _ORDERED_LIST.sub(r"\1\\.", text)
     text = _MENTION.sub("<" + _ZWSP, text)
     return _EVERYONE.sub("@" + _ZWSP, text)
 
@@ -98,6 +103,9 @@ class Message:
     embeds: tuple[dict[str, Any], ...] = ()
     buttons: tuple[LinkButton, ...] = ()
     ephemeral: bool = False
+
+    def as_ephemeral(self) -> Message:
+        return replace(self, ephemeral=True)
 
     def body(self, nonce: str | None = None) -> dict[str, Any]:
         """The JSON body of a message create (POST /channels/{id}/messages)."""
@@ -261,6 +269,29 @@ class Renderer:
         if subscription is not None:
             embed.add_field("Settings", self.block("subscriptions.j2", "settings", **ctx))
         return Message(embeds=(embed.build(),))
+
+    def digest(self, digest: Digest) -> list[Message]:
+        """A channel's daily digest: the header as the first message's content, then one embed
+        per paper in rank order, packed into as few messages as Discord's limits allow."""
+        header = self.digest_header(digest)
+        embeds: list[dict[str, Any]] = []
+        for entry in digest.entries:
+            ctx: dict[str, Any] = {"digest": digest, "entry": entry}
+            embeds.append(
+                EmbedBuilder(
+                    title=self.block("digest.j2", "title", **ctx),
+                    url=entry.ranked.paper.abs_url,
+                    description=self.block("digest.j2", "description", **ctx),
+                    color=self.COLOR,
+                ).build()
+            )
+        return fit_messages(embeds, content=header)
+
+    def digest_header(self, digest: Digest, *, markdown: bool = True) -> str:
+        """The digest's first line, e.g. "**Hot Papers 2021-03-05** · 4 of 13 papers match cs.CV";
+        plain text for a terminal with `markdown=False`."""
+        text = self.block("digest.j2", "header", digest=digest, markdown=markdown)
+        return shorten(text, CONTENT_LIMIT)
 
 
 def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Message]:

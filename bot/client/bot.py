@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
 import yarl
 from discord.ext import commands
 
+from bot.client.cogs.digests import DigestsCog
 from bot.client.cogs.papers import PapersCog
+from bot.client.cogs.settings import SettingsCog
 from bot.client.cogs.subscriptions import SubscriptionsCog
 from bot.client.tree import HotPapersTree
 from bot.config import DISCORD_GATEWAY, Config, DiscordConfig
+from bot.delivery import Deliverer, DeliveryReport
+from bot.ingest.sources import Source, poll_sources
+from bot.planning import Planner
 from bot.render import Renderer
+from bot.scheduler import Jobs
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TOP = 10
 
 
 def configure_endpoints(settings: DiscordConfig) -> None:
@@ -37,6 +41,9 @@ class HotPapersBot(commands.AutoShardedBot):
         config: Config,
         store: Store,
         renderer: Renderer,
+        planner: Planner,
+        sources: Sequence[Source] = (),
+        run_jobs: bool = True,
         force_sync: bool = False,
         **options: Any,
     ) -> None:
@@ -55,8 +62,18 @@ class HotPapersBot(commands.AutoShardedBot):
         self.config = config
         self.store = store
         self.renderer = renderer
+        self.planner = planner
+        self.sources = tuple(sources)
+        self.run_jobs = run_jobs
         self.force_sync = force_sync
         self.synced: bool | None = None
+        self.deliverer = Deliverer(self.http, store)
+        self.jobs = Jobs(
+            poll=self.poll_sources,
+            deliver=self.deliver_due,
+            poll_seconds=config.source.poll_seconds,
+            deliver_seconds=config.digest.deliver_seconds,
+        )
         self._use_configured_gateway()
 
     def _use_configured_gateway(self) -> None:
@@ -73,11 +90,24 @@ class HotPapersBot(commands.AutoShardedBot):
         self.http.get_bot_gateway = get_bot_gateway  # type: ignore[method-assign]
 
     def cog_factories(self) -> tuple[tuple[str, Callable[[], commands.Cog]], ...]:
+        store, renderer, top = self.store, self.renderer, self.config.digest.top
         return (
-            ("papers", lambda: PapersCog(self.store.archive, self.renderer)),
+            ("papers", lambda: PapersCog(store.archive, renderer)),
             (
                 "subscriptions",
-                lambda: SubscriptionsCog(self.store.subscriptions, self.renderer, DEFAULT_TOP),
+                lambda: SubscriptionsCog(
+                    store.subscriptions, renderer, top, self.channel_changed, self.next_due
+                ),
+            ),
+            (
+                "settings",
+                lambda: SettingsCog(
+                    store.subscriptions, renderer, top, self.channel_changed, self.next_due
+                ),
+            ),
+            (
+                "digests",
+                lambda: DigestsCog(store.archive, store.subscriptions, self.planner, renderer),
             ),
         )
 
@@ -88,6 +118,45 @@ class HotPapersBot(commands.AutoShardedBot):
             except Exception:
                 log.exception("could not load the %s commands", name)
         await self.sync_commands()
+        if self.run_jobs:
+            # Catch up first: days ingested while the bot was down get planned now.
+            await self.planner.plan()
+            self.jobs.start()
+
+    async def close(self) -> None:
+        self.jobs.shutdown()
+        await super().close()
+
+    async def poll_sources(self) -> None:
+        report = await poll_sources(self.sources)
+        for rejection in report.rejected:
+            log.warning("post rejected: %s", rejection)
+        if report.stored_days:
+            log.info("new posts: %s", report.summary())
+        if report.stored_days and await self.planner.plan():
+            self.jobs.wake_delivery()
+
+    async def deliver_due(self) -> DeliveryReport:
+        return await self.deliverer.deliver_due()
+
+    async def channel_changed(self, channel_id: int) -> None:
+        """Subscriptions or settings changed: re-plan what is not sent yet, deliver if due."""
+        if await self.planner.replan([channel_id]):
+            self.jobs.wake_delivery()
+
+    async def next_due(self, channel_id: int) -> str | None:
+        due = await self.store.deliveries.next_due(channel_id)
+        if due is None:
+            return None
+        return f"<t:{int(due.timestamp())}:f> (<t:{int(due.timestamp())}:R>)"
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if await self.store.subscriptions.remove_channels([channel.id]):
+            log.info("channel %s was deleted; removed its subscriptions", channel.id)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        removed = await self.store.subscriptions.remove_guild(guild.id)
+        log.info("removed from guild %s; dropped %d subscribed channels", guild.id, removed)
 
     @property
     def hot_tree(self) -> HotPapersTree:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -23,10 +24,19 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 
 class SubscriptionsCog(commands.Cog):
-    def __init__(self, subscriptions: Subscriptions, renderer: Renderer, default_top: int) -> None:
+    def __init__(
+        self,
+        subscriptions: Subscriptions,
+        renderer: Renderer,
+        default_top: int,
+        on_change: Callable[[int], Awaitable[None]],
+        next_due: Callable[[int], Awaitable[str | None]],
+    ) -> None:
         self.subscriptions = subscriptions
         self.renderer = renderer
         self.default_top = default_top
+        self.on_change = on_change
+        self.next_due = next_due
 
     @app_commands.command(
         name="subscribe", description="Post this channel the Hot Papers of a category"
@@ -52,6 +62,8 @@ class SubscriptionsCog(commands.Cog):
         codes = list(dict.fromkeys(codes))
         added = await self.subscriptions.subscribe(target.channel_id, target.guild_id, codes)
         already = [c for c in codes if c not in added]
+        if added:
+            await self.on_change(target.channel_id)
         if not added:
             notice = self.renderer.notice(
                 "already_subscribed", channel_id=target.channel_id, category=", ".join(already)
@@ -96,6 +108,7 @@ class SubscriptionsCog(commands.Cog):
                 )
             )
         remaining = [c for c in codes if c != code]
+        await self.on_change(target.channel_id)
         await reply(
             interaction,
             self.renderer.notice(
@@ -130,6 +143,9 @@ class SubscriptionsCog(commands.Cog):
         await reply(
             interaction,
             self.renderer.subscriptions(
-                subscription, channel_name=target.name, default_top=self.default_top
+                subscription,
+                channel_name=target.name,
+                default_top=self.default_top,
+                next_due=await self.next_due(target.channel_id),
             ),
         )

@@ -1,0 +1,120 @@
+"""Deciding which channel gets which day's digest, and when: the ledger's pending rows.
+
+Planning renders each distinct digest once and records every channel's delivery in the
+ledger before anything is sent, so a restart resumes instead of starting over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bot.digest import DigestPlanner
+from bot.models import Day, Subscription
+from bot.render import Message, Renderer
+from bot.store import PlannedDelivery, Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 5000
+
+
+def due_time(ready: dt.datetime, deliver_at: dt.time | None, timezone: str) -> dt.datetime:
+    """When a digest ready at `ready` goes out: at once, or at the next local `deliver_at`."""
+    if deliver_at is None:
+        return ready
+    try:
+        zone: dt.tzinfo = zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    local = ready.astimezone(zone)
+    candidate = dt.datetime.combine(local.date(), deliver_at, tzinfo=zone)
+    if candidate < local:
+        candidate = dt.datetime.combine(
+            local.date() + dt.timedelta(days=1), deliver_at, tzinfo=zone
+        )
+    return candidate.astimezone(dt.UTC)
+
+
+class Planner:
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        *,
+        default_top: int,
+        catch_up_days: int,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.store = store
+        self.renderer = renderer
+        self.default_top = default_top
+        self.catch_up_days = catch_up_days
+        self.clock = clock
+
+    def messages(
+        self, day: Day, subscription: Subscription, digests: DigestPlanner | None = None
+    ) -> tuple[Message, ...]:
+        """The digest a channel gets for a day; empty when none of its categories is there."""
+        if digests is None:
+            digests = DigestPlanner(day, self.renderer)
+        return digests.messages(
+            subscription.categories,
+            top=subscription.top or self.default_top,
+            min_score=subscription.min_score,
+        )
+
+    async def plan(self) -> int:
+        """Plan the newest `catch_up_days` days for every channel that has not had them.
+
+        Older days are never planned: after downtime a channel catches up on at most that
+        many days, oldest first (the due query orders by day).
+        """
+        dates = [d.date for d in (await self.store.archive.days())[-self.catch_up_days :]]
+        planned = 0
+        for date in dates:
+            day = await self.store.archive.day(date)
+            if day is not None:
+                planned += await self.plan_day(day)
+        return planned
+
+    async def plan_day(self, day: Day) -> int:
+        channels = await self.store.deliveries.unplanned(day.date)
+        if not channels:
+            return 0
+        now = self.clock()
+        digests = DigestPlanner(day, self.renderer)
+        # The planner returns the same tuple for the same digest: encode each one once.
+        encoded: dict[int, tuple[dict[str, Any], ...]] = {}
+        batch: list[PlannedDelivery] = []
+        recorded = 0
+        for subscription in channels:
+            messages = self.messages(day, subscription, digests)
+            bodies = encoded.get(id(messages))
+            if bodies is None:
+                bodies = encoded[id(messages)] = tuple(m.body() for m in messages)
+            batch.append(
+                PlannedDelivery(
+                    channel_id=subscription.channel_id,
+                    date=day.date,
+                    due_at=due_time(now, subscription.deliver_at, subscription.timezone),
+                    messages=bodies,
+                )
+            )
+            if len(batch) >= BATCH:
+                recorded += await self.store.deliveries.record_plan(batch)
+                batch = []
+        if batch:
+            recorded += await self.store.deliveries.record_plan(batch)
+        log.info(
+            "planned %s for %d channels (%d distinct digests)", day.date, recorded, len(digests)
+        )
+        return recorded
+
+    async def replan(self, channel_ids: Iterable[int]) -> int:
+        """After a settings change: drop the channel's unsent deliveries and plan them anew."""
+        await self.store.deliveries.forget_unsent(channel_ids)
+        return await self.plan()

@@ -1,0 +1,198 @@
+"""bot.digest: which papers of a sample day a channel's categories select, and the planner cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+
+import pytest
+
+from bot.digest import Digest, DigestEntry, DigestPlanner, build_digest, subscription_codes
+from bot.ingest.parser import parse_post
+from bot.models import Day
+from bot.render import Message, Renderer
+from bot.samples import sample_posts
+from bot.taxonomy import UnknownCategory
+
+
+@functools.cache
+def sample_day(date: str) -> Day:
+    for path in sample_posts():
+        if path.name.startswith(date):
+            return parse_post(path.read_bytes(), str(path))
+    raise LookupError(date)
+
+
+def ranks(digest: Digest | None) -> list[int]:
+    assert digest is not None
+    return [e.ranked.appearance.rank for e in digest.entries]
+
+
+def test_exact_code_keeps_the_post_rank_order() -> None:
+    digest = build_digest(sample_day("2021-03-05"), ["cs.CV"], top=25)
+    assert digest is not None
+    assert ranks(digest) == [3, 4, 7, 8, 9, 10, 11, 12]
+    assert digest.matched == 8
+    assert digest.total == 13
+    assert digest.date == dt.date(2021, 3, 5)
+    assert digest.categories == ("cs.CV",)
+    assert not digest.cut
+    perceiver = digest.entries[0]
+    assert perceiver.ranked.paper.arxiv_id == "2103.03206"
+    assert perceiver.ranked.paper.title == "Perceiver: General Perception with Iterative Attention"
+    assert perceiver.matching == ("cs.CV",)
+    assert (perceiver.ranked.appearance.retweets, perceiver.ranked.appearance.favorites) == (
+        857,
+        251,
+    )
+    assert perceiver.ranked.tweets[0].url == (
+        "https://twitter.com/arankomatsuzaki/status/1367657530143383561"
+    )
+
+
+def test_matching_lists_the_covered_categories_in_the_paper_order() -> None:
+    digest = build_digest(sample_day("2021-03-05"), ["cs.LG", "cs.CV"], top=25)
+    assert digest is not None
+    by_rank = {e.ranked.appearance.rank: e.matching for e in digest.entries}
+    assert by_rank[3] == ("cs.CV", "cs.LG")  # cs.CV cs.AI cs.LG cs.SD eess.AS
+    assert by_rank[2] == ("cs.LG",)  # stat.ML cs.LG
+    assert by_rank[9] == ("cs.CV", "cs.LG")  # eess.IV cs.CV cs.LG
+    assert digest.categories == ("cs.CV", "cs.LG")  # sorted, whatever order they came in
+    assert ranks(digest) == [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13]  # all but #5, cs.PL
+
+
+@pytest.mark.parametrize("wildcard", ["eess.*", "eess", "EESS"])
+def test_an_archive_wildcard_matches_its_categories(wildcard: str) -> None:
+    digest = build_digest(sample_day("2021-03-05"), [wildcard], top=10)
+    assert digest is not None
+    assert ranks(digest) == [3, 9]
+    assert [e.matching for e in digest.entries] == [("eess.AS",), ("eess.IV",)]
+    assert digest.categories == ("eess.*",)
+
+
+def test_wildcard_and_code_together_match_each_paper_once() -> None:
+    digest = build_digest(sample_day("2021-03-24"), ["math.*", "econ.TH", "cs.CL"], top=10)
+    assert digest is not None
+    assert ranks(digest) == [8, 10, 12]
+    assert digest.entries[2].matching == ("econ.TH", "math.OC")
+    assert digest.categories == ("cs.CL", "econ.TH", "math.*")
+
+
+def test_top_cuts_after_matching() -> None:
+    digest = build_digest(sample_day("2021-03-05"), ["cs.CV"], top=3)
+    assert digest is not None
+    assert ranks(digest) == [3, 4, 7]
+    assert (digest.matched, digest.total) == (8, 13)
+    assert digest.cut
+
+
+def test_min_score_counts_retweets_plus_favorites() -> None:
+    day = sample_day("2021-03-05")
+    # cs.CV scores by rank: 3: 1108, 4: 975, 7: 543, 8: 450, 9: 373, 10: 283, 11: 101, 12: 83.
+    at_373 = build_digest(day, ["cs.CV"], top=10, min_score=373)
+    assert ranks(at_373) == [3, 4, 7, 8, 9]
+    assert at_373 is not None
+    assert at_373.matched == 5
+    assert at_373.min_score == 373
+    assert ranks(build_digest(day, ["cs.CV"], top=10, min_score=374)) == [3, 4, 7, 8]
+    # min_score filters before top cuts: 5 qualify, 2 shown.
+    cut = build_digest(day, ["cs.CV"], top=2, min_score=373)
+    assert ranks(cut) == [3, 4]
+    assert cut is not None
+    assert cut.matched == 5
+    assert cut.total == 13
+
+
+def test_no_match_is_none() -> None:
+    day = sample_day("2021-03-05")
+    assert build_digest(day, ["hep-th"], top=10) is None
+    assert build_digest(day, ["cs.CV"], top=10, min_score=1109) is None
+    assert build_digest(day, [], top=10) is None
+
+
+def test_a_paper_without_tweets_is_kept() -> None:
+    digest = build_digest(sample_day("2021-03-15"), ["cs.CV"], top=25)
+    assert ranks(digest) == [1, 2, 4, 5, 6, 8, 9]
+    assert digest is not None
+    assert digest.entries[-1].ranked.tweets == ()
+
+
+def test_bad_arguments_raise() -> None:
+    day = sample_day("2021-03-05")
+    with pytest.raises(UnknownCategory) as info:
+        build_digest(day, ["cs.VC"], top=10)
+    assert "cs.CV" in info.value.suggestions
+    for top in (0, 26):
+        with pytest.raises(ValueError, match="top must be 1 to 25"):
+            build_digest(day, ["cs.CV"], top=top)
+    with pytest.raises(ValueError, match="min_score"):
+        build_digest(day, ["cs.CV"], top=10, min_score=-1)
+
+
+def test_subscription_codes_normalize_dedupe_and_sort() -> None:
+    assert subscription_codes(["cs.lg", " CS.CV", "cs.LG", "stat"]) == ("cs.CV", "cs.LG", "stat.*")
+
+
+def test_digest_types_are_frozen() -> None:
+    digest = build_digest(sample_day("2021-03-05"), ["cs.PL"], top=10)
+    assert digest is not None
+    assert digest.entries == (
+        DigestEntry(ranked=sample_day("2021-03-05").papers[4], matching=("cs.PL",)),
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        digest.matched = 3  # type: ignore[misc]
+
+
+def test_planner_returns_the_same_objects_for_equal_keys() -> None:
+    day = sample_day("2021-03-05")
+    planner = DigestPlanner(day, Renderer())
+    first = planner.digest(["cs.CV", "cs.LG"], top=5)
+    assert first is not None
+    assert planner.digest(["cs.LG", "cs.CV"], top=5) is first
+    assert planner.digest(frozenset({"cs.CV", "cs.LG"}), top=5, min_score=0) is first
+    assert planner.digest(("cs.lg", "CS.CV", "cs.CV"), top=5) is first  # same once normalized
+    assert planner.builds == 1
+    assert first == build_digest(day, ["cs.CV", "cs.LG"], top=5)
+
+    other_top = planner.digest(["cs.CV", "cs.LG"], top=4)
+    other_score = planner.digest(["cs.CV", "cs.LG"], top=5, min_score=1)
+    assert other_top is not first
+    assert other_score is not first
+    assert planner.builds == 3
+    assert len(planner) == 3
+
+    assert planner.digest(["hep-th"], top=5) is None
+    assert planner.digest(["hep-th"], top=5) is None
+    assert planner.builds == 4
+
+
+def test_planner_caches_rendered_messages() -> None:
+    day = sample_day("2021-03-05")
+    planner = DigestPlanner(day, Renderer())
+    messages = planner.messages(["cs.CV"], top=10)
+    assert planner.messages(["cs.CV"], top=10) is messages
+    assert planner.messages({"cs.cv"}, top=10) is messages
+    digest = planner.digest(["cs.CV"], top=10)
+    assert digest is not None
+    assert list(messages) == Renderer().digest(digest)
+    assert all(isinstance(m, Message) for m in messages)
+    assert planner.messages(["hep-th"], top=10) == ()
+    assert planner.builds == 2
+
+
+def test_planner_rejects_bad_arguments() -> None:
+    planner = DigestPlanner(sample_day("2021-03-05"))
+    with pytest.raises(UnknownCategory):
+        planner.digest(["cs.XX"], top=10)
+    with pytest.raises(ValueError, match="top"):
+        planner.messages(["cs.CV"], top=0)
+
+
+def test_planner_serves_many_channels_quickly() -> None:
+    day = sample_day("2021-03-24")
+    planner = DigestPlanner(day, Renderer())
+    sets = [("cs.CV",), ("cs.LG", "cs.CV"), ("cs.*",), ("cs.CL", "stat.ML"), ("hep-th",)]
+    for channel in range(100_000):
+        planner.messages(sets[channel % len(sets)], top=10, min_score=channel % 2)
+    assert planner.builds == 10

@@ -1,0 +1,620 @@
+"""bot.render: escaping, shortening, the /paper card and the daily digest always fit Discord,
+plus the `hotpapers digest` command that prints them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.cli import main
+from bot.digest import Digest, build_digest
+from bot.ingest.parser import parse_post
+from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
+from bot.render import (
+    CONTENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    ELLIPSIS,
+    EMBED_TOTAL_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    FIELD_NAME_LIMIT,
+    FIELD_VALUE_LIMIT,
+    FIELDS_PER_EMBED,
+    FOOTER_LIMIT,
+    TITLE_LIMIT,
+    Message,
+    Renderer,
+    embed_size,
+    escape_markdown,
+    shorten,
+)
+from bot.samples import sample_posts
+
+HOSTILE = [
+    "@everyone",
+    "@here",
+    "@EveryOne look",
+    "<@123>",
+    "<@!123>",
+    "<@&5>",
+    "<#9>",
+    "</cmd:1>",
+    "<t:1700000000>",
+    "<:emoji:42>",
+    "<a:dance:42>",
+    "**bold**",
+    "__underline__",
+    "*it* _it_",
+    "~~strike~~",
+    "||spoiler||",
+    "[x](http://evil)",
+    "`code`",
+    "```block```",
+    "> quote",
+    ">>> quote",
+    "# heading",
+    "## heading",
+    "- item",
+    "+ item",
+    "   # indented heading",
+    "line\n> quote\n# heading\n- item",
+    "back\\slash **x**",
+    "\\*not escaped*",
+]
+_SPECIAL = set("\\*_~`|[]")
+_LIVE_MENTION = re.compile(r"<(?:[@#/:]|a:|t:)|@(?:everyone|here)", re.IGNORECASE)
+_LINE_MARKUP = re.compile(r"(?:[#>+-]|\d+\.)")
+
+
+def live_markup(text: str) -> list[str]:
+    """What in `text` Discord would still read as a mention or formatting."""
+    found = [m.group() for m in _LIVE_MENTION.finditer(text)]
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in _SPECIAL:
+            found.append(char)
+    for line in text.split("\n"):
+        if _LINE_MARKUP.match(line.lstrip()):
+            found.append(line)
+    return found
+
+
+@functools.cache
+def sample_day(date: str) -> Day:
+    for path in sample_posts():
+        if path.name.startswith(date):
+            return parse_post(path.read_bytes(), str(path))
+    raise LookupError(date)
+
+
+def sample_digest(categories: Sequence[str], top: int = 10, min_score: int = 0) -> Digest:
+    digest = build_digest(sample_day("2021-03-05"), categories, top=top, min_score=min_score)
+    assert digest is not None
+    return digest
+
+
+def assert_embed_fits(embed: dict[str, Any]) -> None:
+    assert len(embed.get("title", "")) <= TITLE_LIMIT
+    assert len(embed.get("description", "")) <= DESCRIPTION_LIMIT
+    assert len(embed.get("fields", ())) <= FIELDS_PER_EMBED
+    for item in embed.get("fields", ()):
+        assert 0 < len(item["name"]) <= FIELD_NAME_LIMIT
+        assert 0 < len(item["value"]) <= FIELD_VALUE_LIMIT
+    assert len(embed.get("footer", {}).get("text", "")) <= FOOTER_LIMIT
+    assert embed_size(embed) <= EMBED_TOTAL_LIMIT
+
+
+def assert_message_fits(message: Message) -> None:
+    assert len(message.content) <= CONTENT_LIMIT
+    assert len(message.embeds) <= EMBEDS_PER_MESSAGE
+    assert sum(embed_size(e) for e in message.embeds) <= EMBED_TOTAL_LIMIT
+    for embed in message.embeds:
+        assert_embed_fits(embed)
+    assert message.body()["allowed_mentions"] == {"parse": []}
+    assert message.body("n-1")["allowed_mentions"] == {"parse": []}
+
+
+# --- escape_markdown -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_escape_markdown_leaves_nothing_live(text: str) -> None:
+    assert live_markup(text), "the hostile sample should be live before escaping"
+    escaped = escape_markdown(text)
+    assert live_markup(escaped) == []
+
+
+def test_escape_markdown_exact_forms() -> None:
+    zwsp = "\u200b"
+    assert escape_markdown("@everyone @here") == f"@{zwsp}everyone @{zwsp}here"
+    assert escape_markdown("<@123> <@&5> <#9>") == f"<{zwsp}@123> <{zwsp}@&5> <{zwsp}#9>"
+    assert escape_markdown("**bold**") == r"\*\*bold\*\*"
+    assert escape_markdown("[x](http://evil)") == r"\[x\](http://evil)"
+    assert escape_markdown("`x`") == r"\`x\`"
+    assert escape_markdown("> quote") == r"\> quote"
+    assert escape_markdown("# heading") == r"\# heading"
+    assert escape_markdown("plain text: a, b (c).") == "plain text: a, b (c)."
+
+
+@given(
+    st.lists(
+        st.sampled_from([*HOSTILE, " ", "\n", "a", "<", "@", "\\", "#", ">", "1.", "-"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_escape_markdown_never_leaves_anything_live(text: str) -> None:
+    assert live_markup(escape_markdown(text)) == []
+
+
+# --- shorten ---------------------------------------------------------------------------------
+
+
+def test_shorten_keeps_short_text() -> None:
+    assert shorten("abc", 3) == "abc"
+    assert shorten("", 0) == ""
+
+
+def test_shorten_cuts_at_a_word_with_an_ellipsis() -> None:
+    assert shorten("the quick brown fox jumps", 20) == "the quick brown" + ELLIPSIS
+    assert shorten("a" * 10, 5) == "aaaa" + ELLIPSIS  # no space: cut inside the word
+    assert shorten("abc", 1) == ELLIPSIS
+    assert shorten("abc", 0) == ""
+
+
+def test_shorten_never_leaves_half_an_escape() -> None:
+    escaped = escape_markdown("aaaaaaaaa*bbbb")  # aaaaaaaaa\*bbbb
+    assert shorten(escaped, 11) == "aaaaaaaaa" + ELLIPSIS
+
+
+@given(st.text(alphabet="ab \\*", max_size=60), st.integers(min_value=0, max_value=70))
+def test_shorten_respects_the_limit(text: str, limit: int) -> None:
+    out = shorten(text, limit)
+    assert len(out) <= limit
+    if len(text) <= limit:
+        assert out == text
+    elif limit >= 1:
+        assert out.endswith(ELLIPSIS)
+
+
+# --- the /paper card -------------------------------------------------------------------------
+
+
+def perceiver_history() -> PaperHistory:
+    ranked = sample_day("2021-03-05").papers[2]
+    return PaperHistory(paper=ranked.paper, appearances=(ranked.appearance,), tweets=ranked.tweets)
+
+
+def test_paper_card_of_a_sample_paper() -> None:
+    message = Renderer().paper(perceiver_history())
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed["title"] == "Perceiver: General Perception with Iterative Attention"
+    assert embed["url"] == "https://arxiv.org/abs/2103.03206"
+    assert embed["color"] == Renderer.COLOR
+    assert "Andrew Jaegle" in embed["description"]
+    assert "Biological systems understand the world" in embed["description"]
+    names = [f["name"] for f in embed["fields"]]
+    assert names[0] == "Hot on"
+    assert embed["fields"][0]["value"] == "2021-03-05 · #3 · 857 retweets · 251 favorites"
+    assert names[1] == "Aran Komatsuzaki (@arankomatsuzaki) · 2021-03-05"
+    assert len(names) == 4  # Hot on + the 3 tweets
+    assert (
+        "https://twitter.com/arankomatsuzaki/status/1367657530143383561"
+        in (embed["fields"][1]["value"])
+    )
+    assert [b.url for b in message.buttons] == [
+        "https://arxiv.org/abs/2103.03206",
+        "https://arxiv.org/pdf/2103.03206",
+    ]
+
+
+def huge_paper(index: int = 1, *, tweets: int = 40) -> RankedPaper:
+    date = dt.date(2021, 3, 5)
+    words = " ".join(f"word{i}" for i in range(3000))
+    paper = Paper(
+        arxiv_id=f"2103.{index:05d}",
+        title=f"@everyone {index} **Long** " + "Title " * 60,
+        authors=tuple(f"Author Number {i} <@{i}>" for i in range(60)),
+        categories=("cs.LG", "cs.CV", "cs.AI", "stat.ML", "eess.IV"),
+        abstract=f"> {index} " + words[:10_000],
+        abs_url=f"https://arxiv.org/abs/2103.{index:05d}",
+        pdf_url=None,
+    )
+    return RankedPaper(
+        paper=paper,
+        appearance=Appearance(date=date, rank=index, retweets=1000 - index, favorites=index),
+        tweets=tuple(
+            Tweet(
+                url=f"https://twitter.com/user{i}/status/{1000 + i}",
+                author=f"Name {i} @here",
+                handle=f"user{i}",
+                posted=date,
+                lang="en",
+                text="tweet text [link](http://evil) " * 20,
+            )
+            for i in range(tweets)
+        ),
+    )
+
+
+def test_paper_card_of_a_huge_paper_fits_every_limit() -> None:
+    ranked = huge_paper()
+    assert len(ranked.paper.title) >= 300
+    assert len(ranked.paper.abstract) >= 10_000
+    history = PaperHistory(ranked.paper, (ranked.appearance,), ranked.tweets)
+    message = Renderer().paper(history)
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed["title"].endswith(ELLIPSIS)
+    assert embed["description"].endswith(ELLIPSIS)
+    assert embed["title"].startswith("@\u200beveryone 1 \\*\\*Long\\*\\*")
+    assert not _LIVE_MENTION.search(json.dumps(message.body(), ensure_ascii=False))
+
+
+# --- the digest ------------------------------------------------------------------------------
+
+CV_TITLES = [
+    "#3 · Perceiver: General Perception with Iterative Attention",
+    "#4 · Improving Computational Efficiency in Visual Reinforcement Learning via Stored "
+    "Embeddings",
+    "#7 · Anycost GANs for Interactive Image Synthesis and Editing",
+    "#8 · Self-supervised Geometric Perception",
+    "#9 · COIN: COmpression with Implicit Neural representations",
+    "#10 · Enhanced 3D Human Pose Estimation from Videos by using Attention-Based Neural Network "
+    "with Dilated Convolutions",
+    "#11 · Data Augmentation for Object Detection via Differentiable Neural Rendering",
+    "#12 · MOGAN: Morphologic-structure-aware Generative Learning from a Single Image",
+]
+PERCEIVER_EXCERPT = (
+    "Biological systems understand the world by simultaneously processing high-dimensional "
+    "inputs from modalities as diverse as vision, audition, touch, proprioception, etc. The "
+    "perception models used in deep learning on the other hand are designed for individual "
+    "modalities, often…"
+)
+PERCEIVER_TWEET = "https://twitter.com/arankomatsuzaki/status/1367657530143383561"
+
+
+def perceiver_embed(categories: str) -> dict[str, Any]:
+    return {
+        "type": "rich",
+        "title": "#3 · Perceiver: General Perception with Iterative Attention",
+        "url": "https://arxiv.org/abs/2103.03206",
+        "description": (
+            "Andrew Jaegle, Felix Gimeno, Andrew Brock and 3 more (6 authors)\n"
+            f"{categories}\n"
+            "🔁 857 retweets · ❤️ 251 favorites\n\n"
+            f"{PERCEIVER_EXCERPT}\n\n"
+            f"Top tweet: {PERCEIVER_TWEET}"
+        ),
+        "color": Renderer.COLOR,
+    }
+
+
+def test_digest_of_a_sample_day() -> None:
+    messages = Renderer().digest(sample_digest(["cs.CV"]))
+    assert len(messages) == 1
+    (message,) = messages
+    assert message.content == "**Hot Papers 2021-03-05** · 8 of 13 papers match cs.CV"
+    assert [e["title"] for e in message.embeds] == CV_TITLES
+    assert message.embeds[0] == perceiver_embed("**cs.CV** · cs.AI · cs.LG · cs.SD · eess.AS")
+    assert_message_fits(message)
+    assert message.body() == {
+        "allowed_mentions": {"parse": []},
+        "content": message.content,
+        "embeds": list(message.embeds),
+    }
+
+
+def test_digest_marks_every_matching_category() -> None:
+    (message,) = Renderer().digest(sample_digest(["cs.LG", "cs.CV"], top=3))
+    assert message.content == (
+        "**Hot Papers 2021-03-05** · top 3 of 12 papers matching cs.CV, cs.LG (13 that day)"
+    )
+    assert message.embeds[2] == perceiver_embed("**cs.CV** · cs.AI · **cs.LG** · cs.SD · eess.AS")
+    assert message.embeds[1]["description"].splitlines()[1] == "stat.ML · **cs.LG**"
+
+
+def test_digest_headers() -> None:
+    renderer = Renderer()
+    assert renderer.digest_header(sample_digest(["cs.PL"])) == (
+        "**Hot Papers 2021-03-05** · 1 of 13 papers matches cs.PL"
+    )
+    assert renderer.digest_header(sample_digest(["eess"])) == (
+        "**Hot Papers 2021-03-05** · 2 of 13 papers match eess.\\*"
+    )
+    assert renderer.digest_header(sample_digest(["eess"]), markdown=False) == (
+        "Hot Papers 2021-03-05 · 2 of 13 papers match eess.*"
+    )
+    assert renderer.digest_header(sample_digest(["cs.CV"], min_score=300)) == (
+        "**Hot Papers 2021-03-05** · 5 of 13 papers match cs.CV"
+        " with at least 300 retweets + favorites"
+    )
+
+
+def test_digest_omits_the_tweet_line_without_tweets() -> None:
+    digest = build_digest(sample_day("2021-03-15"), ["cs.CV"], top=10)
+    assert digest is not None
+    (message,) = Renderer().digest(digest)
+    last = message.embeds[-1]
+    assert last["title"] == (
+        "#9 · Searching by Generating: Flexible and Efficient One-Shot NAS with "
+        "Architecture Generator"
+    )
+    assert "Top tweet" not in last["description"]
+    assert last["description"].endswith(ELLIPSIS)
+    assert all("Top tweet: https://twitter.com/" in e["description"] for e in message.embeds[:-1])
+
+
+def test_digest_escapes_hostile_posts() -> None:
+    date = dt.date(2021, 3, 5)
+    paper = Paper(
+        arxiv_id="2103.00001",
+        title="@everyone <@123> **Free** [x](http://evil)",
+        authors=("<@&5>", "`Mallory`", "@here"),
+        categories=("cs.CV",),
+        abstract="> quote\n# heading\n<#9> ||spoiler|| ~~strike~~ _it_",
+        abs_url="https://arxiv.org/abs/2103.00001",
+        pdf_url=None,
+    )
+    day = Day(
+        date=date,
+        published_at=dt.datetime(2021, 3, 6, tzinfo=dt.UTC),
+        papers=(RankedPaper(paper, Appearance(date, 1, 1, 1), ()),),
+    )
+    digest = build_digest(day, ["cs.CV"], top=10)
+    assert digest is not None
+    (message,) = Renderer().digest(digest)
+    (embed,) = message.embeds
+    assert embed["title"] == "#1 · " + escape_markdown(paper.title)
+    assert live_markup(embed["title"].removeprefix("#1 · ")) == []
+    description = embed["description"]
+    assert description.splitlines()[:3] == [
+        escape_markdown("<@&5>, `Mallory`, @here"),
+        "**cs.CV**",
+        "🔁 1 retweet · ❤️ 1 favorite",
+    ]
+    assert live_markup(description.replace("**cs.CV**", "")) == []
+    assert not _LIVE_MENTION.search(json.dumps([m.body() for m in [message]]))
+    assert message.body()["allowed_mentions"] == {"parse": []}
+
+
+def long_day(papers: int = 25) -> Day:
+    date = dt.date(2021, 3, 5)
+    return Day(
+        date=date,
+        published_at=dt.datetime(2021, 3, 6, tzinfo=dt.UTC),
+        papers=tuple(huge_paper(i, tweets=3) for i in range(1, papers + 1)),
+    )
+
+
+def test_a_long_digest_splits_over_messages_in_rank_order() -> None:
+    digest = build_digest(long_day(), ["cs.CV"], top=25)
+    assert digest is not None
+    assert len(digest.entries) == 25
+    messages = Renderer().digest(digest)
+    assert len(messages) > 3  # the 6000-character total splits, not only the 10 embeds
+    for message in messages:
+        assert_message_fits(message)
+        for embed in message.embeds:
+            assert embed["title"].endswith(ELLIPSIS)
+            assert embed["description"].endswith("Top tweet: https://twitter.com/user0/status/1000")
+    titles = [e["title"] for m in messages for e in m.embeds]
+    assert [t.split(" · ")[0] for t in titles] == [f"#{i}" for i in range(1, 26)]
+    assert messages[0].content == ("**Hot Papers 2021-03-05** · 25 of 25 papers match cs.CV")
+    assert all(m.content == "" for m in messages[1:])
+    assert not any(_LIVE_MENTION.search(json.dumps(m.body())) for m in messages)
+
+
+def test_a_digest_of_short_papers_splits_by_embed_count() -> None:
+    day = sample_day("2021-03-24")
+    papers = tuple(day.papers) + tuple(day.papers)[:10]
+    renumbered = tuple(
+        RankedPaper(
+            p.paper,
+            Appearance(day.date, rank, p.appearance.retweets, p.appearance.favorites),
+            p.tweets,
+        )
+        for rank, p in enumerate(papers, start=1)
+    )
+    big = Day(date=day.date, published_at=day.published_at, papers=renumbered)
+    digest = build_digest(big, ["cs.*", "econ.*"], top=25)
+    assert digest is not None
+    messages = Renderer().digest(digest)
+    assert [len(m.embeds) for m in messages] == [10, 10, 5]
+    for message in messages:
+        assert_message_fits(message)
+
+
+# --- hotpapers digest ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("archive") / "hot.sqlite3"
+    assert main(["ingest", "--samples", "--db", str(db)], environ={}) == 0
+    return db
+
+
+def run(capsys: pytest.CaptureFixture[str], archive: Path, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["digest", "--db", str(archive), *args], environ={})
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+PLAIN_TOP_2 = """\
+Hot Papers 2021-03-05 · top 2 of 8 papers matching cs.CV (13 that day)
+
+#3 · Perceiver: General Perception with Iterative Attention
+    Andrew Jaegle, Felix Gimeno, Andrew Brock and 3 more (6 authors)
+    [cs.CV] · cs.AI · cs.LG · cs.SD · eess.AS
+    857 retweets · 251 favorites
+    Biological systems understand the world by simultaneously processing high-dimensional inputs
+    from modalities as diverse as vision, audition, touch, proprioception, etc. The perception
+    models used in deep learning on the other hand are designed for individual modalities, often…
+    Top tweet: https://twitter.com/arankomatsuzaki/status/1367657530143383561
+    https://arxiv.org/abs/2103.03206
+
+#4 · Improving Computational Efficiency in Visual Reinforcement Learning via Stored Embeddings
+    Lili Chen, Kimin Lee, Aravind Srinivas and 1 more (4 authors)
+    cs.LG · [cs.CV]
+    732 retweets · 243 favorites
+    Recent advances in off-policy deep reinforcement learning (RL) have led to impressive success in
+    complex tasks from visual observations. Experience replay improves sample-efficiency by reusing
+    experiences from the past, and convolutional neural networks (CNNs) process…
+    Top tweet: https://twitter.com/AravSrinivas/status/1367885931768807424
+    https://arxiv.org/abs/2103.02886
+"""
+
+
+def test_cli_digest_plain(capsys: pytest.CaptureFixture[str], archive: Path) -> None:
+    code, out, err = run(
+        capsys, archive, "--date", "2021-03-05", "--categories", "cs.CV", "--top", "2"
+    )
+    assert (code, err) == (0, "")
+    assert out == PLAIN_TOP_2
+
+
+def test_cli_digest_json(capsys: pytest.CaptureFixture[str], archive: Path) -> None:
+    code, out, err = run(
+        capsys, archive, "--date", "2021-03-05", "--categories", "cs.LG, cs.CV", "--json"
+    )
+    assert (code, err) == (0, "")
+    bodies = json.loads(out)
+    assert len(bodies) == 1
+    (body,) = bodies
+    assert body["allowed_mentions"] == {"parse": []}
+    assert body["content"] == (
+        "**Hot Papers 2021-03-05** · top 10 of 12 papers matching cs.CV, cs.LG (13 that day)"
+    )
+    assert [e["title"].split(" · ")[0] for e in body["embeds"]] == [
+        "#1",
+        "#2",
+        "#3",
+        "#4",
+        "#6",
+        "#7",
+        "#8",
+        "#9",
+        "#10",
+        "#11",
+    ]
+    assert body["embeds"][2] == perceiver_embed("**cs.CV** · cs.AI · **cs.LG** · cs.SD · eess.AS")
+    expected = Renderer().digest(sample_digest(["cs.CV", "cs.LG"], top=10))
+    assert bodies == [m.body() for m in expected]
+
+
+def test_cli_digest_default_top_comes_from_the_config(
+    capsys: pytest.CaptureFixture[str], archive: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "hotpapers.toml"
+    config.write_text("[digest]\ntop = 2\n", encoding="utf-8")
+    code, out, _ = run(
+        capsys, archive, "--config", str(config), "--date", "2021-03-05", "--categories", "cs.CV"
+    )
+    assert code == 0
+    assert out == PLAIN_TOP_2
+    code, out, _ = run(capsys, archive, "--date", "2021-03-05", "--categories", "cs.CV")
+    assert out.startswith("Hot Papers 2021-03-05 · 8 of 13 papers match cs.CV\n")
+    assert out.count("\n#") == 8
+
+
+def test_cli_digest_min_score_and_wildcard(
+    capsys: pytest.CaptureFixture[str], archive: Path
+) -> None:
+    code, out, _ = run(
+        capsys, archive, "--date", "2021-03-05", "--categories", "eess", "--min-score", "1000"
+    )
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "Hot Papers 2021-03-05 · 1 of 13 papers matches eess.* with at least 1,000 retweets"
+        " + favorites",
+        "",
+        "#3 · Perceiver: General Perception with Iterative Attention",
+    ]
+    assert "    cs.CV · cs.AI · cs.LG · cs.SD · [eess.AS]\n" in out
+
+
+def test_cli_digest_without_a_match(capsys: pytest.CaptureFixture[str], archive: Path) -> None:
+    args = ("--date", "2021-03-05", "--categories", "hep-th,gr-qc")
+    assert run(capsys, archive, *args) == (0, "no paper on 2021-03-05 matches gr-qc, hep-th\n", "")
+    assert run(capsys, archive, *args, "--json") == (0, "[]\n", "")
+    code, out, _ = run(
+        capsys, archive, "--date", "2021-03-05", "--categories", "cs.CV", "--min-score", "5000"
+    )
+    assert (code, out) == (
+        0,
+        "no paper on 2021-03-05 matches cs.CV with at least 5,000 retweets + favorites\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--date", "05/03/2021", "--categories", "cs.CV"], 2, "expected YYYY-MM-DD"),
+        (["--date", "2021-02-30", "--categories", "cs.CV"], 2, "expected YYYY-MM-DD"),
+        (["--date", "2021-03-06", "--categories", "cs.CV"], 1, "no post for 2021-03-06"),
+        (["--date", "2021-03-05", "--categories", "cs.VC"], 2, "closest: cs.CV"),
+        (["--date", "2021-03-05", "--categories", "cs.CV,nope"], 2, "unknown arXiv category"),
+        (["--date", "2021-03-05", "--categories", " , "], 2, "no categories"),
+        (["--date", "2021-03-05", "--categories", "cs.CV", "--top", "0"], 2, "1 to 25, got 0"),
+        (["--date", "2021-03-05", "--categories", "cs.CV", "--top", "26"], 2, "1 to 25, got 26"),
+        (["--date", "2021-03-05", "--categories", "cs.CV", "--min-score", "-1"], 2, "at least 0"),
+    ],
+)
+def test_cli_digest_errors(
+    capsys: pytest.CaptureFixture[str], archive: Path, args: list[str], code: int, message: str
+) -> None:
+    got, out, err = run(capsys, archive, *args)
+    assert got == code
+    assert out == ""
+    assert err.startswith("hotpapers: ")
+    assert message in err
+
+
+def test_cli_digest_usage_errors_do_not_create_a_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "none.sqlite3"
+    code = main(
+        ["digest", "--db", str(db), "--date", "2021-03-05", "--categories", "cs.VC"], environ={}
+    )
+    assert code == 2
+    assert not db.exists()
+    with pytest.raises(SystemExit) as info:
+        main(["digest", "--db", str(db), "--categories", "cs.CV"], environ={})
+    assert info.value.code == 2
+    assert "--date" in capsys.readouterr().err
+
+
+def test_every_corpus_digest_fits(corpus_dir: Path) -> None:
+    renderer = Renderer()
+    checked = 0
+    for path in sorted(corpus_dir.glob("*.md")):
+        day = parse_post(path.read_bytes(), str(path))
+        codes = sorted({c for ranked in day.papers for c in ranked.paper.categories})
+        for categories in (["cs.*"], ["cs.LG", "stat.*"], *([c] for c in codes)):
+            digest = build_digest(day, categories, top=25)
+            if digest is None:
+                continue
+            messages = renderer.digest(digest)
+            for message in messages:
+                assert_message_fits(message)
+            titles = [e["title"] for m in messages for e in m.embeds]
+            assert len(titles) == len(digest.entries)
+            for title, entry in zip(titles, digest.entries, strict=True):
+                assert title.startswith(f"#{entry.ranked.appearance.rank} · ")
+            checked += 1
+    assert checked > 100
