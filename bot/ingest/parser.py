@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
@@ -156,7 +157,7 @@ def _front_matter(lines: list[str], path: str) -> tuple[dict[str, Any], int]:
     else:
         raise ParseError(path, len(lines), "front matter is never closed by a '---' line")
     try:
-        meta = yaml.load("\n".join(lines[1:index]), Loader=_FrontMatterLoader)
+        meta = YAMLHandler().load("\n".join(lines[1:index]), Loader=_FrontMatterLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # YAML also breaks lines at U+0085/U+2028/U+2029: never blame past the closing '---'.
@@ -200,7 +201,7 @@ def _published_at(meta: dict[str, Any], lines: list[str], path: str) -> dt.datet
     value = meta.get("date")
     line = _key_line(lines, "date")
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
     match = _PUBLISHED.fullmatch(value.strip()) if isinstance(value, str) else None
     if not match:
         raise ParseError(
@@ -314,6 +315,7 @@ def _paper(
             "'- [cs.LG](https://arxiv.org/list/cs.LG/recent) | ...'",
         )
     categories = tuple(dict.fromkeys(m["code"] for m in _CATEGORY.finditer(line)))
+    categories_line = number
 
     abstract_lines: list[str] = []
     tweets: list[Tweet] = []
@@ -322,6 +324,11 @@ def _paper(
     for number, line in rows:
         stripped = line.strip()
         if pending:
+            if stripped.startswith("<blockquote"):
+                # Else the next tweet's end would close this one: two tweets merged into one.
+                raise ParseError(
+                    path, pending_line, "tweet is cut off: '<blockquote>' is never closed"
+                )
             pending.append(line)
             if "</blockquote>" in line:
                 tweets.append(_tweet("\n".join(pending), pending_line, path))
@@ -348,7 +355,9 @@ def _paper(
         if p
     )
     if not abstract:
-        raise ParseError(path, number if section else heading_line, f"paper {rank} has no abstract")
+        raise ParseError(
+            path, categories_line, f"paper {rank} has no abstract after its categories line"
+        )
     if not title:
         raise ParseError(path, heading_line, f"paper {rank} has no title")
 

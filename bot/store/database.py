@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -52,14 +53,21 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         target = str(path)
         if target != ":memory:":
-            parent = Path(target).expanduser().parent  # noqa: ASYNC240 - one stat at start
+            location = Path(target).expanduser()  # noqa: ASYNC240 - one stat at start
+            target, parent = str(location), location.parent
             if not parent.is_dir():
                 raise StoreError(
                     f"cannot open database {target}: directory {parent} does not exist"
                 )
+        pending = aiosqlite.connect(target, isolation_level=None)
         try:
-            connection = await aiosqlite.connect(target, isolation_level=None)
+            connection = await pending
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread without waiting for it: wait while the loop
+            # runs, or the thread reports to a closed loop and prints a traceback on stderr.
+            worker = getattr(pending, "_thread", None)
+            if isinstance(worker, threading.Thread) and worker.is_alive():
+                await asyncio.to_thread(worker.join, 5)
             raise StoreError(f"cannot open database {target}: {exc}") from exc
         connection.row_factory = sqlite3.Row
         database = cls(connection, target)

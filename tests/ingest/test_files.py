@@ -1,0 +1,75 @@
+"""Finding post files and ingesting them into the archive, as `hotpapers ingest` does."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.ingest.files import Rejection, content_hash, find_posts, ingest_files
+from bot.store import Store
+
+
+def test_find_posts(tmp_path: Path, samples: list[Path]) -> None:
+    nested = tmp_path / "posts" / "2021" / "03"
+    nested.mkdir(parents=True)
+    for sample in samples:
+        shutil.copy(sample, nested / sample.name)
+    (nested / "notes.txt").write_text("not a post", encoding="utf-8")
+    loose = tmp_path / "loose.markdown"
+    loose.write_text("given by name, so taken", encoding="utf-8")
+    missing = tmp_path / "missing.md"
+
+    files, rejected = find_posts([loose, tmp_path / "posts", missing])
+    assert files == [loose, *(nested / s.name for s in samples)]
+    assert rejected == [Rejection(str(missing), 0, "no such file or directory")]
+    assert str(rejected[0]) == f"{missing}:0: no such file or directory"
+
+
+def test_content_hash_is_sha256() -> None:
+    assert content_hash(b"") == ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+
+
+async def test_ingest_files_reports_what_it_did(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(samples[0].read_bytes().replace(b"- retweets: 857,", b"- retweets: 8x7,"))
+    seen: list[Path] = []
+
+    report = await ingest_files(store.archive, [*samples, bad, tmp_path], on_file=seen.append)
+    assert seen == [*samples, bad, tmp_path]
+    assert (report.new, report.updated, report.unchanged) == (3, 0, 0)
+    assert (report.papers, report.tweets) == (38, 48)
+    assert [str(r) for r in report.rejected] == [
+        f"{bad}:56: bad counts line '- retweets: 8x7, favorites: 251 (03/06/2021 15:15:58)'; "
+        "expected '- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'",
+        f"{tmp_path}:0: cannot read: Is a directory",
+    ]
+    assert [d.date.isoformat() for d in report.stored_days] == [
+        "2021-03-05",
+        "2021-03-15",
+        "2021-03-24",
+    ]
+    assert report.summary() == (
+        "posts: 3 new, 0 updated, 0 unchanged, 2 rejected; papers: 38; tweets: 48"
+    )
+
+    again = await ingest_files(store.archive, samples)
+    assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 0, 3, [])
+    assert again.summary() == (
+        "posts: 0 new, 0 updated, 3 unchanged, 0 rejected; papers: 0; tweets: 0"
+    )
+
+
+async def test_an_edited_post_updates_its_day(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    await ingest_files(store.archive, samples)
+    edited = tmp_path / "2021-03-05---Hot-Papers.md"
+    edited.write_bytes(samples[0].read_bytes().replace(b"favorites: 251 ", b"favorites: 252 "))
+    report = await ingest_files(store.archive, [edited])
+    assert (report.new, report.updated, report.unchanged) == (0, 1, 0)
+    history = await store.archive.paper("2103.03206")
+    assert history is not None
+    assert history.appearances[0].favorites == 252
+    assert (await store.archive.days())[0].source == str(edited)

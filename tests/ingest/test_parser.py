@@ -1,0 +1,904 @@
+"""The post parser against real Hot Papers posts, broken posts and mutated posts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.arxiv import parse_arxiv_id
+from bot.ingest.parser import ParseError, parse_post
+from bot.models import Appearance, Day, Paper, Tweet
+from bot.samples import sample_posts
+from tests.conftest import all_post_params, corpus_posts
+
+SAMPLES = {path.name[:10]: path for path in sample_posts()}
+MARCH_5 = SAMPLES["2021-03-05"]
+MARCH_5_TEXT = MARCH_5.read_text(encoding="utf-8")
+TWEET_URL = re.compile(r"https://twitter\.com/\w+/status/\d+")
+UTC = dt.UTC
+
+PERCEIVER_ABSTRACT = (
+    "Biological systems understand the world by simultaneously processing high-dimensional "
+    "inputs from modalities as diverse as vision, audition, touch, proprioception, etc. The "
+    "perception models used in deep learning on the other hand are designed for individual "
+    "modalities, often relying on domain-specific assumptions such as the local grid structures "
+    "exploited by virtually all existing vision models. These priors introduce helpful inductive "
+    "biases, but also lock models to individual modalities. In this paper we introduce the "
+    "Perceiver - a model that builds upon Transformers and hence makes few architectural "
+    "assumptions about the relationship between its inputs, but that also scales to hundreds of "
+    "thousands of inputs, like ConvNets. The model leverages an asymmetric attention mechanism to "
+    "iteratively distill inputs into a tight latent bottleneck, allowing it to scale to handle "
+    "very large inputs. We show that this architecture performs competitively or beyond strong, "
+    "specialized models on classification tasks across various modalities: images, point clouds, "
+    "audio, video and video+audio. The Perceiver obtains performance comparable to ResNet-50 on "
+    "ImageNet without convolutions and by directly attending to 50,000 pixels. It also surpasses "
+    "state-of-the-art results for all modalities in AudioSet."
+)
+PERCEIVER = Paper(
+    arxiv_id="2103.03206",
+    title="Perceiver: General Perception with Iterative Attention",
+    authors=(
+        "Andrew Jaegle",
+        "Felix Gimeno",
+        "Andrew Brock",
+        "Andrew Zisserman",
+        "Oriol Vinyals",
+        "Joao Carreira",
+    ),
+    categories=("cs.CV", "cs.AI", "cs.LG", "cs.SD", "eess.AS"),
+    abstract=PERCEIVER_ABSTRACT,
+    abs_url="https://arxiv.org/abs/2103.03206",
+    pdf_url="https://arxiv.org/pdf/2103.03206",
+)
+PERCEIVER_TWEETS = (
+    Tweet(
+        url="https://twitter.com/arankomatsuzaki/status/1367657530143383561",
+        author="Aran Komatsuzaki",
+        handle="arankomatsuzaki",
+        posted=dt.date(2021, 3, 5),
+        lang="en",
+        text=(
+            "Perceiver: General Perception with Iterative Attention\n\n"
+            "- Competitive perf on classification tasks across various modalities: images, "
+            "audio and video. \n\n"
+            "- Obtains perf comparable to ResNet on ImageNet w/o convs and by directly attending "
+            "to 50,000 pixels. https://t.co/I8qpvFH2Z8 pic.twitter.com/Lgf7Khfr08"
+        ),
+    ),
+    Tweet(
+        url="https://twitter.com/mosko_mule/status/1367673823739351048",
+        author="ワクワクさん（ミジンコ）",  # noqa: RUF001 - the real name, fullwidth brackets
+        handle="mosko_mule",
+        posted=dt.date(2021, 3, 5),
+        lang="ja",
+        text=(
+            "Perceiver: General Perception with Iterative Attention\u3000"
+            "https://t.co/OHfgdlA0CD\n"
+            "隠れベクトルと生の信号をcross attentionすることで高次元データをそのまま扱える"
+            "Transformer派生。画像、ビデオ、音声、ポイントクラウドなどを同じ構造で扱うことができる。"
+            "ImageNetでResNet50並 pic.twitter.com/KuHcr8cKjw"
+        ),
+    ),
+    Tweet(
+        url="https://twitter.com/ak92501/status/1367657218942894081",
+        author="AK",
+        handle="ak92501",
+        posted=dt.date(2021, 3, 5),
+        lang="en",
+        text=(
+            "Perceiver: General Perception with Iterative Attention\n"
+            "pdf: https://t.co/1EACnTm1Sj\n"
+            "abs: https://t.co/JWverNYmDR pic.twitter.com/cQRsBIcNWm"
+        ),
+    ),
+)
+
+
+def parse_sample(day: str) -> Day:
+    path = SAMPLES[day]
+    return parse_post(path.read_bytes(), str(path))
+
+
+def replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
+    return text.replace(old, new)
+
+
+def line_of(text: str, snippet: str) -> int:
+    """The 1-based number of the only line containing `snippet`."""
+    hits = [n for n, line in enumerate(text.split("\n"), start=1) if snippet in line]
+    assert len(hits) == 1, f"{snippet!r} is on lines {hits}"
+    return hits[0]
+
+
+def tweet_line(text: str, status: str) -> str:
+    return next(line for line in text.split("\n") if f"/status/{status}" in line)
+
+
+# --- a real post, field by field ---------------------------------------------------------------
+
+
+def test_day_takes_its_date_from_the_title_and_published_at_from_the_front_matter() -> None:
+    day = parse_sample("2021-03-05")
+    assert day.date == dt.date(2021, 3, 5)
+    # `date: 2021-03-06T15:15:57.Z`: an empty fraction, in UTC.
+    assert day.published_at == dt.datetime(2021, 3, 6, 15, 15, 57, tzinfo=UTC)
+    assert day.published_at.utcoffset() == dt.timedelta(0)
+    assert len(day.papers) == 13
+    assert day.tweet_count == 20
+    assert [p.appearance.rank for p in day.papers] == list(range(1, 14))
+    assert {p.appearance.date for p in day.papers} == {dt.date(2021, 3, 5)}
+
+
+def test_paper_fields() -> None:
+    ranked = parse_sample("2021-03-05").papers[2]
+    assert ranked.paper == PERCEIVER
+    assert ranked.paper.primary_category == "cs.CV"
+
+
+def test_appearance_counts() -> None:
+    ranked = parse_sample("2021-03-05").papers[2]
+    assert ranked.appearance == Appearance(
+        date=dt.date(2021, 3, 5), rank=3, retweets=857, favorites=251
+    )
+    assert ranked.appearance.score == 1108
+
+
+def test_tweets_url_author_handle_date_lang_and_text() -> None:
+    ranked = parse_sample("2021-03-05").papers[2]
+    assert ranked.tweets == PERCEIVER_TWEETS
+
+
+def test_tweet_url_drops_the_tracking_query() -> None:
+    raw = tweet_line(MARCH_5_TEXT, "1367657530143383561")
+    assert "1367657530143383561?ref_src=twsrc%5Etfw" in raw
+    tweet = parse_sample("2021-03-05").papers[2].tweets[0]
+    assert tweet.url == "https://twitter.com/arankomatsuzaki/status/1367657530143383561"
+
+
+def test_title_whitespace_is_collapsed() -> None:
+    raw = "# 4. Improving Computational Efficiency in Visual Reinforcement Learning via  Stored"
+    assert raw in MARCH_5_TEXT  # the post really has the double space
+    paper = parse_sample("2021-03-05").papers[3].paper
+    assert paper.title == (
+        "Improving Computational Efficiency in Visual Reinforcement Learning via Stored Embeddings"
+    )
+
+
+def test_authors_are_a_list_in_post_order() -> None:
+    paper = parse_sample("2021-03-05").papers[0].paper
+    assert len(paper.authors) == 17
+    assert paper.authors[:3] == ("Xavier Bouthillier", "Pierre Delaunay", "Mirko Bronzi")
+    assert paper.authors[-2:] == ("Gaël Varoquaux", "Pascal Vincent")
+    assert parse_sample("2021-03-15").papers[2].paper.authors == ("Philip D. Waggoner",)
+
+
+def test_categories_keep_the_primary_first() -> None:
+    papers = parse_sample("2021-03-05").papers
+    assert papers[1].paper.categories == ("stat.ML", "cs.LG")
+    assert papers[1].paper.primary_category == "stat.ML"
+    assert papers[8].paper.categories == ("eess.IV", "cs.CV", "cs.LG")
+    assert parse_sample("2021-03-24").papers[11].paper.categories == (
+        "econ.TH",
+        "eess.SY",
+        "math.OC",
+    )
+
+
+def test_pdf_url_is_none_without_the_pdf_link() -> None:
+    text = replace_once(MARCH_5_TEXT, " | [pdf](https://arxiv.org/pdf/2103.03206)", "")
+    day = parse_post(text, "no-pdf.md")
+    assert day.papers[2].paper.pdf_url is None
+    assert day.papers[2].paper.abs_url == "https://arxiv.org/abs/2103.03206"
+    assert day.papers[3].paper.pdf_url == "https://arxiv.org/pdf/2103.02886"
+
+
+def test_arxiv_id_loses_the_version_but_the_link_is_kept() -> None:
+    text = MARCH_5_TEXT.replace("arxiv.org/abs/2103.03206)", "arxiv.org/abs/2103.03206v2)")
+    paper = parse_post(text).papers[2].paper
+    assert paper.arxiv_id == "2103.03206"
+    assert paper.abs_url == "https://arxiv.org/abs/2103.03206v2"
+
+
+def test_tweet_text_decodes_entities_and_turns_br_into_newlines() -> None:
+    march_5 = parse_sample("2021-03-05").papers
+    # &#39; and <br><br>; the <a> tag is dropped and its text kept.
+    assert march_5[1].tweets[0].text == (
+        "Out of Distribution Generalization in Machine Learning\n\n"
+        "Martin Arjovsky's PhD thesis to review, contextualize, and clarify the current "
+        "knowledge in out of distribution generalization.https://t.co/BQojqTcbPy"
+    )
+    # &quot;
+    assert march_5[4].tweets[0].text == (
+        "Catala: a programming language for the law https://t.co/Qd9ZhwPFNH\n\n"
+        '"We evaluate Catala on several legal texts (...), notably section 121 of the US federal '
+        "income tax and the byzantine French family benefits; in doing so, we uncover a bug in "
+        'the official implementation."'
+    )
+    # &amp; and a mention link whose text is kept.
+    jalal = parse_sample("2021-03-24").papers[11].tweets[0]
+    assert jalal.author == "Jalal Kazempour"
+    assert jalal.text.startswith("Despite recent mathematical & computational advances, ")
+    assert jalal.text.endswith("https://t.co/H13tQKZLzD@anubhavratha pic.twitter.com/LHRE6fOFqB")
+    for ranked in (*march_5, *parse_sample("2021-03-24").papers):
+        for tweet in ranked.tweets:
+            assert "<" not in tweet.text
+            assert "&amp;" not in tweet.text
+            assert "&quot;" not in tweet.text
+            assert "&#39;" not in tweet.text
+
+
+def test_tweet_text_with_every_entity(corpus_dir: Path) -> None:
+    day = parse_post((corpus_dir / "2020-10-19---Hot-Papers.md").read_bytes())
+    ranked = day.papers[2]
+    assert ranked.paper.arxiv_id == "2010.08508"
+    tweet = next(t for t in ranked.tweets if t.handle == "whybansal")
+    assert tweet == Tweet(
+        url="https://twitter.com/whybansal/status/1317995856256245760",
+        author="Yamini Bansal",
+        handle="whybansal",
+        posted=dt.date(2020, 10, 19),
+        lang="en",
+        text=(
+            "New paper https://t.co/UTCiz1k66L w Gal Kaplun & @boazbaraktcs!\n\n"
+            'Recent work has focused on the "deep learning generalization puzzle" (highlighted by '
+            "Zhang  et al https://t.co/HwlONZV7hC). Since deep nets interpolate train data, the "
+            "train err doesn't tell you much about test err. https://t.co/B8bu3vW3p4"
+        ),
+    )
+
+
+def test_unusual_tweet_authors_and_languages() -> None:
+    day = parse_sample("2021-03-15")
+    first = day.papers[0].tweets
+    assert [t.lang for t in first] == ["fr", "in"]
+    assert first[1].author == "Shinnosuke Takamichi (高道 慎之介)"
+    assert first[1].handle == "forthshinji"
+    assert parse_sample("2021-03-05").papers[4].tweets[0].author == "ly(s)xia"
+
+
+def test_a_paper_without_tweets() -> None:
+    ranked = parse_sample("2021-03-15").papers[8]
+    assert ranked.paper.arxiv_id == "2103.07289"
+    assert ranked.paper.title == (
+        "Searching by Generating: Flexible and Efficient One-Shot NAS with Architecture Generator"
+    )
+    assert ranked.tweets == ()
+
+
+def test_a_post_without_papers(corpus_dir: Path) -> None:
+    day = parse_post((corpus_dir / "2020-12-07---Hot-Papers.md").read_bytes())
+    assert day == Day(
+        date=dt.date(2020, 12, 7),
+        published_at=dt.datetime(2020, 12, 8, 13, 4, 41, tzinfo=UTC),
+        papers=(),
+    )
+
+
+def test_bytes_str_crlf_and_bom_parse_alike() -> None:
+    expected = parse_sample("2021-03-05")
+    assert parse_post(MARCH_5_TEXT) == expected
+    assert parse_post(MARCH_5_TEXT.replace("\n", "\r\n").encode()) == expected
+    assert parse_post(b"\xef\xbb\xbf" + MARCH_5.read_bytes()) == expected
+
+
+def test_published_at_forms() -> None:
+    def published(value: str) -> dt.datetime:
+        text = replace_once(MARCH_5_TEXT, "date: 2021-03-06T15:15:57.Z", f"date: {value}")
+        return parse_post(text).published_at
+
+    expected = dt.datetime(2021, 3, 6, 15, 15, 57, tzinfo=UTC)
+    assert published("2021-03-06T15:15:57Z") == expected
+    assert published('"2021-03-06T15:15:57.Z"') == expected
+    assert published("2021-03-06 15:15:57") == expected
+    for other_zone in ("2021-03-06T17:15:57+02:00", "!!timestamp 2021-03-06T17:15:57+02:00"):
+        stamp = published(other_zone)
+        assert stamp == expected
+        assert stamp.utcoffset() == dt.timedelta(0)
+
+
+def test_abstract_paragraphs() -> None:
+    for gap in ("\n\n", "\n\n\n", "\n\n\n\n"):
+        text = replace_once(MARCH_5_TEXT, "etc. The perception", f"etc.{gap}The perception")
+        abstract = parse_post(text).papers[2].paper.abstract
+        assert abstract == PERCEIVER_ABSTRACT.replace("etc. The", "etc.\n\nThe")
+    wrapped = replace_once(MARCH_5_TEXT, "etc. The perception", "etc.\nThe perception")
+    assert parse_post(wrapped).papers[2].paper.abstract == PERCEIVER_ABSTRACT
+
+
+# --- every real post ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", all_post_params())
+def test_every_real_post_parses(path: Path) -> None:
+    day = parse_post(path.read_bytes(), str(path))
+    assert day.date.isoformat() == path.name[:10]
+    assert day.published_at.tzinfo is not None
+    assert day.published_at.date() >= day.date
+    assert [p.appearance.rank for p in day.papers] == list(range(1, len(day.papers) + 1))
+    assert len({p.paper.arxiv_id for p in day.papers}) == len(day.papers)
+    for ranked in day.papers:
+        paper = ranked.paper
+        assert parse_arxiv_id(paper.arxiv_id) == paper.arxiv_id
+        assert paper.title
+        assert paper.title == " ".join(paper.title.split())
+        assert paper.authors
+        assert all(a and a == a.strip() for a in paper.authors)
+        assert paper.categories
+        assert paper.abstract
+        assert paper.abs_url.startswith(f"https://arxiv.org/abs/{paper.arxiv_id}")
+        assert paper.pdf_url is None or paper.pdf_url.startswith("https://arxiv.org/pdf/")
+        assert ranked.appearance.date == day.date
+        for tweet in ranked.tweets:
+            assert TWEET_URL.fullmatch(tweet.url), tweet.url
+            assert f"/{tweet.handle}/status/".lower() in tweet.url.lower()
+            assert tweet.author
+            assert tweet.lang
+
+
+def test_corpus_totals(corpus_dir: Path) -> None:
+    days = [parse_post(p.read_bytes(), str(p)) for p in sample_posts() + corpus_posts()]
+    assert len(days) == 129
+    appearances = Counter(r.paper.arxiv_id for day in days for r in day.papers)
+    assert sum(appearances.values()) == 1190
+    assert len(appearances) == 1187
+    assert sorted(i for i, n in appearances.items() if n > 1) == [
+        "2010.04296",
+        "2010.14680",
+        "2011.11660",
+    ]
+    assert sum(day.tweet_count for day in days) == 1327
+    assert [d.date for d in days if not d.papers] == [dt.date(2020, 12, 7)]
+
+
+# --- broken posts: ParseError naming the right line --------------------------------------------
+
+Case = Callable[[str], tuple[str | bytes, int, str]]
+CASES: dict[str, Case] = {}
+
+
+def case(function: Case) -> Case:
+    CASES[function.__name__.replace("_", "-")] = function
+    return function
+
+
+@case
+def no_front_matter(t: str) -> tuple[str | bytes, int, str]:
+    return t.removeprefix("---\n"), 1, "no YAML front matter"
+
+
+@case
+def empty_file(t: str) -> tuple[str | bytes, int, str]:
+    return b"", 1, "no YAML front matter"
+
+
+@case
+def unclosed_front_matter(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "\n---\n", "\n\n")
+    return s, s.count("\n") + 1, "front matter is never closed by a '---' line"
+
+
+@case
+def invalid_yaml(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "draft: false", "draft: false: true")
+    return s, 5, "front matter is not valid YAML: mapping values are not allowed"
+
+
+@case
+def unclosed_yaml_list(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, 'category: "arXiv"', "category: [arXiv")
+    return s, 8, "front matter is not valid YAML"
+
+
+@case
+def front_matter_not_a_mapping(t: str) -> tuple[str | bytes, int, str]:
+    return "---\n- a list\n---\n", 2, "front matter is not a mapping"
+
+
+@case
+def missing_title(t: str) -> tuple[str | bytes, int, str]:
+    return replace_once(t, "title: Hot Papers 2021-03-05\n", ""), 1, "front matter has no title"
+
+
+@case
+def bad_title(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "title: Hot Papers 2021-03-05", "title: Hot Stuff 2021-03-05")
+    return s, 2, "is not of the form 'Hot Papers YYYY-MM-DD'"
+
+
+@case
+def title_date_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "title: Hot Papers 2021-03-05", "title: Hot Papers 2021-02-30")
+    return s, 2, "title date 2021-02-30 does not exist"
+
+
+@case
+def bad_date(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "date: 2021-03-06T15:15:57.Z", "date: last Friday")
+    return s, 3, "front matter date 'last Friday' is not a timestamp like 2021-03-06T15:15:57Z"
+
+
+@case
+def date_without_time(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "date: 2021-03-06T15:15:57.Z", "date: 2021-03-06")
+    return s, 3, "is not a timestamp"
+
+
+@case
+def missing_date(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "date: 2021-03-06T15:15:57.Z\n", "")
+    return s, 1, "front matter date None is not a timestamp"
+
+
+@case
+def published_day_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "date: 2021-03-06T15:15:57.Z", "date: 2021-02-30T15:15:57.Z")
+    return s, 3, "front matter date '2021-02-30T15:15:57.Z' does not exist"
+
+
+@case
+def published_hour_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "date: 2021-03-06T15:15:57.Z", "date: 2021-03-06T24:15:57.Z")
+    return s, 3, "front matter date '2021-03-06T24:15:57.Z' does not exist"
+
+
+@case
+def published_month_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "date: 2021-03-06T15:15:57.Z", "date: 2021-13-06T15:15:57Z")
+    return s, 3, "does not exist"
+
+
+@case
+def section_without_arxiv_link(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(
+        t,
+        "- links: [abs](https://arxiv.org/abs/2103.03206) | [pdf](https://arxiv.org/pdf/2103.03206)",
+        "- links: [abs](https://example.org/abs/2103.03206)",
+    )
+    return s, line_of(s, "example.org"), "paper 3 has no arXiv link"
+
+
+@case
+def section_without_links_line(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(
+        t,
+        "- links: [abs](https://arxiv.org/abs/2103.03206) | "
+        "[pdf](https://arxiv.org/pdf/2103.03206)\n",
+        "",
+    )
+    return s, line_of(s, "[eess.AS]"), "paper 3 has no arXiv link"
+
+
+@case
+def arxiv_link_with_a_bad_id(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "(https://arxiv.org/abs/2103.03206)", "(https://arxiv.org/abs/2113.03206)")
+    return s, line_of(s, "abs/2113.03206"), "bad arXiv link: '2113.03206' is not an arXiv id"
+
+
+@case
+def bad_retweets_number(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "- retweets: 3537,", "- retweets: 3x37,")
+    return s, 22, "bad counts line '- retweets: 3x37, favorites: 189"
+
+
+@case
+def negative_favorites(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "favorites: 251 ", "favorites: -251 ")
+    return s, 56, "bad counts line"
+
+
+@case
+def count_too_large_to_store(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "- retweets: 857,", "- retweets: 98765432109876543210,")
+    return s, 56, "bad counts line"
+
+
+@case
+def counts_timestamp_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(
+        t, "favorites: 251 (03/06/2021 15:15:58)", "favorites: 251 (02/30/2021 15:15:58)"
+    )
+    return s, 56, "counts timestamp '02/30/2021 15:15:58' does not exist"
+
+
+@case
+def bad_category_line(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(
+        t, " | [cs.AI](https://arxiv.org/list/cs.AI/recent) | [cs.LG]", " | cs.AI | [cs.LG]"
+    )
+    return s, 59, "bad categories line"
+
+
+@case
+def missing_abstract(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, PERCEIVER_ABSTRACT + "\n", "")
+    return s, 59, "paper 3 has no abstract"
+
+
+@case
+def missing_authors(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(
+        t,
+        "Andrew Jaegle, Felix Gimeno, Andrew Brock, Andrew Zisserman, Oriol Vinyals, "
+        "Joao Carreira\n",
+        "",
+    )
+    return s, line_of(s, "- retweets: 857,"), "paper 3 has no authors line"
+
+
+@case
+def duplicated_paper(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "(https://arxiv.org/abs/2103.02886)", "(https://arxiv.org/abs/2103.03206)")
+    return s, 81, "paper 2103.03206 is listed twice (first as paper 3)"
+
+
+@case
+def duplicated_paper_under_another_version(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(
+        t, "(https://arxiv.org/abs/2103.02886)", "(https://arxiv.org/abs/2103.03206v2)"
+    )
+    return s, 81, "paper 2103.03206 is listed twice (first as paper 3)"
+
+
+@case
+def wrong_rank_number(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "# 3. Perceiver", "# 4. Perceiver")
+    return s, 52, "paper numbered 4; expected 3"
+
+
+@case
+def first_rank_zero(t: str) -> tuple[str | bytes, int, str]:
+    return replace_once(t, "# 1. Accounting", "# 0. Accounting"), 18, "paper numbered 0; expected 1"
+
+
+@case
+def unexpected_heading(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "# 3. Perceiver", "## Notes\n\n# 3. Perceiver")
+    return s, 52, "unexpected heading '## Notes'"
+
+
+@case
+def text_before_the_first_paper(t: str) -> tuple[str | bytes, int, str]:
+    s = replace_once(t, "# 1. Accounting", "Welcome!\n\n# 1. Accounting")
+    return s, 18, "unexpected text 'Welcome!' before the first '# 1. Title'"
+
+
+@case
+def unclosed_blockquote(t: str) -> tuple[str | bytes, int, str]:
+    line = tweet_line(t, "1367657530143383561")
+    s = replace_once(t, line, line.removesuffix("</blockquote>"))
+    return s, 63, "tweet is cut off: '<blockquote>' is never closed"
+
+
+@case
+def unclosed_last_blockquote(t: str) -> tuple[str | bytes, int, str]:
+    line = tweet_line(t, "1367920278605598727")
+    s = replace_once(t, line, line.removesuffix("</blockquote>"))
+    return s, line_of(s, "1367920278605598727"), "tweet is cut off"
+
+
+@case
+def malformed_tweet(t: str) -> tuple[str | bytes, int, str]:
+    line = tweet_line(t, "1367657530143383561")
+    s = replace_once(t, line, line.replace(" (@arankomatsuzaki)", ""))
+    return s, 63, "tweet is not an embedded tweet"
+
+
+@case
+def tweet_date_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    line = tweet_line(t, "1367673823739351048")
+    s = replace_once(t, line, line.replace("March 5, 2021", "February 30, 2021"))
+    return s, 66, "tweet date 'February 30, 2021' does not exist"
+
+
+@case
+def tweet_month_that_does_not_exist(t: str) -> tuple[str | bytes, int, str]:
+    line = tweet_line(t, "1367673823739351048")
+    s = replace_once(t, line, line.replace("March 5, 2021", "Marsh 5, 2021"))
+    return s, 66, "tweet date 'Marsh 5, 2021' does not exist"
+
+
+@case
+def script_without_a_tweet(t: str) -> tuple[str | bytes, int, str]:
+    script = '<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>'
+    s = replace_once(t, PERCEIVER_ABSTRACT + "\n", PERCEIVER_ABSTRACT + "\n\n" + script + "\n")
+    return s, 63, "script tag without a tweet before it"
+
+
+@case
+def text_after_tweets(t: str) -> tuple[str | bytes, int, str]:
+    line = tweet_line(t, "1367657218942894081")
+    s = replace_once(t, line + "\n", line + "\nThanks for reading!\n")
+    return s, line_of(s, "Thanks for reading!"), "unexpected text after the tweets: 'Thanks"
+
+
+@case
+def paper_that_ends_early(t: str) -> tuple[str | bytes, int, str]:
+    s = t + "# 14. A Paper Without Details\n\nSomeone\n\n"
+    return s, s.count("\n") + 1, "paper 14 ends early; expected '- retweets: N"
+
+
+@case
+def truncated_in_a_tweet(t: str) -> tuple[str | bytes, int, str]:
+    s = t[: t.index("Lifelong Hanabi in which")]
+    return s, s.count("\n") + 1, "tweet is cut off"
+
+
+@case
+def truncated_after_the_last_tweet(t: str) -> tuple[str | bytes, int, str]:
+    s = t[: t.rindex("</script>") + len("</script>\n")]
+    return s, s.count("\n") + 1, "the post ends without the blank line that closes every post"
+
+
+@case
+def truncated_in_the_script_line(t: str) -> tuple[str | bytes, int, str]:
+    s = t[: t.rindex("</script>")]
+    return s, s.count("\n") + 1, "unexpected text after the tweets: '<script async"
+
+
+@case
+def truncated_in_an_abstract(t: str) -> tuple[str | bytes, int, str]:
+    s = t[: t.index("proprioception")]
+    return s, s.count("\n") + 1, "the post ends without the blank line"
+
+
+@case
+def truncated_right_after_the_front_matter(t: str) -> tuple[str | bytes, int, str]:
+    return t[: t.index("\n---\n") + 4], 16, "the post ends in the middle of a line"
+
+
+@case
+def nul_bytes(t: str) -> tuple[str | bytes, int, str]:
+    lines = t.encode().split(b"\n")
+    lines[29] = b"\x00\x00\x00" + lines[29]
+    return b"\n".join(lines), 30, "binary data (NUL byte); expected a UTF-8 Markdown post"
+
+
+@case
+def binary_junk(t: str) -> tuple[str | bytes, int, str]:
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00", 3, "binary data (NUL byte)"
+
+
+@case
+def latin_1(t: str) -> tuple[str | bytes, int, str]:
+    data = t.encode("latin-1", errors="replace")  # "Gaël" becomes the byte 0xeb
+    return data, 20, "not valid UTF-8 (byte 0xeb); expected a UTF-8 Markdown post"
+
+
+@case
+def stray_invalid_byte(t: str) -> tuple[str | bytes, int, str]:
+    lines = t.encode().split(b"\n")
+    lines[99] += b"\xff"
+    return b"\n".join(lines), 100, "not valid UTF-8 (byte 0xff)"
+
+
+@case
+def utf_16(t: str) -> tuple[str | bytes, int, str]:
+    return t.encode("utf-16"), 1, "binary data (NUL byte)"
+
+
+@case
+def utf_16_without_bom(t: str) -> tuple[str | bytes, int, str]:
+    return t.encode("utf-16-le"), 1, "binary data (NUL byte)"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_post_raises_parse_error_naming_the_line(name: str) -> None:
+    source, line, reason = CASES[name](MARCH_5_TEXT)
+    with pytest.raises(ParseError) as info:
+        parse_post(source, "bad.md")
+    error = info.value
+    assert type(error) is ParseError
+    assert str(error).startswith(f"bad.md:{line}: "), str(error)
+    assert (error.path, error.line) == ("bad.md", line)
+    assert reason in error.reason
+    assert str(error) == f"bad.md:{line}: {error.reason}"
+
+
+def test_parse_error_uses_a_placeholder_path() -> None:
+    with pytest.raises(ParseError, match=r"^<post>:1: no YAML front matter"):
+        parse_post("hello\n")
+
+
+def test_absurd_yaml_is_a_parse_error() -> None:
+    for value in ("!!int " + "9" * 5000, "!!timestamp soon", "[" * 50_000, "&a [*a, *a]"):
+        text = replace_once(MARCH_5_TEXT, "draft: false", f"draft: {value}")
+        result = parse_or_error(text.encode())
+        if isinstance(result, ParseError):
+            assert 1 <= result.line <= 16
+
+
+def test_huge_rank_is_a_parse_error() -> None:
+    text = replace_once(MARCH_5_TEXT, "# 3. Perceiver", "# " + "9" * 5000 + ". Perceiver")
+    with pytest.raises(ParseError, match=r"^bad\.md:52: unexpected heading"):
+        parse_post(text, "bad.md")
+
+
+def test_cut_at_every_line_end_is_a_parse_error_unless_it_ends_a_section() -> None:
+    for path in sample_posts():
+        data = path.read_bytes()
+        front_matter_end = data.index(b"\n---\n") + 5
+        for index, byte in enumerate(data):
+            if byte != ord("\n"):
+                continue
+            for cut in (data[:index], data[: index + 1]):
+                if cut == data or cut.endswith(b"\n\n"):
+                    continue
+                if len(cut) == front_matter_end:
+                    # Exactly the front matter: a well-formed post without papers, like
+                    # 2020-12-07. Nothing in the text can tell it from a cut-short one.
+                    assert parse_post(cut).papers == ()
+                    continue
+                with pytest.raises(ParseError):
+                    parse_post(cut, path.name)
+
+
+# --- mutated posts (hypothesis) ----------------------------------------------------------------
+
+POSTS = [path.read_bytes() for path in sample_posts()]
+TOKENS = [
+    b"\n",
+    b"\n\n",
+    b"\r",
+    b"\r\n",
+    b"\t",
+    b" ",
+    b"---\n",
+    b"# ",
+    b"# 1. ",
+    b"# 99. ",
+    b"- ",
+    b":",
+    b"[",
+    b"]",
+    b"(",
+    b")",
+    b"|",
+    b"{",
+    b"&",
+    b'"',
+    b"'",
+    b"!!",
+    b"*",
+    b"<",
+    b">",
+    b"<br>",
+    b"</p>",
+    b"&mdash;",
+    b"<blockquote",
+    b"</blockquote>",
+    b"<script></script>",
+    b"v2",
+    b"9" * 25,
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"\xc2\x85",
+    b"\xe2\x80\xa8",
+    "é".encode(),
+    "日本".encode(),
+]
+MUTATION = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def line_count(data: bytes) -> int:
+    """Lines as the parser counts them: `\\r\\n`, `\\r` and `\\n` each end one."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+
+
+def parse_or_error(data: bytes) -> Day | ParseError:
+    """parse_post's result: a Day, or a ParseError naming a line of the file; nothing else."""
+    try:
+        day = parse_post(data, "mutant.md")
+    except ParseError as error:
+        failure = error
+    else:
+        assert [p.appearance.rank for p in day.papers] == list(range(1, len(day.papers) + 1))
+        for ranked in day.papers:
+            assert parse_arxiv_id(ranked.paper.arxiv_id) == ranked.paper.arxiv_id
+            assert ranked.paper.title
+            assert ranked.paper.abstract
+            assert ranked.paper.categories
+            assert all(TWEET_URL.fullmatch(t.url) for t in ranked.tweets)
+        return day
+    assert 1 <= failure.line <= line_count(data) + 1, failure
+    assert str(failure).startswith(f"mutant.md:{failure.line}: ")
+    return failure
+
+
+posts = st.sampled_from(POSTS)
+inserts = st.one_of(st.sampled_from(TOKENS), st.binary(min_size=1, max_size=12))
+
+
+@st.composite
+def positions(draw: st.DrawFn, data: bytes) -> int:
+    """Anywhere, or often in the front matter where YAML does the parsing."""
+    return draw(st.one_of(st.integers(0, len(data)), st.integers(0, min(len(data), 420))))
+
+
+@MUTATION
+@given(st.data())
+def test_deleting_bytes(data: st.DataObject) -> None:
+    post = data.draw(posts)
+    start = data.draw(positions(post))
+    size = data.draw(st.integers(1, 64))
+    parse_or_error(post[:start] + post[start + size :])
+
+
+@MUTATION
+@given(st.data())
+def test_inserting_bytes(data: st.DataObject) -> None:
+    post = data.draw(posts)
+    at = data.draw(positions(post))
+    parse_or_error(post[:at] + data.draw(inserts) + post[at:])
+
+
+@MUTATION
+@given(st.data())
+def test_replacing_bytes(data: st.DataObject) -> None:
+    post = data.draw(posts)
+    start = data.draw(positions(post))
+    size = data.draw(st.integers(1, 16))
+    parse_or_error(post[:start] + data.draw(inserts) + post[start + size :])
+
+
+@MUTATION
+@given(st.data())
+def test_replacing_text(data: st.DataObject) -> None:
+    text = data.draw(posts).decode()
+    start = data.draw(st.integers(0, len(text)))
+    size = data.draw(st.integers(0, 8))
+    new = data.draw(st.text(alphabet="0123456789 -:#.|[]()<>/&;\n\r\tvé\u2028\x85", max_size=8))
+    parse_or_error((text[:start] + new + text[start + size :]).encode())
+
+
+@MUTATION
+@given(st.data())
+def test_truncating(data: st.DataObject) -> None:
+    post = data.draw(posts)
+    cut = post[: data.draw(positions(post))]
+    result = parse_or_error(cut)
+    if not cut.endswith(b"\n\n") and len(cut) != post.index(b"\n---\n") + 5:
+        assert isinstance(result, ParseError), f"a post cut to {len(cut)} bytes was accepted"
+
+
+@MUTATION
+@given(st.data())
+def test_swapping_lines(data: st.DataObject) -> None:
+    lines = data.draw(posts).split(b"\n")
+    i = data.draw(st.integers(0, len(lines) - 1))
+    j = data.draw(st.integers(0, len(lines) - 1))
+    lines[i], lines[j] = lines[j], lines[i]
+    parse_or_error(b"\n".join(lines))
+
+
+@MUTATION
+@given(st.data())
+def test_duplicating_and_dropping_lines(data: st.DataObject) -> None:
+    lines = data.draw(posts).split(b"\n")
+    i = data.draw(st.integers(0, len(lines) - 1))
+    if data.draw(st.booleans()):
+        lines.insert(data.draw(st.integers(0, len(lines))), lines[i])
+    else:
+        del lines[i]
+    parse_or_error(b"\n".join(lines))
+
+
+@MUTATION
+@given(st.data())
+def test_several_mutations(data: st.DataObject) -> None:
+    post = data.draw(posts)
+    for _ in range(data.draw(st.integers(2, 6))):
+        at = data.draw(st.integers(0, len(post)))
+        if data.draw(st.booleans()):
+            post = post[:at] + data.draw(inserts) + post[at:]
+        else:
+            post = post[:at] + post[at + data.draw(st.integers(1, 200)) :]
+    parse_or_error(post)

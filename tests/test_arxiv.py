@@ -1,0 +1,77 @@
+"""arXiv ids in every form people paste them, and the ones that are not ids at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.arxiv import EXPECTED_FORMS, InvalidArxivId, abs_url, parse_arxiv_id
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2103.03206", "2103.03206"),
+        ("2103.03206v2", "2103.03206"),
+        ("arXiv:2103.03206", "2103.03206"),
+        ("arxiv:2103.03206v3", "2103.03206"),
+        ("  2103.03206\n", "2103.03206"),
+        ("https://arxiv.org/abs/2103.03206v1", "2103.03206"),
+        ("https://arxiv.org/pdf/2103.03206.pdf", "2103.03206"),
+        ("https://arxiv.org/pdf/2103.03206v2.pdf", "2103.03206"),
+        ("https://arxiv.org/pdf/2103.03206", "2103.03206"),
+        ("http://export.arxiv.org/abs/2103.03206", "2103.03206"),
+        ("https://www.arxiv.org/abs/2103.03206/", "2103.03206"),
+        ("arxiv.org/abs/2103.03206?context=cs", "2103.03206"),
+        ("1412.6980", "1412.6980"),
+        ("0704.0001", "0704.0001"),
+        ("1501.00001", "1501.00001"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("hep-th/9901001v3", "hep-th/9901001"),
+        ("math.GT/0309136", "math.GT/0309136"),
+        ("https://arxiv.org/abs/math.GT/0309136v1", "math.GT/0309136"),
+    ],
+)
+def test_accepted_forms_give_the_versionless_id(text: str, expected: str) -> None:
+    assert parse_arxiv_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("garbage", "unrecognised format"),
+        ("", "it is empty"),
+        ("   ", "it is empty"),
+        ("2113.03206", "month 13 does not exist"),
+        ("2100.03206", "month 00 does not exist"),
+        ("2103.0320", "ids from 1501 on have five digits after the dot"),
+        ("1501.1234", "ids from 1501 on have five digits after the dot"),
+        ("1412.12345", "five-digit numbers only exist from 1501 on"),
+        ("0703.1234", "ids of this form start in April 2007 (0704)"),
+        ("2103.032061", "unrecognised format"),
+        ("2103.03206v", "unrecognised format"),
+        ("hep-th/990100", "unrecognised format"),
+        ("https://example.org/abs/2103.03206", "unrecognised format"),
+        ("arXiv:", "unrecognised format"),
+    ],
+)
+def test_rejected_text_says_what_a_valid_id_looks_like(text: str, reason: str) -> None:
+    with pytest.raises(InvalidArxivId) as info:
+        parse_arxiv_id(text)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert error.text == text
+    assert error.reason == reason
+    assert str(error) == f"{text!r} is not an arXiv id ({reason}); expected {EXPECTED_FORMS}"
+    assert "2103.03206" in str(error)
+    assert "hep-th/9901001" in str(error)
+
+
+def test_long_junk_is_shortened_in_the_message() -> None:
+    with pytest.raises(InvalidArxivId) as info:
+        parse_arxiv_id("x" * 500)
+    assert str(info.value).startswith(repr("x" * 57 + "..."))
+
+
+def test_abs_url() -> None:
+    assert abs_url("2103.03206") == "https://arxiv.org/abs/2103.03206"
+    assert abs_url("hep-th/9901001") == "https://arxiv.org/abs/hep-th/9901001"

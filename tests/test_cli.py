@@ -1,0 +1,506 @@
+"""The admin command line, run in-process on temporary databases (and once as `python -m bot`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.samples import sample_posts
+from tests.conftest import REPO_ROOT
+from tests.ingest.test_parser import PERCEIVER, PERCEIVER_TWEETS
+
+SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
+JSON_KEYS = [
+    "arxiv_id",
+    "title",
+    "authors",
+    "categories",
+    "abstract",
+    "abs_url",
+    "pdf_url",
+    "appearances",
+    "tweets",
+]
+PERCEIVER_JSON: dict[str, Any] = {
+    "arxiv_id": "2103.03206",
+    "title": "Perceiver: General Perception with Iterative Attention",
+    "authors": [
+        "Andrew Jaegle",
+        "Felix Gimeno",
+        "Andrew Brock",
+        "Andrew Zisserman",
+        "Oriol Vinyals",
+        "Joao Carreira",
+    ],
+    "categories": ["cs.CV", "cs.AI", "cs.LG", "cs.SD", "eess.AS"],
+    "abstract": PERCEIVER.abstract,
+    "abs_url": "https://arxiv.org/abs/2103.03206",
+    "pdf_url": "https://arxiv.org/pdf/2103.03206",
+    "appearances": [{"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251}],
+    "tweets": [
+        {
+            "url": "https://twitter.com/arankomatsuzaki/status/1367657530143383561",
+            "author": "Aran Komatsuzaki",
+            "handle": "arankomatsuzaki",
+            "posted": "2021-03-05",
+            "lang": "en",
+            "text": PERCEIVER_TWEETS[0].text,
+        },
+        {
+            "url": "https://twitter.com/mosko_mule/status/1367673823739351048",
+            "author": PERCEIVER_TWEETS[1].author,
+            "handle": "mosko_mule",
+            "posted": "2021-03-05",
+            "lang": "ja",
+            "text": PERCEIVER_TWEETS[1].text,
+        },
+        {
+            "url": "https://twitter.com/ak92501/status/1367657218942894081",
+            "author": "AK",
+            "handle": "ak92501",
+            "posted": "2021-03-05",
+            "lang": "en",
+            "text": PERCEIVER_TWEETS[2].text,
+        },
+    ],
+}
+
+
+class Run:
+    """`hotpapers ...` in-process with an empty environ: (exit code, stdout, stderr)."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(
+        self, *args: str | Path, environ: dict[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main([str(a) for a in args], environ={} if environ is None else environ)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    return Run(capsys)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "archive.sqlite3"
+
+
+@pytest.fixture
+def samples_db(run: Run, db: Path) -> Path:
+    code, _, err = run("ingest", "--samples", "--db", db)
+    assert (code, err) == (0, "")
+    return db
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+def test_ingest_samples_prints_the_summary(run: Run, db: Path) -> None:
+    code, out, err = run("ingest", "--samples", "--db", db)
+    assert code == 0
+    assert err == ""
+    assert out.splitlines() == [
+        SAMPLES_SUMMARY,
+        f"archive: 3 days, 38 papers, 48 tweets in {db}",
+    ]
+
+
+def test_reingest_is_unchanged(run: Run, samples_db: Path) -> None:
+    code, out, err = run("ingest", "--samples", "--db", samples_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == (
+        "posts: 0 new, 0 updated, 3 unchanged, 0 rejected; papers: 0; tweets: 0"
+    )
+
+
+def test_changed_post_is_updated(run: Run, tmp_path: Path, db: Path) -> None:
+    post = tmp_path / "posts" / "2021-03-05---Hot-Papers.md"
+    post.parent.mkdir()
+    shutil.copy(sample_posts()[0], post)
+    assert run("ingest", post.parent, "--db", db)[0] == 0
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("- retweets: 857,", "- retweets: 900,"), encoding="utf-8")
+    code, out, _ = run("ingest", post.parent, "--db", db)
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "posts: 0 new, 1 updated, 0 unchanged, 0 rejected; papers: 13; tweets: 20"
+    )
+    paper = json.loads(run("paper", "2103.03206", "--json", "--db", db)[1])
+    assert paper["appearances"] == [
+        {"date": "2021-03-05", "rank": 3, "retweets": 900, "favorites": 251}
+    ]
+
+
+def test_a_bad_file_is_reported_and_the_good_one_stored(run: Run, tmp_path: Path, db: Path) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    good = folder / "good.md"
+    shutil.copy(sample_posts()[0], good)
+    bad = folder / "bad.md"
+    text = sample_posts()[1].read_text(encoding="utf-8")
+    bad.write_text(text.replace("- retweets: 311,", "- retweets: 3x1,"), encoding="utf-8")
+    line = text.split("\n").index("- retweets: 311, favorites: 107 (03/16/2021 09:09:32)") + 1
+
+    code, out, err = run("ingest", folder, "--db", db)
+    assert code == 1
+    assert err.splitlines() == [
+        f"{bad}:{line}: bad counts line '- retweets: 3x1, favorites: 107 (03/16/2021 09:09:32)'; "
+        "expected '- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'"
+    ]
+    assert out.splitlines() == [
+        "posts: 1 new, 0 updated, 0 unchanged, 1 rejected; papers: 13; tweets: 20",
+        f"archive: 1 days, 13 papers, 20 tweets in {db}",
+    ]
+    code, out, _ = run("days", "--db", db)
+    assert code == 0
+    assert "2021-03-05" in out
+    assert "2021-03-15" not in out
+
+
+def test_a_missing_path(run: Run, tmp_path: Path, db: Path) -> None:
+    missing = tmp_path / "nowhere.md"
+    code, out, err = run("ingest", missing, "--samples", "--db", db)
+    assert code == 1
+    assert err.splitlines() == [f"{missing}:0: no such file or directory"]
+    assert out.splitlines()[0] == (
+        "posts: 3 new, 0 updated, 0 unchanged, 1 rejected; papers: 38; tweets: 48"
+    )
+
+
+def test_nothing_to_ingest(run: Run, db: Path) -> None:
+    code, out, err = run("ingest", "--db", db)
+    assert (code, out) == (2, "")
+    assert err.startswith("hotpapers: nothing to ingest")
+
+
+# --- paper -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "2103.03206",
+        "2103.03206v2",
+        "arXiv:2103.03206",
+        "https://arxiv.org/abs/2103.03206v1",
+        "https://arxiv.org/pdf/2103.03206.pdf",
+        "http://export.arxiv.org/abs/2103.03206",
+    ],
+)
+def test_paper_json_for_every_accepted_form(run: Run, samples_db: Path, given: str) -> None:
+    code, out, err = run("paper", given, "--json", "--db", samples_db)
+    assert (code, err) == (0, "")
+    assert out.endswith("\n")
+    assert out.count("\n") == 1
+    paper = json.loads(out)
+    assert list(paper) == JSON_KEYS
+    assert paper == PERCEIVER_JSON
+    assert list(paper["appearances"][0]) == ["date", "rank", "retweets", "favorites"]
+    assert list(paper["tweets"][0]) == ["url", "author", "handle", "posted", "lang", "text"]
+    assert "ワクワクさん" in out  # not \u-escaped
+
+
+def test_paper_readable(run: Run, samples_db: Path) -> None:
+    code, out, err = run("paper", "arXiv:2103.03206v2", "--db", samples_db)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[:5] == [
+        "Perceiver: General Perception with Iterative Attention",
+        "arXiv:2103.03206 · cs.CV, cs.AI, cs.LG, cs.SD, eess.AS",
+        "Andrew Jaegle, Felix Gimeno, Andrew Brock, Andrew Zisserman, Oriol Vinyals, Joao Carreira",
+        "abs: https://arxiv.org/abs/2103.03206",
+        "pdf: https://arxiv.org/pdf/2103.03206",
+    ]
+    assert "  Biological systems understand the world by simultaneously processing" in out
+    assert "  2021-03-05  #3   857 retweets, 251 favorites" in lines
+    assert "Tweets (3):" in lines
+    assert (
+        "  Aran Komatsuzaki (@arankomatsuzaki) · 2021-03-05 · "
+        "https://twitter.com/arankomatsuzaki/status/1367657530143383561"
+    ) in lines
+
+
+def test_paper_with_many_authors_and_no_tweets(run: Run, samples_db: Path) -> None:
+    code, out, _ = run("paper", "2103.03098", "--db", samples_db)
+    assert code == 0
+    assert out.splitlines()[2] == (
+        "Xavier Bouthillier, Pierre Delaunay, Mirko Bronzi, Assya Trofimov, Brennan Nichyporuk, "
+        "Justin Szeto and 11 more (17 authors)"
+    )
+    code, out, _ = run("paper", "2103.07289", "--db", samples_db)
+    assert code == 0
+    assert "Tweets (0):" in out.splitlines()
+
+
+def test_unknown_paper(run: Run, samples_db: Path) -> None:
+    code, out, err = run("paper", "2101.00001", "--db", samples_db)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"hotpapers: paper 2101.00001 is not in the archive ({samples_db}); "
+        "see https://arxiv.org/abs/2101.00001\n"
+    )
+
+
+@pytest.mark.parametrize("given", ["not-an-id", "2113.03206", "2103.0320"])
+def test_malformed_paper_id(run: Run, samples_db: Path, given: str) -> None:
+    code, out, err = run("paper", given, "--json", "--db", samples_db)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"hotpapers: {given!r} is not an arXiv id (")
+    assert "expected an arXiv id like 2103.03206, 2103.03206v2, arXiv:2103.03206" in err
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def check_export(run: Run, db: Path, count: int) -> list[dict[str, Any]]:
+    """`export` gives `count` JSON lines, each exactly `paper --json` of its id."""
+    code, out, err = run("export", "--db", db)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == count
+    papers = [json.loads(line) for line in lines]
+    ids = [p["arxiv_id"] for p in papers]
+    assert len(set(ids)) == count
+    assert ids == sorted(ids)
+    for line, paper in zip(lines, papers, strict=True):
+        assert list(paper) == JSON_KEYS
+        assert paper["title"]
+        assert paper["authors"]
+        assert all(isinstance(a, str) and a for a in paper["authors"])
+        assert paper["categories"]
+        assert paper["abstract"]
+        assert paper["abs_url"].startswith(f"https://arxiv.org/abs/{paper['arxiv_id']}")
+        assert paper["pdf_url"] is None or paper["pdf_url"].startswith("https://arxiv.org/pdf/")
+        assert paper["appearances"]
+        for appearance in paper["appearances"]:
+            assert list(appearance) == ["date", "rank", "retweets", "favorites"]
+        for tweet in paper["tweets"]:
+            assert list(tweet) == ["url", "author", "handle", "posted", "lang", "text"]
+            assert tweet["url"].startswith("https://twitter.com/")
+        single = run("paper", paper["arxiv_id"], "--json", "--db", db)
+        assert single == (0, line + "\n", "")
+    return papers
+
+
+def test_export_samples(run: Run, samples_db: Path) -> None:
+    papers = check_export(run, samples_db, 38)
+    assert next(p for p in papers if p["arxiv_id"] == "2103.03206") == PERCEIVER_JSON
+
+
+def test_export_of_an_empty_archive(run: Run, db: Path) -> None:
+    assert run("export", "--db", db) == (0, "", "")
+
+
+def test_corpus_round_trip(run: Run, corpus_dir: Path, db: Path) -> None:
+    code, out, err = run("ingest", "--samples", corpus_dir, "--db", db)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "posts: 129 new, 0 updated, 0 unchanged, 0 rejected; papers: 1190; tweets: 1327",
+        f"archive: 129 days, 1187 papers, 1327 tweets in {db}",
+    ]
+    papers = check_export(run, db, 1187)
+    repeated = {p["arxiv_id"]: p["appearances"] for p in papers if len(p["appearances"]) > 1}
+    assert sorted(repeated) == ["2010.04296", "2010.14680", "2011.11660"]
+    for appearances in repeated.values():
+        dates = [a["date"] for a in appearances]
+        assert len(dates) == 2
+        assert dates == sorted(dates)
+
+
+# --- days and day ------------------------------------------------------------------------------
+
+
+def test_days(run: Run, samples_db: Path) -> None:
+    code, out, err = run("days", "--db", samples_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "day         papers  tweets  published (UTC)",
+        "2021-03-05      13      20  2021-03-06 15:15",
+        "2021-03-15      10      11  2021-03-16 09:09",
+        "2021-03-24      15      17  2021-03-25 09:03",
+        "3 days, 38 papers listed",
+    ]
+
+
+def test_days_of_an_empty_archive(run: Run, db: Path) -> None:
+    code, out, _ = run("days", "--db", db)
+    assert code == 0
+    assert out == f"no days in the archive ({db}); run `hotpapers ingest` first\n"
+
+
+def test_day_shows_the_latest_days_top_papers(run: Run, samples_db: Path) -> None:
+    code, out, err = run("day", "--db", samples_db)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "Hot Papers 2021-03-24: top 10 of 15"
+    assert lines[2:5] == [
+        " 1. iMAP: Implicit Mapping and Positioning in Real-Time",
+        "    Edgar Sucar, Shikun Liu, Joseph Ortiz and 1 more (4 authors)",
+        "    cs.CV · 6090 retweets, 370 favorites · https://arxiv.org/abs/2103.12352",
+    ]
+    ranks = [int(m[1]) for line in lines if (m := re.match(r"\s?(\d+)\. ", line))]
+    assert ranks == list(range(1, 11))
+
+
+def test_day_top_and_date(run: Run, samples_db: Path) -> None:
+    code, out, _ = run("day", "2021-03-05", "--top", "3", "--db", samples_db)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "Hot Papers 2021-03-05: top 3 of 13"
+    assert " 3. Perceiver: General Perception with Iterative Attention" in lines
+    assert (
+        "    cs.CV, cs.AI, cs.LG, cs.SD, eess.AS · 857 retweets, 251 favorites · "
+        "https://arxiv.org/abs/2103.03206" in lines
+    )
+    assert not any(line.startswith(" 4.") for line in lines)
+    code, out, _ = run("day", "2021-03-15", "--top", "99", "--db", samples_db)
+    assert code == 0
+    assert out.splitlines()[0] == "Hot Papers 2021-03-15: top 10 of 10"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["2021-13-01"], 2, "hotpapers: '2021-13-01' is not a date; expected YYYY-MM-DD"),
+        (["yesterday"], 2, "hotpapers: 'yesterday' is not a date; expected YYYY-MM-DD"),
+        (["--top", "0"], 2, "hotpapers: --top must be at least 1, got 0"),
+        (
+            ["2021-03-06"],
+            1,
+            "hotpapers: no post for 2021-03-06 in the archive; `hotpapers days` lists them",
+        ),
+    ],
+)
+def test_day_errors(run: Run, samples_db: Path, args: list[str], code: int, message: str) -> None:
+    assert run("day", *args, "--db", samples_db) == (code, "", message + "\n")
+
+
+def test_day_of_an_empty_archive(run: Run, db: Path) -> None:
+    code, out, err = run("day", "--db", db)
+    assert (code, out) == (1, "")
+    assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def test_config_file_database_path_and_db_override(run: Run, tmp_path: Path) -> None:
+    configured = tmp_path / "from-config.sqlite3"
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(f"[database]\npath = {json.dumps(str(configured))}\n", encoding="utf-8")
+
+    code, out, _ = run("ingest", "--samples", "--config", config)
+    assert code == 0
+    assert out.splitlines()[1] == f"archive: 3 days, 38 papers, 48 tweets in {configured}"
+    assert configured.is_file()
+
+    override = tmp_path / "from-db-option.sqlite3"
+    code, out, _ = run("days", "--config", config, "--db", override)
+    assert code == 0
+    assert out == f"no days in the archive ({override}); run `hotpapers ingest` first\n"
+    assert run("days", "--config", config)[1].splitlines()[-1] == "3 days, 38 papers listed"
+
+
+def test_hotpapers_db_in_the_environ(run: Run, samples_db: Path, tmp_path: Path) -> None:
+    environ = {"HOTPAPERS_DB": str(samples_db)}
+    assert run("days", environ=environ)[1].splitlines()[-1] == "3 days, 38 papers listed"
+    other = tmp_path / "other.sqlite3"
+    code, out, _ = run("days", "--db", other, environ=environ)
+    assert code == 0
+    assert out.startswith(f"no days in the archive ({other})")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[database]\npth = 1\n", "unknown key(s) in [database]: pth"),
+        ("[database]\npath = 5\n", "[database] path must be a str, got 5"),
+        ("[database\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_a_usage_error(run: Run, tmp_path: Path, toml: str, message: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(toml, encoding="utf-8")
+    code, out, err = run("days", "--config", config, "--db", tmp_path / "x.sqlite3")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"hotpapers: {config}: ")
+    assert message in err
+    assert not (tmp_path / "x.sqlite3").exists()
+
+
+def test_missing_config_file(run: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    assert run("days", "--config", missing) == (
+        2,
+        "",
+        f"hotpapers: config file {missing} does not exist\n",
+    )
+
+
+def test_a_corrupt_database_is_reported(run: Run, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"\x00not a database\xff" * 500)
+    code, out, err = run("days", "--db", junk)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"hotpapers: cannot use database {junk}: ")
+
+
+def test_an_unopenable_database_is_reported_without_a_traceback(run: Run, tmp_path: Path) -> None:
+    code, out, err = run("days", "--db", tmp_path)  # a directory
+    assert (code, out) == (1, "")
+    assert err == f"hotpapers: cannot open database {tmp_path}: unable to open database file\n"
+    # An aiosqlite worker thread that outlived the event loop would fail now, and pytest
+    # would report its exception at teardown.
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=5)
+
+
+def test_usage_errors_exit_2(run: Run) -> None:
+    with pytest.raises(SystemExit) as info:
+        run()
+    assert info.value.code == 2
+
+
+# --- the installed entry point -----------------------------------------------------------------
+
+
+def test_python_dash_m_bot(tmp_path: Path) -> None:
+    db = tmp_path / "archive.sqlite3"
+    environ = {k: v for k, v in os.environ.items() if k != "HOTPAPERS_DB"}
+
+    def python_m_bot(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *map(str, args)],
+            cwd=REPO_ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            check=False,
+        )
+
+    ingest = python_m_bot("ingest", "--samples", "--db", db)
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stdout.splitlines()[0] == SAMPLES_SUMMARY
+    paper = python_m_bot("paper", "2103.03206", "--db", db)
+    assert paper.returncode == 0, paper.stderr
+    assert paper.stdout.splitlines()[0] == PERCEIVER.title
+    assert "Tweets (3):" in paper.stdout

@@ -1,0 +1,120 @@
+"""Configuration: defaults, a TOML file, the environ mapping and the --db override."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, DatabaseConfig, load_config
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "hotpapers.toml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    config = load_config(None, {})
+    assert config == Config(database=DatabaseConfig(path="hotpapers.sqlite3"))
+    assert config.database.path == "hotpapers.sqlite3"
+
+
+def test_the_real_environment_is_never_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTPAPERS_DB", "/from/os.environ.sqlite3")
+    assert load_config(None, {}).database.path == "hotpapers.sqlite3"
+
+
+def test_toml_file_values(tmp_path: Path) -> None:
+    path = write(tmp_path, '[database]\npath = "/srv/hotpapers/archive.sqlite3"\n')
+    assert load_config(path, {}).database.path == "/srv/hotpapers/archive.sqlite3"
+    assert load_config(str(path), {}).database.path == "/srv/hotpapers/archive.sqlite3"
+
+
+def test_empty_file_and_empty_section_give_defaults(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, ""), {}) == Config()
+    assert load_config(write(tmp_path, "[database]\n"), {}) == Config()
+
+
+def test_unknown_section(tmp_path: Path) -> None:
+    path = write(tmp_path, '[archive]\npath = "x.sqlite3"\n[zzz]\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    message = str(info.value)
+    assert message.startswith(f"{path}: unknown section(s) archive, zzz; known: database")
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[database]\npth = "x.sqlite3"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}: unknown key(s) in [database]: pth; known keys: path"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[database]\npath = 5\n", "[database] path must be a str, got 5"),
+        ("[database]\npath = true\n", "[database] path must be a str, got True"),
+        ('[database]\npath = ["a"]\n', "[database] path must be a str, got ['a']"),
+        ('database = "x.sqlite3"\n', "[database] must be a table"),
+    ],
+)
+def test_wrong_types(tmp_path: Path, toml: str, message: str) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"config file {path} does not exist"
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^cannot read config file "):
+        load_config(tmp_path, {})
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, "[database\npath = x\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).startswith(f"{path}: not valid TOML: ")
+    assert "line 1" in str(info.value)
+
+
+def test_toml_that_is_not_utf8(tmp_path: Path) -> None:
+    path = write(tmp_path, b'[database]\npath = "caf\xe9.sqlite3"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).startswith(f"{path}: not valid TOML: not UTF-8")
+
+
+def test_hotpapers_db_from_the_environ_mapping(tmp_path: Path) -> None:
+    environ = {"HOTPAPERS_DB": "/env/archive.sqlite3"}
+    assert load_config(None, environ).database.path == "/env/archive.sqlite3"
+    path = write(tmp_path, '[database]\npath = "/file/archive.sqlite3"\n')
+    assert load_config(path, environ).database.path == "/env/archive.sqlite3"
+    assert load_config(path, {"HOTPAPERS_DB": ""}).database.path == "/file/archive.sqlite3"
+
+
+def test_db_override() -> None:
+    config = load_config(None, {"HOTPAPERS_DB": "/env.sqlite3"})
+    assert config.with_database(None) is config
+    assert config.with_database("/cli.sqlite3").database.path == "/cli.sqlite3"
+    assert config.database.path == "/env.sqlite3"
+
+
+def test_config_is_frozen() -> None:
+    config = Config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.database = DatabaseConfig("x")  # type: ignore[misc]
