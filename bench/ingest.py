@@ -1,6 +1,6 @@
 """Ingest benchmark: the real corpus into a fresh archive, then again unchanged.
 
-Run: .venv/bin/python bench/ingest.py [CORPUS_DIR]   (default ../shared/corpus)
+Run: .venv/bin/python -m bench.ingest [CORPUS_DIR]   (default ../shared/corpus)
 """
 
 from __future__ import annotations

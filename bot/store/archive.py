@@ -298,13 +298,16 @@ class Archive:
         text = query.strip()
         async with self.database.reading() as db:
             if not text:
+                # The latest days' papers by rank, read from the (date, ...) key: no scan.
                 async with db.execute(
-                    "SELECT p.arxiv_id, p.title FROM papers p JOIN appearances a"
-                    " USING (arxiv_id) GROUP BY p.arxiv_id ORDER BY max(a.date) DESC,"
-                    " min(a.rank) LIMIT ?",
-                    (limit,),
+                    "SELECT a.arxiv_id, p.title FROM appearances a JOIN papers p"
+                    " USING (arxiv_id) ORDER BY a.date DESC, a.rank LIMIT ?",
+                    (limit * 2,),
                 ) as cursor:
-                    return [PaperMatch(r[0], r[1]) for r in await cursor.fetchall()]
+                    recent: dict[str, str] = {}
+                    for r in await cursor.fetchall():
+                        recent.setdefault(r[0], r[1])
+                return [PaperMatch(i, t) for i, t in recent.items()][:limit]
             async with db.execute(
                 "SELECT arxiv_id, title FROM papers WHERE arxiv_id >= ? AND arxiv_id < ?"
                 " ORDER BY arxiv_id DESC LIMIT ?",
@@ -312,11 +315,17 @@ class Archive:
             ) as cursor:
                 found = [PaperMatch(r[0], r[1]) for r in await cursor.fetchall()]
             terms = [t for t in "".join(c if c.isalnum() else " " for c in text).split() if t]
-            if terms and len(found) < limit:
-                match = " ".join(f'"{t}"*' for t in terms)
+            words = " ".join(f'"{t}"*' for t in terms)
+            # Title matches first, then abstract or author matches; newest papers first
+            # within each. Ranking every match by relevance is too slow for autocomplete
+            # on a large archive, and recency is what people look up.
+            for match in (f"title : ({words})", words):
+                if not terms or len(found) >= limit:
+                    break
                 async with db.execute(
-                    "SELECT p.arxiv_id, p.title FROM papers_fts f JOIN papers p"
-                    " ON p.rowid = f.rowid WHERE papers_fts MATCH ? ORDER BY f.rank LIMIT ?",
+                    "SELECT p.arxiv_id, p.title FROM papers p WHERE p.rowid IN"
+                    " (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?"
+                    "  ORDER BY rowid DESC LIMIT ?) ORDER BY p.rowid DESC",
                     (match, limit),
                 ) as cursor:
                     seen = {m.arxiv_id for m in found}
