@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +18,9 @@ CACHE = Path(
 )
 
 
-async def archive_copy(papers: int, target: Path) -> Path:
-    """A copy of the synthetic archive with `papers` papers and no channels (built once)."""
+async def archive_copy(papers: int, target: Path, channels: int = 0) -> Path:
+    """A copy of the synthetic archive with `papers` papers (built once), plus `channels`
+    subscribed channels added by another process, so this one's memory stays its own."""
     CACHE.mkdir(parents=True, exist_ok=True)
     cached = CACHE / f"archive-{papers}.sqlite3"
     if not cached.exists():
@@ -26,6 +29,11 @@ async def archive_copy(papers: int, target: Path) -> Path:
         await build(partial, papers, 0)
         partial.rename(cached)
     shutil.copyfile(cached, target)
+    if channels:
+        subprocess.run(  # noqa: ASYNC221 - setup, not measured
+            [sys.executable, "-m", "bench.synthetic", "--add-channels", str(target), str(channels)],
+            check=True,
+        )
     return target
 
 

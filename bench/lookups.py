@@ -27,9 +27,10 @@ async def run(papers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = await archive_copy(papers, Path(tmp) / "lookups.sqlite3")
         async with await Store.open(path) as store:
-            async with store.database.reading() as db, db.execute(
-                "SELECT arxiv_id, title FROM papers"
-            ) as cursor:
+            async with (
+                store.database.reading() as db,
+                db.execute("SELECT arxiv_id, title FROM papers") as cursor,
+            ):
                 rows = [(r[0], r[1]) for r in await cursor.fetchall()]
             results = []
 

@@ -195,6 +195,12 @@ async def build(path: Path, papers: int, channels: int) -> tuple[list[Day], str]
     return days, origin
 
 
+async def add_channels_to(path: Path, channels: int) -> None:
+    shape, _ = measure_shape()
+    async with await Store.open(path) as store:
+        await add_channels(store.database, shape, channels)
+
+
 async def _main(out: Path, papers: int, channels: int) -> None:
     started = time.perf_counter()
     days, origin = await build(out, papers, channels)
@@ -208,6 +214,9 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
+    if args[0] == "--add-channels":
+        asyncio.run(add_channels_to(Path(args[1]), int(args[2])))
+        sys.exit()
     asyncio.run(
         _main(
             Path(args[0]),

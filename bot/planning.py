@@ -10,12 +10,12 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from bot.digest import DigestPlanner
 from bot.models import Day, Subscription
 from bot.render import Message, Renderer
 from bot.store import PlannedDelivery, Store
+from bot.store.deliveries import EncodedDigest, encode_digest
 
 log = logging.getLogger(__name__)
 
@@ -82,36 +82,38 @@ class Planner:
         return planned
 
     async def plan_day(self, day: Day) -> int:
-        channels = await self.store.deliveries.unplanned(day.date)
-        if not channels:
-            return 0
+        """Record every concerned channel's delivery of `day`, a page of channels at a time."""
         now = self.clock()
         digests = DigestPlanner(day, self.renderer)
         # The planner returns the same tuple for the same digest: encode each one once.
-        encoded: dict[int, tuple[dict[str, Any], ...]] = {}
-        batch: list[PlannedDelivery] = []
-        recorded = 0
-        for subscription in channels:
-            messages = self.messages(day, subscription, digests)
-            bodies = encoded.get(id(messages))
-            if bodies is None:
-                bodies = encoded[id(messages)] = tuple(m.body() for m in messages)
-            batch.append(
-                PlannedDelivery(
-                    channel_id=subscription.channel_id,
-                    date=day.date,
-                    due_at=due_time(now, subscription.deliver_at, subscription.timezone),
-                    messages=bodies,
+        encoded: dict[int, EncodedDigest | None] = {}
+        recorded, after = 0, 0
+        while channels := await self.store.deliveries.unplanned(day.date, after=after, limit=BATCH):
+            batch: list[PlannedDelivery] = []
+            for subscription in channels:
+                messages = self.messages(day, subscription, digests)
+                key = id(messages)
+                if key not in encoded:
+                    encoded[key] = encode_digest([m.body() for m in messages])
+                batch.append(
+                    PlannedDelivery(
+                        channel_id=subscription.channel_id,
+                        date=day.date,
+                        due_at=due_time(now, subscription.deliver_at, subscription.timezone),
+                        digest=encoded[key],
+                    )
                 )
-            )
-            if len(batch) >= BATCH:
-                recorded += await self.store.deliveries.record_plan(batch)
-                batch = []
-        if batch:
             recorded += await self.store.deliveries.record_plan(batch)
-        log.info(
-            "planned %s for %d channels (%d distinct digests)", day.date, recorded, len(digests)
-        )
+            # Written now: keep only the hashes, not every distinct digest's JSON.
+            encoded = {k: v and v.written() for k, v in encoded.items()}
+            after = channels[-1].channel_id
+        if recorded:
+            log.info(
+                "planned %s for %d channels (%d distinct digests)",
+                day.date,
+                recorded,
+                len(digests),
+            )
         return recorded
 
     async def replan(self, channel_ids: Iterable[int]) -> int:

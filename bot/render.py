@@ -18,7 +18,7 @@ from bot import taxonomy
 from bot.models import PaperHistory, Subscription
 
 if TYPE_CHECKING:
-    from bot.digest import Digest
+    from bot.digest import Digest, DigestEntry
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -35,6 +35,7 @@ EMBEDS_PER_MESSAGE = 10
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
 ELLIPSIS = "…"
+EMBED_CACHE_SIZE = 4096
 
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
 _LINE_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
@@ -197,6 +198,7 @@ class Renderer:
         self.env.filters["authors"] = author_list
         self.env.filters["number"] = lambda n: f"{n:,}"
         self.env.globals["describe"] = taxonomy.describe
+        self._embeds: dict[DigestEntry, dict[str, Any]] = {}
 
     def block(self, template: str, name: str, **context: Any) -> str:
         """Render one `{% block %}` of a template with its own context."""
@@ -274,18 +276,24 @@ class Renderer:
         """A channel's daily digest: the header as the first message's content, then one embed
         per paper in rank order, packed into as few messages as Discord's limits allow."""
         header = self.digest_header(digest)
-        embeds: list[dict[str, Any]] = []
-        for entry in digest.entries:
+        return fit_messages([self._digest_embed(digest, e) for e in digest.entries], header)
+
+    def _digest_embed(self, digest: Digest, entry: DigestEntry) -> dict[str, Any]:
+        """A paper's embed depends only on the entry (paper, rank, matching categories), so the
+        many channels of one day share each rendering."""
+        cached = self._embeds.get(entry)
+        if cached is None:
             ctx: dict[str, Any] = {"digest": digest, "entry": entry}
-            embeds.append(
-                EmbedBuilder(
-                    title=self.block("digest.j2", "title", **ctx),
-                    url=entry.ranked.paper.abs_url,
-                    description=self.block("digest.j2", "description", **ctx),
-                    color=self.COLOR,
-                ).build()
-            )
-        return fit_messages(embeds, content=header)
+            cached = EmbedBuilder(
+                title=self.block("digest.j2", "title", **ctx),
+                url=entry.ranked.paper.abs_url,
+                description=self.block("digest.j2", "description", **ctx),
+                color=self.COLOR,
+            ).build()
+            if len(self._embeds) >= EMBED_CACHE_SIZE:
+                self._embeds.clear()
+            self._embeds[entry] = cached
+        return cached
 
     def digest_header(self, digest: Digest, *, markdown: bool = True) -> str:
         """The digest's first line, e.g. "**Hot Papers 2021-03-05** · 4 of 13 papers match cs.CV";

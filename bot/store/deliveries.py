@@ -25,13 +25,32 @@ def parse_stamp(text: str) -> dt.datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class EncodedDigest:
+    """A digest's message bodies as stored once in `digests`, keyed by their hash."""
+
+    digest_hash: str
+    messages_json: str  # "" once written: later rows only refer to the hash
+
+    def written(self) -> EncodedDigest:
+        return EncodedDigest(self.digest_hash, "")
+
+
+def encode_digest(messages: Sequence[dict[str, Any]]) -> EncodedDigest | None:
+    """None for an empty digest (no paper matched): nothing to send."""
+    if not messages:
+        return None
+    encoded = json.dumps(list(messages), ensure_ascii=False, sort_keys=True)
+    return EncodedDigest(hashlib.sha256(encoded.encode()).hexdigest(), encoded)
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedDelivery:
-    """A digest decided for a channel and day; `messages` empty means nothing matched."""
+    """A digest decided for a channel and day; `digest` None means nothing matched."""
 
     channel_id: int
     date: dt.date
     due_at: dt.datetime
-    messages: tuple[dict[str, Any], ...]
+    digest: EncodedDigest | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +88,27 @@ class Deliveries:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def unplanned(self, date: dt.date) -> list[Subscription]:
-        """Active channels that follow days like `date` and have no ledger row for it yet."""
+    async def unplanned(
+        self, date: dt.date, *, after: int = 0, limit: int = -1
+    ) -> list[Subscription]:
+        """Channels that follow days like `date` and have no ledger row for it yet, by channel
+        id; `after` and `limit` page through them so planning holds a page at a time."""
         key = date.isoformat()
         async with self.database.reading() as db:
             async with db.execute(
-                "SELECT c.* FROM channels c WHERE c.since_date <= ? AND NOT EXISTS"
-                " (SELECT 1 FROM deliveries d WHERE d.channel_id = c.channel_id AND d.date = ?)"
-                " ORDER BY c.channel_id",
-                (key, key),
+                "SELECT c.* FROM channels c WHERE c.channel_id > ? AND c.since_date <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries d"
+                " WHERE d.channel_id = c.channel_id AND d.date = ?)"
+                " ORDER BY c.channel_id LIMIT ?",
+                (after, key, key, limit),
             ) as cursor:
-                rows = await cursor.fetchall()
+                rows = list(await cursor.fetchall())
+            if not rows:
+                return []
             async with db.execute(
-                "SELECT s.channel_id, s.category FROM subscriptions s JOIN channels c"
-                " USING (channel_id) WHERE c.since_date <= ? ORDER BY s.channel_id, s.category",
-                (key,),
+                "SELECT channel_id, category FROM subscriptions"
+                " WHERE channel_id BETWEEN ? AND ? ORDER BY channel_id, category",
+                (rows[0]["channel_id"], rows[-1]["channel_id"]),
             ) as cursor:
                 category_rows = await cursor.fetchall()
         categories: dict[int, list[str]] = {}
@@ -97,17 +122,14 @@ class Deliveries:
         digests: dict[str, str] = {}
         rows = []
         for p in planned:
-            digest_hash = None
-            if p.messages:
-                encoded = json.dumps(p.messages, ensure_ascii=False, sort_keys=True)
-                digest_hash = hashlib.sha256(encoded.encode()).hexdigest()
-                digests[digest_hash] = encoded
+            if p.digest is not None and p.digest.messages_json:
+                digests[p.digest.digest_hash] = p.digest.messages_json
             rows.append(
                 (
                     p.channel_id,
                     p.date.isoformat(),
-                    "pending" if p.messages else "empty",
-                    digest_hash,
+                    "empty" if p.digest is None else "pending",
+                    None if p.digest is None else p.digest.digest_hash,
                     stamp(p.due_at),
                     now,
                 )
