@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.store import StoreError
+
 log = logging.getLogger(__name__)
 
 POLL_JOB = "poll-sources"
@@ -37,6 +39,9 @@ class Jobs:
     async def _run(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         try:
             await job()
+        except StoreError as exc:
+            # Locked or read-only database: say so plainly and try at the next interval.
+            log.error("scheduled job %s could not use the archive: %s; will retry", name, exc)
         except Exception:
             # A failed run is logged and tried again at the next interval; the bot keeps going.
             log.exception("scheduled job %s failed", name)

@@ -12,6 +12,7 @@ from discord import app_commands
 
 from bot.client.replies import reply
 from bot.render import Message
+from bot.store import StoreError
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
@@ -34,6 +35,9 @@ class HotPapersTree(app_commands.CommandTree["HotPapersBot"]):
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(original, Refusal):
             message = original.message
+        elif isinstance(original, StoreError):
+            log.error("command failed, archive unavailable: %s", original)
+            message = self.client.renderer.notice("store_unavailable")
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error(

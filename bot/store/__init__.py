@@ -6,7 +6,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
-from bot.store.database import Database, StoreError
+from bot.store.database import Database, StoreError, StoreUnavailable
 from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
 from bot.store.state import BotState
 from bot.store.subscriptions import SettingsChange, Subscriptions
@@ -23,6 +23,7 @@ __all__ = [
     "SettingsChange",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Subscriptions",
 ]
 

@@ -23,6 +23,11 @@ class StoreError(RuntimeError):
     """The archive cannot be opened or written; the message says which file and why."""
 
 
+class StoreUnavailable(StoreError):
+    """The database is locked by another process or cannot be written right now; nothing
+    was changed, and the same operation may succeed later."""
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """The numbered `.sql` files shipped in `bot/store/migrations`, in order."""
     found = []
@@ -120,17 +125,29 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """All statements inside commit together or not at all."""
         async with self.lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
             try:
-                yield self.connection
-            except BaseException:
-                await self.connection.execute("ROLLBACK")
-                raise
-            else:
-                await self.connection.execute("COMMIT")
+                await self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.connection
+                except BaseException:
+                    if self.connection.in_transaction:
+                        await self.connection.execute("ROLLBACK")
+                    raise
+                else:
+                    await self.connection.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if self.connection.in_transaction:
+                    await self.connection.execute("ROLLBACK")
+                raise self._unavailable(exc) from exc
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """Reads wait for any transaction in flight, so they never see half of one."""
         async with self.lock:
-            yield self.connection
+            try:
+                yield self.connection
+            except sqlite3.OperationalError as exc:
+                raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: sqlite3.OperationalError) -> StoreUnavailable:
+        return StoreUnavailable(f"database {self.path} is unavailable ({exc}); nothing was changed")
