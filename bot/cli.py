@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.errors import BotStartError
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, DatabaseConfig, load_config
 from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
 from bot.digest import Digest, build_digest, subscription_codes
 from bot.ingest.files import find_posts, ingest_files
@@ -79,8 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
     day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
 
-    run = commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    run = commands.add_parser(
+        "run",
+        help="run the Discord bot (token from DISCORD_TOKEN); without a token, the offline sandbox",
+    )
     _common(run)
+    run.add_argument(
+        "--publish-every",
+        type=float,
+        default=25.0,
+        metavar="SECONDS",
+        help="sandbox: publish the next sample day every SECONDS (25)",
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="sandbox: a new temporary database even if --db, HOTPAPERS_DB or --config name one",
+    )
 
     sync = commands.add_parser("sync-commands", help="register the slash commands with Discord now")
     _common(sync)
@@ -241,10 +256,29 @@ def _token(args: argparse.Namespace) -> str:
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    if not str(args.environ.get("DISCORD_TOKEN", "")).strip():
+        return await _run_sandbox(config, args)
     from bot.client.runner import run_bot
 
     await run_bot(config, _token(args))
     return EXIT_OK
+
+
+async def _run_sandbox(config: Config, args: argparse.Namespace) -> int:
+    """No token: the bot against the built-in local Discord. A database named by --db,
+    HOTPAPERS_DB or the config is used (and kept) unless --fresh; otherwise a temporary one,
+    so every run shows the same demo."""
+    from bot.sandbox.run import SandboxOptions, run_sandbox
+
+    if not args.publish_every > 0:
+        raise CommandError(f"--publish-every must be positive, got {args.publish_every}", 2)
+    named = args.db is not None or config.database.path != DatabaseConfig().path
+    options = SandboxOptions(
+        publish_every=args.publish_every,
+        database=config.database.path if named and not args.fresh else None,
+        verbose=args.verbose,
+    )
+    return await run_sandbox(config, options)
 
 
 async def cmd_sync_commands(config: Config, args: argparse.Namespace) -> int:

@@ -1,0 +1,367 @@
+"""`hotpapers run` without a token: the real bot, offline, against a local Discord.
+
+The bot is built by `build_bot` exactly as for Discord; only the endpoints differ (the local
+Discord on 127.0.0.1), the posts come from a temporary directory the sandbox "publishes" the
+bundled sample days into one after another, and the timers are short so digests arrive
+within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from bot.client.bot import HotPapersBot
+from bot.client.runner import build_bot
+from bot.config import Config
+from bot.samples import sample_posts
+from bot.sandbox.console import Console, LineReader, stdin_is_terminal, terminal_style
+from bot.sandbox.local_discord import LocalDiscord
+
+EXIT_OK, EXIT_FAILED = 0, 1
+SANDBOX_TOKEN = "sandbox-token"
+START_TIMEOUT = 20.0
+# Piped runs wait at most this long after the last publication for its digests.
+SETTLE_TIMEOUT = 30.0
+DEMO_SCRIPT = ("/subscribe cs.CV", "/paper 2103.03206", "/digest", "/settings top:5")
+# Loggers that report normal operation at WARNING and would clutter the console.
+_QUIET_LOGGERS = ("discord", "apscheduler")
+# With -v: APScheduler logs every run of the 1-second jobs at INFO.
+_CHATTY_LOGGERS = ("apscheduler.executors",)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxOptions:
+    publish_every: float = 25.0  # seconds between two sample days
+    database: str | None = None  # None: a temporary database, gone at exit
+    verbose: bool = False
+    posts: Sequence[Path] = field(default_factory=sample_posts)
+
+
+def sandbox_config(config: Config, local: LocalDiscord, database: str, posts: Path) -> Config:
+    """`config` pointed at the local Discord, the published-posts directory and `database`,
+    with timers short enough to watch."""
+    return dataclasses.replace(
+        config,
+        database=dataclasses.replace(config.database, path=database),
+        discord=dataclasses.replace(
+            config.discord,
+            api_base=local.api_base,
+            gateway_url=local.gateway_url,
+            dev_guild=0,
+        ),
+        source=dataclasses.replace(
+            config.source, directory=str(posts), url="", poll_seconds=1, settle_seconds=0.2
+        ),
+        digest=dataclasses.replace(config.digest, deliver_seconds=1),
+    )
+
+
+def post_date(path: Path) -> dt.date:
+    """The day of a post file named like `2021-03-05---Hot-Papers.md`."""
+    return dt.date.fromisoformat(path.name[:10])
+
+
+class Publisher:
+    """Copies the sample posts into the watched directory: the first at once, then one by one."""
+
+    def __init__(self, posts: Sequence[Path], directory: Path) -> None:
+        self.pending = list(posts)
+        self.published: list[Path] = []
+        self.directory = directory
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+    def publish_next(self) -> Path | None:
+        if not self.pending:
+            return None
+        post = self.pending.pop(0)
+        staging = self.directory / f".{post.name}.part"
+        shutil.copyfile(post, staging)
+        staging.rename(self.directory / post.name)  # .part is not *.md: never read half-written
+        self.published.append(post)
+        return post
+
+    def announce(self, post: Path | None) -> str:
+        if post is None:
+            return "every sample day is already published"
+        left = f"; next: {post_date(self.pending[0])}" if self.pending else "; that was the last"
+        return f"published Hot Papers {post_date(post)}{left}"
+
+
+async def run_sandbox(
+    config: Config,
+    options: SandboxOptions,
+    *,
+    stdin_fd: int = 0,
+    out: TextIO | None = None,
+    interactive: bool | None = None,
+) -> int:
+    """Run the sandbox until `quit`, end of input, Ctrl-C or, when piped, the demo's end."""
+    out = sys.stdout if out is None else out
+    if interactive is None:
+        interactive = stdin_is_terminal()
+    for name in _CHATTY_LOGGERS if options.verbose else _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if options.verbose else logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="hotpapers-sandbox-") as scratch:
+        published = Path(scratch, "published")
+        await asyncio.to_thread(published.mkdir)
+        database = options.database or str(Path(scratch, "sandbox.sqlite3"))
+        async with LocalDiscord() as local:
+            sandbox = Sandbox(
+                local,
+                sandbox_config(config, local, database, published),
+                options,
+                Publisher(options.posts, published),
+                out=out,
+                interactive=interactive,
+                stdin_fd=stdin_fd,
+            )
+            return await sandbox.run()
+
+
+class SandboxError(Exception):
+    """Ends the sandbox with this message and exit code 1."""
+
+
+class Sandbox:
+    """One run: the bot, the publisher and the console, stopped together."""
+
+    def __init__(
+        self,
+        local: LocalDiscord,
+        config: Config,
+        options: SandboxOptions,
+        publisher: Publisher,
+        *,
+        out: TextIO,
+        interactive: bool,
+        stdin_fd: int,
+    ) -> None:
+        self.local = local
+        self.config = config
+        self.options = options
+        self.publisher = publisher
+        self.interactive = interactive
+        self.stdin_fd = stdin_fd
+        width = shutil.get_terminal_size().columns if out.isatty() else None
+        self.console = Console(
+            local,
+            out,
+            interactive=interactive,
+            width=None if width is None else min(width, 110),
+            style=terminal_style(out),
+            publish=self.publish_now,
+        )
+        self.clock_started = asyncio.Event()
+        self.all_published = asyncio.Event()
+        self.stop = asyncio.Event()
+
+    async def run(self) -> int:
+        """0 after `quit`, end of input, Ctrl-C or (piped) the last digest; 1 on failure."""
+        loop = asyncio.get_running_loop()
+        handled = [s for s in (signal.SIGINT, signal.SIGTERM) if _on_signal(loop, s, self.stop)]
+        self.publisher.publish_next()  # the first day is there when the bot starts
+        try:
+            async with build_bot(self.config, force_sync=True) as bot:
+                main = asyncio.create_task(self._main(bot), name="sandbox")
+                stop = asyncio.create_task(self.stop.wait(), name="sandbox-stop")
+                try:
+                    await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in (stop, main):
+                        if not task.done():
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
+                if main.cancelled():
+                    self.console.end_prompt()
+                    self.console.note("stopped")
+                    return EXIT_OK
+                return main.result()
+        except SandboxError as exc:
+            self.console.error(str(exc))
+            return EXIT_FAILED
+        finally:
+            for number in handled:
+                loop.remove_signal_handler(number)
+
+    async def _main(self, bot: HotPapersBot) -> int:
+        gateway: asyncio.Task[None] | None = None
+        # Listening from the start: catch-up digests of a kept --db are posted during login.
+        self.local.message_listeners.append(self.console.on_channel_message)
+        try:
+            await bot.login(SANDBOX_TOKEN)
+            gateway = asyncio.create_task(bot.connect(), name="hotpapers-gateway")
+            await _race(bot.wait_until_ready(), gateway, START_TIMEOUT, "the bot did not connect")
+            first = post_date(self.publisher.published[0])
+            await _race(
+                _ingested(bot, [first]), gateway, START_TIMEOUT, f"{first} was not ingested"
+            )
+            self.banner(first)
+            self.console.release()
+            publishing = asyncio.create_task(self._publish_on_schedule(), name="sandbox-publish")
+            try:
+                session = self._interactive() if self.interactive else self._piped(bot)
+                return await _race(session, gateway, None, "the bot stopped")
+            finally:
+                publishing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await publishing
+        finally:
+            await bot.close()
+            if gateway is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(gateway, 10)
+
+    def banner(self, first: dt.date) -> None:
+        style = self.console.style
+        later = " and ".join(str(post_date(p)) for p in self.publisher.pending)
+        database = (
+            f"{self.options.database} (kept; --fresh for a temporary one)"
+            if self.options.database
+            else "temporary (give --db PATH to keep one)"
+        )
+        lines = [
+            f"{style.bold('hotpapers sandbox')}: the real bot, offline, with a local Discord"
+            f" at {self.local.base_url}",
+            '  You are alice, an admin of the server "Reading Group", typing in #papers.',
+            f"  Hot Papers {first} is published.",
+        ]
+        if later:
+            every = f"{self.options.publish_every:g} s"
+            lines += [
+                f"  {later} follow, one every {every}: subscribe, and their digests arrive here.",
+            ]
+        lines += [
+            f"  Database: {database}",
+            f"  Posts folder: {self.publisher.directory} (add your own *.md posts there too)",
+        ]
+        if self.interactive:
+            tries = " · ".join(style.bold(c) for c in (*DEMO_SCRIPT, "help", "quit"))
+            lines.append(f"  Try: {tries}")
+        else:
+            lines.append("  Running the commands from stdin, then publishing the other days.")
+        self.console.write([*lines, ""])
+
+    async def publish_now(self) -> str:
+        """The console's `publish`: the next day now (the schedule carries on after it)."""
+        message = self.publisher.announce(self.publisher.publish_next())
+        if self.publisher.done:
+            self.all_published.set()
+        return message
+
+    async def _publish_on_schedule(self) -> None:
+        await self.clock_started.wait()
+        while not self.publisher.done:
+            await asyncio.sleep(self.options.publish_every)
+            if not self.publisher.done:
+                self.console.note(self.publisher.announce(self.publisher.publish_next()))
+        self.all_published.set()
+
+    async def _interactive(self) -> int:
+        reader = LineReader(self.stdin_fd)
+        self.clock_started.set()
+        await self.console.loop(reader)
+        return EXIT_OK
+
+    async def _piped(self, bot: HotPapersBot) -> int:
+        """Run stdin's commands (or the demo), then wait for the remaining days' digests."""
+        reader = LineReader(self.stdin_fd)
+        commands = 0
+        while (line := await reader.readline()) is not None:
+            commands += bool(line.strip()) and not line.strip().startswith("#")
+            if not await self.console.execute(line):
+                return EXIT_OK
+        if not commands:
+            self.console.note("nothing on stdin, so here is a demo:")
+            for line in DEMO_SCRIPT:
+                await self.console.execute(line)
+        self.clock_started.set()
+        await self.all_published.wait()
+        dates = [post_date(p) for p in self.publisher.published]
+        try:
+            await asyncio.wait_for(_settled(bot, dates), SETTLE_TIMEOUT)
+        except TimeoutError:
+            raise SandboxError(
+                f"the digests of {dates[-1]} were not delivered within {SETTLE_TIMEOUT:g} s"
+            ) from None
+        self.console.note("every sample day is published and its digests delivered; bye")
+        return EXIT_OK
+
+
+T = TypeVar("T")
+
+
+async def _race(
+    work: Awaitable[T],
+    gateway: asyncio.Task[None],
+    timeout: float | None,  # noqa: ASYNC109
+    what: str,
+) -> T:
+    """`work`'s result; SandboxError(`what`) when the gateway task ends or time runs out first."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait(
+            {task, gateway}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task in done:
+        return task.result()
+    if gateway in done:
+        error = None if gateway.cancelled() else gateway.exception()
+        raise SandboxError(f"{what}: {error}" if error else what)
+    raise SandboxError(f"{what} within {timeout:g} s")
+
+
+async def _ingested(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
+    """Return once every day of `dates` is in the archive (which has no change events)."""
+    while not set(dates) <= {d.date for d in await bot.store.archive.days()}:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+
+
+async def _settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
+    """Return once `dates` are ingested and planned, and no delivery is due any more.
+
+    Deliveries due later (a channel's /settings time) are not waited for; days the planner
+    never plans (older than its catch-up window) neither.
+    """
+    store = bot.store
+    while True:
+        days = await store.archive.days()
+        if set(dates) <= {d.date for d in days}:
+            window = {d.date for d in days[-bot.config.digest.catch_up_days :]}
+            planned = True
+            for date in sorted(set(dates) & window):
+                if await store.deliveries.unplanned(date):
+                    planned = False
+                    break
+            if planned and not await store.deliveries.due(dt.datetime.now(dt.UTC)):
+                return
+        await asyncio.sleep(0.2)
+
+
+def _on_signal(loop: asyncio.AbstractEventLoop, number: int, stop: asyncio.Event) -> bool:
+    """Let `number` set `stop` (a clean shutdown) rather than raise; False where unsupported."""
+    try:
+        loop.add_signal_handler(number, stop.set)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return False
+    return True
