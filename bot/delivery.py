@@ -84,12 +84,14 @@ class Deliverer:
                 for delivery in due:
                     by_channel.setdefault(delivery.channel_id, []).append(delivery)
                 gate = asyncio.Semaphore(self.concurrency)
+                progress = report.sent_messages
                 await asyncio.gather(
                     *(self._deliver_channel(items, gate, report) for items in by_channel.values())
                 )
-                if report.sent_messages == 0 and report.completed == 0:
-                    break
-                if len(due) < 500:
+                # Again while this pass posted something: more may be due (beyond the query's
+                # limit, or a channel's next day that waited for this one); never spin on rows
+                # that made no progress.
+                if report.sent_messages == progress:
                     break
         if report.sent_messages or report.paused or report.removed or report.failed:
             log.info(

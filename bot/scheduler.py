@@ -35,6 +35,8 @@ class Jobs:
         self.poll_seconds = poll_seconds
         self.deliver_seconds = deliver_seconds
         self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self._delivering = False
+        self._deliver_again = False
 
     async def _run(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         try:
@@ -50,7 +52,16 @@ class Jobs:
         await self._run(POLL_JOB, self._poll)
 
     async def deliver_job(self) -> None:
-        await self._run(DELIVER_JOB, self._deliver)
+        # A wake during a run goes again at its end: APScheduler would skip it (max_instances).
+        self._delivering = True
+        try:
+            while True:
+                self._deliver_again = False
+                await self._run(DELIVER_JOB, self._deliver)
+                if not self._deliver_again:
+                    return
+        finally:
+            self._delivering = False
 
     def start(self) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -78,7 +89,9 @@ class Jobs:
 
     def wake_delivery(self) -> None:
         """Look for due deliveries now rather than at the next interval."""
-        if self.scheduler.running:
+        if self._delivering:
+            self._deliver_again = True
+        elif self.scheduler.running:
             self.scheduler.modify_job(DELIVER_JOB, next_run_time=dt.datetime.now(dt.UTC))
 
     def shutdown(self) -> None:

@@ -149,7 +149,12 @@ class Deliveries:
             return max(cursor.rowcount, 0)
 
     async def due(self, now: dt.datetime, limit: int = 500) -> list[Delivery]:
-        """Pending deliveries due by `now` to channels not paused, oldest day first."""
+        """Pending deliveries due by `now` to channels not paused, oldest day first.
+
+        A channel gets its days in order: a day waits while an older one of the same channel
+        is pending and due later (e.g. backing off after a server error). So every older day
+        of a row returned comes before it in this order, and a cut by `limit` keeps them.
+        """
         async with (
             self.database.reading() as db,
             db.execute(
@@ -157,6 +162,8 @@ class Deliveries:
                 " d.attempts FROM deliveries d JOIN channels c USING (channel_id)"
                 " JOIN digests g USING (digest_hash)"
                 " WHERE d.status = 'pending' AND d.due_at <= ? AND c.paused = 0"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.channel_id = d.channel_id"
+                " AND o.date < d.date AND o.status = 'pending' AND o.due_at > d.due_at)"
                 " ORDER BY d.due_at, d.date, d.channel_id LIMIT ?",
                 (stamp(now), limit),
             ) as cursor,
@@ -228,11 +235,15 @@ class Deliveries:
             )
 
     async def forget_unsent(self, channel_ids: Iterable[int]) -> int:
-        """Drop pending deliveries not begun, so new settings re-plan them."""
+        """Drop pending deliveries not begun, so new settings re-plan them.
+
+        One already tried is kept as planned: its first message may be posted with the answer
+        lost, and the retry's nonce would bring that message back as part of another digest.
+        """
         async with self.database.transaction() as db:
             cursor = await db.executemany(
                 "DELETE FROM deliveries WHERE channel_id = ? AND status IN ('pending', 'empty')"
-                " AND parts_sent = 0",
+                " AND parts_sent = 0 AND attempts = 0",
                 [(c,) for c in channel_ids],
             )
             return max(cursor.rowcount, 0)
