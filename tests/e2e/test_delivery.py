@@ -1,0 +1,836 @@
+"""End-to-end tests of digest delivery: a post lands in the watched directory, the bot plans
+each subscribed channel's digest in the ledger and posts it to the fake Discord exactly once.
+
+The bot is the project's own (``build_bot`` through ``helpers.running_bot``) with the real
+discord.py HTTP client; the fake checks every body against Discord's schema and limits.
+Most tests drive the two scheduled jobs by hand (``poll_sources`` then ``deliver_due``) so
+nothing waits on a timer; one runs the real scheduler. Expected digests are read from the
+bundled posts by ``listed_papers``, independently of the bot's parser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client.bot import HotPapersBot
+from bot.delivery import DeliveryReport
+from bot.ingest.sources import DirectorySource
+from bot.store import LedgerRow, Store
+
+from .fake_discord import (
+    BOT_ROLE_ID,
+    GENERAL_CHANNEL_ID,
+    GUILD_ID,
+    PAPERS_CHANNEL_ID,
+    FakeDiscord,
+    Overwrite,
+    Perm,
+    RecordedRequest,
+)
+from .helpers import database_path, ingest, running_bot, sample_post
+
+PAPERS = PAPERS_CHANNEL_ID
+GENERAL = GENERAL_CHANNEL_ID
+WAIT = 10.0  # seconds any single expected event may take
+
+# ---------------------------------------------------------------------------------------------
+# Posts and the digests expected from them
+# ---------------------------------------------------------------------------------------------
+
+
+def sample_text(date: str) -> str:
+    return sample_post(date).read_text(encoding="utf-8")
+
+
+def retitled(text: str, date: str) -> str:
+    """The same post published as the Hot Papers of another day."""
+    old = re.search(r"^title: Hot Papers (\d{4}-\d{2}-\d{2})$", text, re.MULTILINE)
+    assert old is not None
+    return text.replace(old[1], date)
+
+
+def merged_post(date: str, texts: Iterable[str]) -> str:
+    """One post listing the papers of several posts, renumbered in order: a big day."""
+    parts = list(texts)
+    front, _, _ = parts[0].partition("\n# 1. ")
+    sections: list[str] = []
+    for text in parts:
+        body = "# 1. " + text.partition("\n# 1. ")[2]
+        sections += [s for s in re.split(r"(?m)^(?=# \d+\. )", body) if s.strip()]
+    renumbered = [
+        re.sub(r"^# \d+\. ", f"# {rank}. ", section.rstrip("\n") + "\n\n\n", count=1)
+        for rank, section in enumerate(sections, start=1)
+    ]
+    return retitled(front + "\n" + "".join(renumbered), date)
+
+
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """A paper as a post lists it."""
+
+    rank: int
+    title: str
+    categories: tuple[str, ...]
+    score: int  # retweets + favorites
+
+
+def listed_papers(text: str) -> list[Listed]:
+    """The papers of a post in rank order, read with a few regexes (not the bot's parser)."""
+    found: list[Listed] = []
+    heading: tuple[int, str] | None = None
+    score = 0
+    for line in text.splitlines():
+        if match := re.fullmatch(r"# (\d+)\.\s+(.*)", line):
+            heading = (int(match[1]), " ".join(match[2].split()))
+        elif heading and (match := re.match(r"- retweets: (\d+), favorites: (\d+) ", line)):
+            score = int(match[1]) + int(match[2])
+        elif heading and line.startswith("- [") and "arxiv.org/list/" in line:
+            codes = tuple(re.findall(r"arxiv\.org/list/([^/]+)/recent", line))
+            found.append(Listed(heading[0], heading[1], codes, score))
+            heading = None
+    return found
+
+
+def discord_escaped(text: str) -> str:
+    return re.sub(r"([\\*_~`|\[\]])", r"\\\1", text)
+
+
+def expected_titles(
+    text: str, categories: Iterable[str], *, top: int = 10, min_score: int = 0
+) -> list[str]:
+    """Embed titles of a digest: papers in any of `categories` (codes, or archives like
+    "cs.*"), in rank order."""
+    wanted = set(categories)
+
+    def covered(code: str) -> bool:
+        return code in wanted or f"{code.split('.')[0]}.*" in wanted
+
+    return [
+        f"#{p.rank} · {discord_escaped(p.title)}"
+        for p in listed_papers(text)
+        if any(covered(c) for c in p.categories) and p.score >= min_score
+    ][:top]
+
+
+# ---------------------------------------------------------------------------------------------
+# Harness
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Harness:
+    """The running bot, the fake Discord and the watched post directory of one test."""
+
+    bot: HotPapersBot
+    fake: FakeDiscord
+    watch: Path
+
+    def publish(self, date: str, text: str, *, settled: bool = True) -> Path:
+        """Write a post into the watched directory; `settled` backdates it past settle_seconds."""
+        path = self.watch / f"{date}---Hot-Papers.md"
+        path.write_text(text, encoding="utf-8")
+        if settled:
+            past = path.stat().st_mtime - 60
+            os.utime(path, (past, past))
+        return path
+
+    async def command(
+        self, name: str, options: Mapping[str, Any] | None = None, *, channel: int = PAPERS
+    ) -> dict[str, Any]:
+        handle = await self.fake.interact(name, options, channel_id=channel)
+        reply: dict[str, Any] = await handle.wait_reply(WAIT)
+        return reply
+
+    async def subscribe(self, category: str, *, channel: int = PAPERS) -> None:
+        reply = await self.command("subscribe", {"category": category}, channel=channel)
+        assert "subscribed" in reply["content"].lower(), reply
+
+    async def settings(self, **options: Any) -> str:
+        """/settings in #papers; the reply's Settings field."""
+        reply = await self.command("settings", options)
+        return settings_field(reply)
+
+    async def subscriptions(self, channel: int = PAPERS) -> dict[str, Any]:
+        reply = await self.command("subscriptions", channel=channel)
+        embed: dict[str, Any] = reply["embeds"][0]
+        return embed
+
+    async def run(self) -> DeliveryReport:
+        """One poll of the watched directory, then one delivery run (the two scheduled jobs)."""
+        await self.bot.poll_sources()
+        return await self.bot.deliver_due()
+
+    def posts(self, channel: int) -> list[RecordedRequest]:
+        return self.fake.find_requests("POST", f"/channels/{channel}/messages")
+
+    def messages(self, channel: int) -> list[dict[str, Any]]:
+        return self.fake.channel_messages(channel)
+
+    def titles(self, channel: int) -> list[list[str]]:
+        return [[e["title"] for e in m["embeds"]] for m in self.messages(channel)]
+
+    async def ledger(self, channel: int = PAPERS) -> list[LedgerRow]:
+        return await self.bot.store.deliveries.ledger(channel)
+
+    async def wait_ledger(
+        self, done: Callable[[list[LedgerRow]], bool], channel: int = PAPERS
+    ) -> list[LedgerRow]:
+        rows: list[LedgerRow] = []
+
+        async def check() -> bool:
+            nonlocal rows
+            rows = await self.ledger(channel)
+            return done(rows)
+
+        await eventually(check)
+        return rows
+
+
+def settings_field(reply: Mapping[str, Any]) -> str:
+    fields = reply["embeds"][0].get("fields", [])
+    return next(str(f["value"]) for f in fields if f["name"] == "Settings")
+
+
+@contextlib.asynccontextmanager
+async def delivering(
+    fake: FakeDiscord,
+    tmp_path: Path,
+    *,
+    run_jobs: bool = False,
+    settle_seconds: float = 0.5,
+    digest: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Harness]:
+    """The bot watching tmp_path/posts, polling and delivering every second when `run_jobs`."""
+    watch = tmp_path / "posts"
+    watch.mkdir(exist_ok=True)
+    overrides = {
+        "source": {"directory": str(watch), "poll_seconds": 1, "settle_seconds": settle_seconds},
+        "digest": {"deliver_seconds": 1, **(digest or {})},
+    }
+    async with running_bot(
+        fake, tmp_path, samples=False, config_overrides=overrides, run_jobs=run_jobs
+    ) as bot:
+        yield Harness(bot, fake, watch)
+
+
+def sent(rows: list[LedgerRow]) -> bool:
+    return bool(rows) and all(r.status == "sent" for r in rows)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll the bot's database (which has no event to wait on) until `check` holds."""
+    async with asyncio.timeout(WAIT):
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+# What the 2021-03-15 post gives a channel following cs.CV, read from the post by hand.
+CV_0315_HEADER = "**Hot Papers 2021-03-15** · 7 of 10 papers match cs.CV"
+CV_0315_TITLES = [
+    "#1 · HumanGAN: A Generative Model of Humans Images",
+    "#2 · Probabilistic two-stage detection",
+    "#4 · VDSM: Unsupervised Video Disentanglement with State-Space Modeling and Deep Mixtures"
+    " of Experts",
+    "#5 · Large Batch Simulation for Deep Reinforcement Learning",
+    "#6 · Neural Reprojection Error: Merging Feature Learning and Camera Pose Estimation",
+    "#8 · Vision Transformer for COVID-19 CXR Diagnosis using Chest X-ray Feature Corpus",
+    "#9 · Searching by Generating: Flexible and Efficient One-Shot NAS with Architecture Generator",
+]
+
+
+def test_expected_digest_is_read_from_the_post() -> None:
+    """The hand-written expectation and the independent reading of the post agree."""
+    assert expected_titles(sample_text("2021-03-15"), ["cs.CV"]) == CV_0315_TITLES
+    assert len(listed_papers(sample_text("2021-03-15"))) == 10
+
+
+# ---------------------------------------------------------------------------------------------
+# The happy path, with the real scheduler
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_new_post_reaches_the_subscribed_channel_once(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path, run_jobs=True) as d:
+        await d.subscribe("cs.CV")
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+
+        [message] = await fake_discord.wait_for_messages(PAPERS, 1, timeout=WAIT)
+        assert message["content"] == CV_0315_HEADER
+        assert [e["title"] for e in message["embeds"]] == CV_0315_TITLES
+        assert [e["url"] for e in message["embeds"]][:2] == [
+            "https://arxiv.org/abs/2103.06902",
+            "https://arxiv.org/abs/2103.07461",
+        ]
+        [post] = d.posts(PAPERS)
+        assert post.status == 200
+        assert post.json["allowed_mentions"] == {"parse": []}
+        assert post.json["enforce_nonce"] is True
+        assert isinstance(post.json["nonce"], str)
+        assert 0 < len(post.json["nonce"]) <= 25
+        assert message["nonce"] == post.json["nonce"]
+
+        [row] = await d.wait_ledger(sent)
+        assert (row.date, row.status, row.parts_sent) == (dt.date(2021, 3, 15), "sent", 1)
+        assert row.message_ids == (int(message["id"]),)
+
+        # Further runs, by hand and by the scheduler, find nothing more to post.
+        report = await d.run()
+        assert (report.sent_messages, report.completed) == (0, 0)
+        await asyncio.sleep(1.5)
+        assert len(d.posts(PAPERS)) == 1
+        assert len(d.messages(PAPERS)) == 1
+        assert d.posts(GENERAL) == []
+        assert d.messages(GENERAL) == []
+        assert await d.ledger() == [row]
+
+
+async def test_day_without_a_matching_paper_posts_nothing(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("hep-lat")
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+        assert report == DeliveryReport()
+        assert d.posts(PAPERS) == []
+        [row] = await d.ledger()
+        assert (row.date, row.status, row.message_ids) == (dt.date(2021, 3, 15), "empty", ())
+        assert "next digest due" not in settings_field(await d.command("subscriptions"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings: what arrives and when
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_top_setting_replans_an_unsent_digest(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.bot.poll_sources()  # planned with the default top 10, not sent yet
+        assert [r.status for r in await d.ledger()] == ["pending"]
+
+        assert "Top papers per digest: 2" in await d.settings(top=2)
+        report = await d.bot.deliver_due()
+
+        assert report.sent_messages == 1
+        [message] = d.messages(PAPERS)
+        assert message["content"] == (
+            "**Hot Papers 2021-03-15** · top 2 of 7 papers matching cs.CV (10 that day)"
+        )
+        assert d.titles(PAPERS) == [CV_0315_TITLES[:2]]
+        assert d.titles(PAPERS) == [expected_titles(sample_text("2021-03-15"), ["cs.CV"], top=2)]
+
+
+async def test_min_score_setting_keeps_only_papers_with_that_attention(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    text = sample_text("2021-03-15")
+    # cs.CV papers of the day score 915, 418, 294, 177, 157, 123, 95 (retweets + favorites).
+    assert [p.score for p in listed_papers(text) if "cs.CV" in p.categories] == [
+        915,
+        418,
+        294,
+        177,
+        157,
+        123,
+        95,
+    ]
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        assert "Minimum score (retweets + favorites): 200" in await d.settings(min_score=200)
+        d.publish("2021-03-15", text)
+        await d.run()
+
+        [message] = d.messages(PAPERS)
+        assert message["content"] == (
+            "**Hot Papers 2021-03-15** · 3 of 10 papers match cs.CV"
+            " with at least 200 retweets + favorites"
+        )
+        assert d.titles(PAPERS) == [
+            [CV_0315_TITLES[0], CV_0315_TITLES[1], CV_0315_TITLES[2]],
+        ]
+        assert d.titles(PAPERS) == [expected_titles(text, ["cs.CV"], min_score=200)]
+
+
+@pytest.mark.parametrize(
+    ("time", "zone", "due"),
+    [
+        # 10:00 UTC on 2021-03-16 is 06:00 in New York (EDT since 2021-03-14, UTC-4).
+        pytest.param("08:30", "America/New_York", "2021-03-16T12:30:00", id="later-today-EDT"),
+        pytest.param("05:00", "America/New_York", "2021-03-17T09:00:00", id="tomorrow-EDT"),
+        # ... and 15:30 in Kolkata (UTC+5:30).
+        pytest.param("23:15", "Asia/Kolkata", "2021-03-16T17:45:00", id="later-today-IST"),
+        pytest.param("10:00", "UTC", "2021-03-16T10:00:00", id="right-now-UTC"),
+    ],
+)
+async def test_delivery_time_in_the_channel_time_zone(
+    fake_discord: FakeDiscord, tmp_path: Path, time: str, zone: str, due: str
+) -> None:
+    now = [utc("2021-03-16T10:00:00")]
+    async with delivering(fake_discord, tmp_path) as d:
+        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        await d.subscribe("cs.CV")
+        assert f"Delivery: {time} {zone}" in await d.settings(time=time, timezone=zone)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+
+        due_at = utc(due)
+        if due_at > now[0]:
+            report = await d.run()
+            assert report.sent_messages == 0
+            assert d.posts(PAPERS) == []
+            [row] = await d.ledger()
+            assert (row.status, row.due_at) == ("pending", due_at)
+            shown = settings_field(await d.command("subscriptions"))
+            assert f"next digest due <t:{int(due_at.timestamp())}:f>" in shown
+
+            now[0] = due_at - dt.timedelta(seconds=1)
+            assert (await d.bot.deliver_due()).sent_messages == 0
+            now[0] = due_at
+        assert (await d.run()).sent_messages == 1
+        [message] = d.messages(PAPERS)
+        assert message["content"] == CV_0315_HEADER
+        [row] = await d.ledger()
+        assert (row.status, row.due_at) == ("sent", due_at)
+
+
+async def test_paused_channel_gets_its_digest_once_resumed(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        assert "Paused" in await d.settings(paused=True)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.run()
+        await d.run()
+        assert d.posts(PAPERS) == []
+        assert [r.status for r in await d.ledger()] == ["pending"]
+
+        assert "Active" in await d.settings(paused=False)
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+        assert d.titles(PAPERS) == [CV_0315_TITLES]
+        assert [r.status for r in await d.ledger()] == ["sent"]
+
+
+async def test_subscription_starts_with_the_next_day(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.run()  # ingested before anyone subscribed
+        await d.subscribe("cs.CV")
+        await d.run()
+        assert d.posts(PAPERS) == []
+        assert await d.ledger() == []
+
+        d.publish("2021-03-24", sample_text("2021-03-24"))
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [
+            "**Hot Papers 2021-03-24** · 10 of 15 papers match cs.CV"
+        ]
+        assert d.titles(PAPERS) == [expected_titles(sample_text("2021-03-24"), ["cs.CV"])]
+        assert [(r.date, r.status) for r in await d.ledger()] == [(dt.date(2021, 3, 24), "sent")]
+
+
+async def test_catch_up_after_downtime_posts_only_the_newest_days_oldest_first(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    # While the bot is down: #papers subscribes, then five days are ingested.
+    posts = {
+        "2021-03-05": sample_text("2021-03-05"),
+        "2021-03-15": sample_text("2021-03-15"),
+        "2021-03-24": sample_text("2021-03-24"),
+        "2021-03-25": retitled(sample_text("2021-03-05"), "2021-03-25"),
+        "2021-03-26": retitled(sample_text("2021-03-15"), "2021-03-26"),
+    }
+    files = []
+    for date, text in posts.items():
+        path = tmp_path / f"{date}---Hot-Papers.md"
+        path.write_text(text, encoding="utf-8")
+        files.append(path)
+    async with await Store.open(database_path(tmp_path)) as store:
+        await store.subscriptions.subscribe(PAPERS, GUILD_ID, ["cs.CV"])
+    await ingest(database_path(tmp_path), files)
+
+    async with delivering(fake_discord, tmp_path, run_jobs=True, digest={"catch_up_days": 3}) as d:
+        await fake_discord.wait_for_messages(PAPERS, 3, timeout=WAIT)
+        rows = await d.wait_ledger(lambda rows: len(rows) == 3 and sent(rows))
+        assert [r.date.isoformat() for r in rows] == ["2021-03-24", "2021-03-25", "2021-03-26"]
+        assert [m["content"] for m in d.messages(PAPERS)] == [
+            "**Hot Papers 2021-03-24** · 10 of 15 papers match cs.CV",
+            "**Hot Papers 2021-03-25** · 8 of 13 papers match cs.CV",
+            "**Hot Papers 2021-03-26** · 7 of 10 papers match cs.CV",
+        ]
+        assert d.titles(PAPERS) == [
+            expected_titles(posts[date], ["cs.CV"])
+            for date in ("2021-03-24", "2021-03-25", "2021-03-26")
+        ]
+        assert [int(m["id"]) for m in d.messages(PAPERS)] == [r.message_ids[0] for r in rows]
+        assert len(d.posts(PAPERS)) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# What Discord answers
+# ---------------------------------------------------------------------------------------------
+
+REFUSED = (
+    "Paused: Discord refused to post here (403: Missing Permissions). Give the bot View "
+    "Channel, Send Messages and Embed Links, then change any /settings to resume."
+)
+
+
+async def test_forbidden_channel_is_paused_until_its_settings_change(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        papers = fake_discord.guilds[GUILD_ID].channel(PAPERS)
+        assert papers is not None
+        papers.overwrites.append(Overwrite(BOT_ROLE_ID, type=0, deny=Perm.SEND_MESSAGES))
+
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+        assert report.paused == [PAPERS]
+        assert report.sent_messages == 0
+        assert [p.status for p in d.posts(PAPERS)] == [403]
+        assert REFUSED in settings_field(await d.command("subscriptions"))
+
+        # Paused: later runs and a new day do not try again.
+        d.publish("2021-03-24", sample_text("2021-03-24"))
+        await d.run()
+        await d.run()
+        assert len(d.posts(PAPERS)) == 1
+        assert d.messages(PAPERS) == []
+
+        # The permission is given back and someone changes a setting: both days arrive.
+        papers.overwrites.clear()
+        shown = await d.settings(min_score=0)
+        assert "Paused" not in shown
+        assert "Active" in shown
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [
+            CV_0315_HEADER,
+            "**Hot Papers 2021-03-24** · 10 of 15 papers match cs.CV",
+        ]
+        assert [r.status for r in await d.ledger()] == ["sent", "sent"]
+
+
+async def test_unknown_channel_loses_its_subscriptions(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.LG", channel=GENERAL)
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 404)
+
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+        assert report.removed == [PAPERS]
+        assert [p.status for p in d.posts(PAPERS)] == [404]
+        shown = await d.subscriptions()
+        assert shown["description"].startswith("This channel has no subscriptions.")
+        assert await d.ledger() == []
+        assert len(d.messages(GENERAL)) == 1  # other channels are not affected
+
+        d.publish("2021-03-24", sample_text("2021-03-24"))
+        await d.run()
+        assert len(d.posts(PAPERS)) == 1
+        assert len(d.messages(GENERAL)) == 2
+
+
+async def test_deleted_channel_loses_its_subscriptions(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.CV", channel=GENERAL)
+        subscriptions = d.bot.store.subscriptions
+
+        await fake_discord.delete_channel(PAPERS)  # CHANNEL_DELETE on the gateway
+
+        async def papers_gone() -> bool:
+            return await subscriptions.get(PAPERS) is None
+
+        await eventually(papers_gone)
+        assert await subscriptions.get(GENERAL) is not None
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.run()
+        assert d.posts(PAPERS) == []
+        assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
+
+
+async def test_removed_from_guild_drops_its_channels(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.LG", channel=GENERAL)
+        subscriptions = d.bot.store.subscriptions
+
+        await fake_discord.remove_guild(GUILD_ID)  # GUILD_DELETE on the gateway
+
+        async def all_gone() -> bool:
+            return await subscriptions.count() == 0
+
+        await eventually(all_gone)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+        assert report == DeliveryReport()
+        assert fake_discord.find_requests("POST", "/channels/{id}/messages") == []
+        assert await d.bot.store.deliveries.ledger() == []
+
+
+async def test_guild_outage_keeps_its_channels(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    """GUILD_DELETE with unavailable: true is a Discord outage, not a removal."""
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await fake_discord.dispatch(
+            "GUILD_DELETE", {"id": str(GUILD_ID), "unavailable": True}, guild_id=GUILD_ID
+        )
+
+        async def unavailable() -> bool:
+            guild = d.bot.get_guild(GUILD_ID)
+            return guild is None or guild.unavailable
+
+        await eventually(unavailable)
+        assert await d.bot.store.subscriptions.count() == 1
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+
+
+async def test_rate_limited_post_is_retried_after_the_wait(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 429, retry_after=0.3)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+
+        first, second = d.posts(PAPERS)
+        assert (first.status, second.status) == (429, 200)
+        assert second.at - first.at >= 0.3  # discord.py waited retry_after
+        assert report.completed == 1
+        assert report.retried == 0
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+        [row] = await d.ledger()
+        assert (row.status, row.attempts) == ("sent", 0)
+
+
+async def test_server_errors_are_retried_by_discord_py(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 500, count=2)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+
+        assert [p.status for p in d.posts(PAPERS)] == [500, 500, 200]
+        assert report.completed == 1
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+        assert [r.status for r in await d.ledger()] == ["sent"]
+
+
+async def test_lost_response_does_not_post_twice(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    """Discord stores the message but the answer is a 500: discord.py sends it again."""
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 500, commit=True)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.run()
+
+        first, second = d.posts(PAPERS)
+        assert (first.status, second.status) == (500, 200)
+        assert first.json["nonce"] == second.json["nonce"]
+        [message] = d.messages(PAPERS)
+        assert fake_discord.nonce_hits == 1
+        [row] = await d.ledger()
+        assert (row.status, row.message_ids) == ("sent", (int(message["id"]),))
+
+
+async def test_lost_response_retried_on_a_later_run_does_not_post_twice(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """A 503 (not retried by discord.py) after the message was stored: the ledger backs off
+    and a later run sends the same nonce, which Discord answers with the stored message."""
+    async with delivering(fake_discord, tmp_path) as d:
+        start = dt.datetime.now(dt.UTC)
+        now = [start]
+        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        await d.subscribe("cs.CV")
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503, commit=True)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+        assert report.retried == 1
+        [row] = await d.ledger()
+        assert (row.status, row.attempts, row.parts_sent) == ("pending", 1, 0)
+        assert row.last_error is not None
+        assert "503" in row.last_error
+        assert row.due_at > start + dt.timedelta(seconds=20)
+
+        now[0] = row.due_at - dt.timedelta(seconds=1)
+        await d.run()
+        assert len(d.posts(PAPERS)) == 1  # not before the backoff is over
+
+        now[0] = row.due_at
+        assert (await d.run()).completed == 1
+        assert [p.status for p in d.posts(PAPERS)] == [503, 200]
+        [message] = d.messages(PAPERS)
+        [row] = await d.ledger()
+        assert (row.status, row.message_ids) == ("sent", (int(message["id"]),))
+
+
+async def test_settings_change_after_a_lost_response_keeps_the_digest_whole(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """The first message of a three-message digest is stored but its answer lost (503), then
+    someone changes /settings: the channel ends with that digest whole, not with parts of
+    two digests (the retry's nonce brings back the message already posted)."""
+    big_day = merged_post("2021-03-25", (sample_text(d) for d in ("2021-03-24", "2021-03-15")))
+    want = expected_titles(big_day, ["cs.*"], top=25)
+    assert len(want) == 24
+    async with delivering(fake_discord, tmp_path, digest={"top": 25}) as d:
+        now = [dt.datetime.now(dt.UTC)]
+        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        await d.subscribe("cs")
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503, commit=True)
+        d.publish("2021-03-25", big_day)
+        assert (await d.run()).retried == 1
+        assert len(d.messages(PAPERS)) == 1  # already visible in the channel
+
+        await d.settings(top=5)
+        now[0] += dt.timedelta(hours=2)
+        await d.run()
+        [row] = await d.ledger()
+        assert row.status == "sent"
+        assert [len(m) for m in d.titles(PAPERS)] == [10, 10, 4]
+        assert [t for message in d.titles(PAPERS) for t in message] == want
+        assert [m["content"] for m in d.messages(PAPERS)] == [
+            r"**Hot Papers 2021-03-25** · 24 of 25 papers match cs.\*",
+            "",
+            "",
+        ]
+        assert row.message_ids == tuple(int(m["id"]) for m in d.messages(PAPERS))
+
+
+@pytest.mark.parametrize("second_day", ["published-later", "caught-up-together"])
+async def test_day_retried_later_is_not_overtaken_by_the_next_day(
+    fake_discord: FakeDiscord, tmp_path: Path, second_day: str
+) -> None:
+    """A channel gets its days oldest first, even when the older one had to wait out a
+    server error (503: discord.py does not retry it, the ledger backs off)."""
+    async with delivering(fake_discord, tmp_path) as d:
+        now = [dt.datetime.now(dt.UTC)]
+        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        await d.subscribe("cs.CV")
+        fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        if second_day == "caught-up-together":
+            d.publish("2021-03-24", sample_text("2021-03-24"))
+        assert (await d.run()).retried == 1
+        d.publish("2021-03-24", sample_text("2021-03-24"))
+        await d.run()
+        now[0] += dt.timedelta(seconds=5)
+        await d.run()
+        assert d.messages(PAPERS) == []  # 2021-03-24 waits for 2021-03-15
+
+        [retried, _] = await d.ledger()
+        now[0] = retried.due_at
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [
+            CV_0315_HEADER,
+            "**Hot Papers 2021-03-24** · 10 of 15 papers match cs.CV",
+        ]
+        assert [r.status for r in await d.ledger()] == ["sent", "sent"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The watched directory
+# ---------------------------------------------------------------------------------------------
+
+
+def rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.client.bot" and r.getMessage().startswith("post rejected")
+    ]
+
+
+async def test_half_written_post_waits_until_complete(
+    fake_discord: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A post still being written (modified less than settle_seconds ago) is not read."""
+    caplog.set_level(logging.WARNING)
+    text = sample_text("2021-03-15")
+    async with delivering(fake_discord, tmp_path, settle_seconds=2.0) as d:
+        [source] = d.bot.sources
+        assert isinstance(source, DirectorySource)
+        now = [0.0]  # the source's clock, moved by hand: no sleeping, no timing luck
+        source.clock = lambda: now[0]
+        await d.subscribe("cs.CV")
+        path = d.publish("2021-03-15", text[: len(text) // 2], settled=False)
+        now[0] = path.stat().st_mtime + 1.9
+        await d.run()
+        await d.run()
+        assert await d.bot.store.archive.days() == []
+        assert d.posts(PAPERS) == []
+
+        with path.open("a", encoding="utf-8") as handle:  # the writer finishes
+            handle.write(text[len(text) // 2 :])
+        now[0] = path.stat().st_mtime + 1.9
+        await d.run()
+        assert d.posts(PAPERS) == []  # just modified: not read yet
+
+        now[0] = path.stat().st_mtime + 2.0
+        await d.run()
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+        assert d.titles(PAPERS) == [CV_0315_TITLES]
+        assert len(d.posts(PAPERS)) == 1
+        assert rejections(caplog) == []
+
+
+async def test_malformed_post_is_reported_and_skipped(
+    fake_discord: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    broken = sample_text("2021-03-15").replace("# 2. Probabilistic", "# 7. Probabilistic", 1)
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        path = d.publish("2021-03-15", broken)
+        await d.run()
+        await d.run()
+        [reported] = rejections(caplog)  # once, not at every poll
+        assert str(path) in reported
+        assert "paper numbered 7; expected 2" in reported
+        assert await d.bot.store.archive.days() == []
+
+        d.publish("2021-03-24", sample_text("2021-03-24"))
+        await d.run()
+        assert [m["content"] for m in d.messages(PAPERS)] == [
+            "**Hot Papers 2021-03-24** · 10 of 15 papers match cs.CV"
+        ]
+        assert len(rejections(caplog)) == 1
