@@ -29,6 +29,7 @@ class DiscordConfig:
     api_base: str = DISCORD_API_BASE
     gateway_url: str = DISCORD_GATEWAY
     dev_guild: int = 0  # 0: sync commands globally; otherwise to this guild only, instantly
+    requests_per_second: float = 48.0  # digest posts are paced under Discord's global 50/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,11 @@ def _check(config: Config, origin: str) -> None:
         problems.append(f"[digest] top must be 1 to 25, got {config.digest.top}")
     if config.digest.catch_up_days < 1:
         problems.append("[digest] catch_up_days must be at least 1")
+    if not 0 < config.discord.requests_per_second <= 50:
+        problems.append(
+            "[discord] requests_per_second must be more than 0 and at most 50 (Discord's "
+            f"global limit), got {config.discord.requests_per_second}"
+        )
     if config.discord.dev_guild < 0:
         problems.append("[discord] dev_guild must be a guild id, or 0 for global commands")
     if problems:

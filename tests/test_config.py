@@ -118,3 +118,26 @@ def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.database = DatabaseConfig("x")  # type: ignore[misc]
+
+
+def test_the_example_config_is_exactly_the_defaults() -> None:
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    assert load_config(example, {}) == Config()
+
+
+@pytest.mark.parametrize("value", ["0", "-1.5", "51", "50.5"])
+def test_requests_per_second_stays_under_discords_global_limit(
+    tmp_path: Path, value: str
+) -> None:
+    path = write(tmp_path, f"[discord]\nrequests_per_second = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == (
+        f"{path}: [discord] requests_per_second must be more than 0 and at most 50 "
+        f"(Discord's global limit), got {float(value)}"
+    )
+
+
+def test_requests_per_second_accepts_a_whole_number(tmp_path: Path) -> None:
+    path = write(tmp_path, "[discord]\nrequests_per_second = 30\n")
+    assert load_config(path, {}).discord.requests_per_second == 30.0

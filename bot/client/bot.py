@@ -16,7 +16,7 @@ from bot.client.cogs.settings import SettingsCog
 from bot.client.cogs.subscriptions import SubscriptionsCog
 from bot.client.tree import HotPapersTree
 from bot.config import DISCORD_GATEWAY, Config, DiscordConfig
-from bot.delivery import Deliverer, DeliveryReport
+from bot.delivery import Deliverer, DeliveryReport, Pacer
 from bot.ingest.sources import Source, poll_sources
 from bot.planning import Planner
 from bot.render import Renderer
@@ -50,6 +50,7 @@ class HotPapersBot(commands.AutoShardedBot):
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("guild_ready_timeout", 2.0)
+        options.setdefault("http_trace", Pacer(config.discord.requests_per_second).trace_config())
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

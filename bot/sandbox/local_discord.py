@@ -31,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -75,6 +77,9 @@ __all__ = [
     "LocalDiscord",
     "Overwrite",
     "Perm",
+    "RandomFailures",
+    "RateLimitStats",
+    "RateLimits",
     "RecordedRequest",
     "RequestCheck",
     "Validator",
@@ -426,6 +431,87 @@ class FailureRule:
         )
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """Discord's rate limits, enforced when given as ``LocalDiscord(rate_limits=...)``.
+
+    A global limit of ``global_per_second`` requests (interaction callbacks and webhooks are
+    exempt, as on Discord) and per-route buckets: ``routes`` maps a route such as
+    ``"POST /channels/{channel_id}/messages"`` to (requests, seconds), one bucket per major
+    parameter (channel, guild or webhook); other routes share ``default``. Every answer carries
+    the ``X-RateLimit-*`` headers of its bucket; a request over a limit gets a 429 with
+    ``retry_after``, as Discord answers it.
+    """
+
+    global_per_second: int = 50
+    routes: Mapping[str, tuple[int, float]] = field(
+        default_factory=lambda: {"POST /channels/{channel_id}/messages": (5, 5.0)}
+    )
+    default: tuple[int, float] = (50, 1.0)
+
+
+@dataclass
+class _Window:
+    """A fixed window of ``limit`` requests that opens at its first request."""
+
+    limit: int
+    period: float
+    remaining: int = 0
+    reset_at: float = 0.0
+
+    def take(self, now: float) -> float:
+        """0 when a request may pass now (and counts it), else the seconds to wait."""
+        if now >= self.reset_at:
+            self.remaining, self.reset_at = self.limit, now + self.period
+        if self.remaining == 0:
+            return self.reset_at - now
+        self.remaining -= 1
+        return 0.0
+
+
+@dataclass
+class RateLimitStats:
+    """What the rate limiter did: requests it let through and the 429s it answered."""
+
+    passed: int = 0
+    global_429: int = 0
+    route_429: dict[str, int] = field(default_factory=dict)  # bucket → 429s
+
+    @property
+    def total_429(self) -> int:
+        return self.global_429 + sum(self.route_429.values())
+
+
+@dataclass
+class RandomFailures:
+    """Failures at random, see ``LocalDiscord.fail_randomly``."""
+
+    method: str
+    pattern: re.Pattern[str]
+    server_errors: float
+    rate_limits: float
+    commit_share: float
+    retry_after: float
+    rng: random.Random
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"500": 0, "500 after storing": 0, "429": 0}
+    )
+
+    def draw(self, method: str, path: str) -> str | None:
+        """'500', '500 after storing', '429' or None for a matching request."""
+        if self.method not in ("*", method) or self.pattern.fullmatch(path) is None:
+            return None
+        roll = self.rng.random()
+        if roll < self.server_errors:
+            kind = "500 after storing" if self.rng.random() < self.commit_share else "500"
+        elif roll < self.server_errors + self.rate_limits:
+            kind = "429"
+        else:
+            return None
+        self.counts[kind] += 1
+        return kind
+
+
 class _ApiError(Exception):
     def __init__(self, status: int, code: int, message: str, errors: Any = None) -> None:
         super().__init__(f"{status} {code} {message}")
@@ -715,6 +801,8 @@ class LocalDiscord:
     * ``reject_invalid``: answer 400 (code 50035) when the validator finds a problem Discord
       would reject (True); other problems (e.g. a no-ping policy) are only collected
     * ``enforce_permissions``: 403 when the bot lacks View Channel / Send Messages (True)
+    * ``rate_limits``: a ``RateLimits`` to enforce Discord's rate limits (None: no limits);
+      what it did is in ``rate_limit_stats``
     """
 
     def __init__(
@@ -731,6 +819,7 @@ class LocalDiscord:
         validator: Validator | None = None,
         reject_invalid: bool = True,
         enforce_permissions: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.bot_user = FakeUser(bot_user_id, bot_name, None, bot=True)
         self.application_id = application_id if application_id is not None else bot_user_id
@@ -743,6 +832,9 @@ class LocalDiscord:
         self.validator = validator
         self.reject_invalid = reject_invalid
         self.enforce_permissions = enforce_permissions
+        self.rate_limits = rate_limits
+        self.rate_limit_stats = RateLimitStats()
+        self.random_failures: RandomFailures | None = None
 
         self.users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user}
         for guild in guild_list:
@@ -773,6 +865,8 @@ class LocalDiscord:
 
         self._ids = _Snowflakes()
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        self._global_window: _Window | None = None
+        self._buckets: dict[tuple[str, str], _Window] = {}
         self._dm_channels: dict[int, FakeChannel] = {}
         self._interactions_by_token: dict[str, InteractionHandle] = {}
         self._notifier = _Notifier()
@@ -947,6 +1041,35 @@ class LocalDiscord:
 
     def clear_failures(self) -> None:
         self.failures.clear()
+        self.random_failures = None
+
+    def fail_randomly(
+        self,
+        method: str,
+        path_pattern: str | re.Pattern[str],
+        *,
+        server_errors: float,
+        rate_limits: float,
+        commit_share: float = 0.5,
+        retry_after: float = 0.05,
+        seed: int = 0,
+    ) -> RandomFailures:
+        """From now on answer a share of matching requests with a 500 or a 429, at random.
+
+        ``server_errors`` and ``rate_limits`` are the shares (0.1 = 10 %); ``commit_share`` of
+        the 500s come after the request was carried out, as when Discord stores a message and
+        the answer is lost. Seeded, so a run can be repeated; counts in ``.counts``.
+        """
+        self.random_failures = RandomFailures(
+            method=method.upper(),
+            pattern=_compile_path_pattern(path_pattern),
+            server_errors=server_errors,
+            rate_limits=rate_limits,
+            commit_share=commit_share,
+            retry_after=retry_after,
+            rng=random.Random(seed),
+        )
+        return self.random_failures
 
     # -- HTTP plumbing ------------------------------------------------------------------------
 
@@ -1057,6 +1180,12 @@ class LocalDiscord:
                 )
 
         call = _Call(request=request, record=record, params=params)
+        limit_headers: dict[str, str] = {}
+        if self.rate_limits is not None:
+            limited = self._rate_limit(self.rate_limits, name, params)
+            if isinstance(limited, tuple):
+                return limited
+            limit_headers = limited
         rule = next((r for r in self.failures if r.matches(record.method, record.path)), None)
         if rule is not None:
             rule.remaining -= 1
@@ -1066,16 +1195,80 @@ class LocalDiscord:
                 with contextlib.suppress(_ApiError):
                     await handler(call)
             return rule.status, copy.deepcopy(rule.body), dict(rule.headers)
+        chaos = self.random_failures
+        kind = chaos.draw(record.method, record.path) if chaos is not None else None
+        if chaos is not None and kind is not None:
+            record.injected = True
+            if kind == "500 after storing":
+                with contextlib.suppress(_ApiError):
+                    await handler(call)
+            body, headers = _default_failure(429 if kind == "429" else 500, chaos.retry_after)
+            return (429 if kind == "429" else 500), body, headers
 
         if not name.split(" ", 1)[1].startswith(("/webhooks/", "/interactions/")):
             self._check_auth(request)
         result = await handler(call)
         if result is None:
-            return 204, None, {}
+            return 204, None, limit_headers
         if isinstance(result, tuple):
             status, payload = result
-            return status, payload, {}
-        return 200, result, {}
+            return status, payload, limit_headers
+        return 200, result, limit_headers
+
+    def _rate_limit(
+        self, limits: RateLimits, route: str, params: Mapping[str, str]
+    ) -> dict[str, str] | tuple[int, JSON, dict[str, str]]:
+        """The bucket's headers for a request that may pass, or the 429 Discord would answer."""
+        now = time.time()
+        path = route.split(" ", 1)[1]
+        if not path.startswith(("/interactions/", "/webhooks/")):
+            if self._global_window is None:
+                self._global_window = _Window(limits.global_per_second, 1.0)
+            wait = self._global_window.take(now)
+            if wait:
+                self.rate_limit_stats.global_429 += 1
+                body = {"message": "You are being rate limited.", "retry_after": round(wait, 3)}
+                body["global"] = True
+                return (
+                    429,
+                    body,
+                    {
+                        "Retry-After": str(max(1, round(wait))),
+                        "X-RateLimit-Global": "true",
+                        "X-RateLimit-Scope": "global",
+                        "Via": "1.1 google",
+                    },
+                )
+        major = params.get("channel_id") or params.get("guild_id") or params.get("token") or ""
+        limit, period = limits.routes.get(route, limits.default)
+        bucket_id = hashlib.sha1(route.encode()).hexdigest()[:16]
+        window = self._buckets.setdefault((route, major), _Window(limit, period))
+        wait = window.take(now)
+        headers = {
+            "X-RateLimit-Limit": str(window.limit),
+            "X-RateLimit-Remaining": str(window.remaining),
+            "X-RateLimit-Reset": f"{window.reset_at:.3f}",
+            "X-RateLimit-Reset-After": f"{window.reset_at - now:.3f}",
+            "X-RateLimit-Bucket": bucket_id,
+        }
+        if wait:
+            # The global window counted this request, as Discord does for refused ones.
+            key = f"{route} [{major}]"
+            self.rate_limit_stats.route_429[key] = self.rate_limit_stats.route_429.get(key, 0) + 1
+            body = {"message": "You are being rate limited.", "retry_after": round(wait, 3)}
+            body["global"] = False
+            return (
+                429,
+                body,
+                {
+                    **headers,
+                    "Retry-After": str(max(1, round(wait))),
+                    "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",
+                },
+            )
+        self.rate_limit_stats.passed += 1
+        return headers
 
     def _check_auth(self, request: web.Request) -> None:
         auth = request.headers.get("Authorization", "")
