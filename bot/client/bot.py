@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.ext import commands
@@ -78,17 +79,18 @@ class HotPapersBot(commands.AutoShardedBot):
         self._use_configured_gateway()
 
     def _use_configured_gateway(self) -> None:
-        """Discord names its gateway in GET /gateway/bot; a configured one takes precedence."""
+        """Discord names its gateway in GET /gateway/bot and a resume address in READY; a
+        configured gateway replaces both, so every connection goes where the config says."""
         configured = self.config.discord.gateway_url
         if configured == DISCORD_GATEWAY:
             return
-        fetch = self.http.get_bot_gateway
+        target = yarl.URL(configured)
+        connect = self.http.ws_connect
 
-        async def get_bot_gateway() -> tuple[int, str, Any]:
-            shards, _, limits = await fetch()
-            return shards, configured, limits
+        async def ws_connect(url: str, *, compress: int = 0) -> aiohttp.ClientWebSocketResponse:
+            return await connect(str(target.with_query(yarl.URL(url).query)), compress=compress)
 
-        self.http.get_bot_gateway = get_bot_gateway  # type: ignore[method-assign]
+        self.http.ws_connect = ws_connect  # type: ignore[method-assign]
 
     def cog_factories(self) -> tuple[tuple[str, Callable[[], commands.Cog]], ...]:
         store, renderer, top = self.store, self.renderer, self.config.digest.top

@@ -833,6 +833,8 @@ class LocalDiscord:
         self.reject_invalid = reject_invalid
         self.enforce_permissions = enforce_permissions
         self.rate_limits = rate_limits
+        # READY's resume address (None: this server); a test may name another one.
+        self.resume_gateway_url: str | None = None
         self.rate_limit_stats = RateLimitStats()
         self.random_failures: RandomFailures | None = None
 
@@ -2169,7 +2171,7 @@ class LocalDiscord:
             "geo_ordered_rtc_regions": ["fake"],
             "session_id": session.session_id,
             "session_type": "normal",
-            "resume_gateway_url": self.gateway_url,
+            "resume_gateway_url": self.resume_gateway_url or self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
             "auth": {},
             "_trace": ["fake-discord"],

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yarl
+
 from bot.client.bot import HotPapersBot
 from bot.client.runner import build_bot
 from bot.config import Config, load_config
@@ -22,9 +24,12 @@ from bot.ingest.files import IngestReport, ingest_files
 from bot.samples import sample_posts
 from bot.store import Store
 
-from .fake_discord import FakeDiscord
+from .fake_discord import FakeDiscord, discord
 
 DATABASE_NAME = "hotpapers.sqlite3"
+# Where discord.py points before `build_bot` reads the config: nothing listens there.
+UNCONFIGURED_API = "http://127.0.0.1:9/unconfigured/api/v10"
+UNCONFIGURED_GATEWAY = "ws://127.0.0.1:9/unconfigured-gateway"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -94,6 +99,9 @@ async def running_bot(
     if files:
         await ingest(Path(config.database.path), files)
     options = {"run_jobs": False, "guild_ready_timeout": 0.1, **options}
+    # Only the config's [discord] api_base and gateway_url may lead the bot to the fake.
+    discord.http.Route.BASE = UNCONFIGURED_API
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(UNCONFIGURED_GATEWAY)
     async with build_bot(config, **options) as bot:
         task: asyncio.Task[None] | None = None
         try:
