@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from bot import taxonomy
+from bot.config import ConfigError
 from bot.models import PaperHistory, Subscription
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
+EMBED_URL_LIMIT = 2048
+BUTTON_URL_LIMIT = 512
+# Parts of a /paper card that a hostile post could blow up; real ones are far shorter.
+PAPER_HEAD_LIMIT = 1024
+PAPER_FOOTER_LIMIT = 256
 ELLIPSIS = "…"
 EMBED_CACHE_SIZE = 4096
 
@@ -171,42 +177,95 @@ class EmbedBuilder:
         return embed
 
 
+def _link(url: str, limit: int) -> str | None:
+    """`url` when Discord takes it as a link (http(s), within `limit`), else None."""
+    return url if len(url) <= limit and url.startswith(("https://", "http://")) else None
+
+
 def choice_name(text: str) -> str:
     """An autocomplete choice's label: one line, at most 100 characters."""
     return shorten(" ".join(text.split()), CHOICE_NAME_LIMIT) or "?"
 
 
+class TemplateOverrideError(ConfigError):
+    """A template in the configured directory cannot be used; says which file and why."""
+
+
 class Renderer:
-    """Renders messages from the Jinja2 templates; a configured directory overrides them."""
+    """Renders messages from the Jinja2 templates in `templates/`.
+
+    A template of the same name in the configured directory overrides them block by block:
+    the blocks it defines replace the bundled ones, the others stay as bundled, so an
+    override may hold just the one message it changes.
+    """
 
     COLOR = 0xB31B1B  # arXiv red
 
     def __init__(self, override_directory: str | Path | None = None) -> None:
-        loaders: list[jinja2.BaseLoader] = []
+        directories = [BUNDLED_TEMPLATES]
         if override_directory:
-            loaders.append(jinja2.FileSystemLoader(str(override_directory)))
-        loaders.append(jinja2.FileSystemLoader(str(BUNDLED_TEMPLATES)))
-        self.env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders),
+            directories.insert(0, Path(override_directory))
+        self._environments = [self._environment(d) for d in directories]
+        self._embeds: dict[DigestEntry, dict[str, Any]] = {}
+        if override_directory:
+            self._check_overrides(Path(override_directory))
+
+    @staticmethod
+    def _environment(directory: Path) -> jinja2.Environment:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory)),
             autoescape=False,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["md"] = escape_markdown
-        self.env.filters["shorten"] = shorten
-        self.env.filters["authors"] = author_list
-        self.env.filters["number"] = lambda n: f"{n:,}"
-        self.env.globals["describe"] = taxonomy.describe
-        self._embeds: dict[DigestEntry, dict[str, Any]] = {}
+        env.filters["md"] = escape_markdown
+        env.filters["shorten"] = shorten
+        env.filters["authors"] = author_list
+        env.filters["number"] = lambda n: f"{n:,}"
+        env.globals["describe"] = taxonomy.describe
+        return env
+
+    def _check_overrides(self, directory: Path) -> None:
+        """Fail at start-up, not at the first message, on a missing directory, a template
+        that does not compile, or a block the bundled templates do not have."""
+        if not directory.is_dir():
+            raise TemplateOverrideError(
+                f"[templates] directory {directory} does not exist or is not a directory"
+            )
+        override, bundled = self._environments
+        known = set(bundled.list_templates(extensions=["j2"]))
+        for name in override.list_templates(extensions=["j2"]):
+            where = directory / name
+            if name not in known:
+                raise TemplateOverrideError(
+                    f"{where}: no bundled template of that name to override; "
+                    f"expected one of {', '.join(sorted(known))}"
+                )
+            try:
+                blocks = set(override.get_template(name).blocks)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateOverrideError(
+                    f"{where}:{exc.lineno}: not a valid template: {exc.message}"
+                ) from None
+            unknown = blocks - set(bundled.get_template(name).blocks)
+            if unknown:
+                raise TemplateOverrideError(
+                    f"{where}: unknown block(s) {', '.join(sorted(unknown))}; "
+                    f"{name} has {', '.join(sorted(bundled.get_template(name).blocks))}"
+                )
 
     def block(self, template: str, name: str, **context: Any) -> str:
-        """Render one `{% block %}` of a template with its own context."""
-        tpl = self.env.get_template(template)
-        render = tpl.blocks.get(name)
-        if render is None:
-            raise jinja2.TemplateError(f"template {template} has no block {name!r}")
-        return "".join(render(tpl.new_context(context))).strip()
+        """Render one `{% block %}` of a template with its own context (an override's first)."""
+        for env in self._environments:
+            try:
+                tpl = env.get_template(template)
+            except jinja2.TemplateNotFound:
+                continue
+            render = tpl.blocks.get(name)
+            if render is not None:
+                return "".join(render(tpl.new_context(context))).strip()
+        raise jinja2.TemplateError(f"template {template} has no block {name!r}")
 
     def notice(self, name: str, **context: Any) -> Message:
         """A short confirmation or error, shown only to the user who asked."""
@@ -220,11 +279,11 @@ class Renderer:
         ctx: dict[str, Any] = {"paper": paper, "history": history}
         embed = EmbedBuilder(
             title=self.block("paper.j2", "title", **ctx),
-            url=paper.abs_url,
+            url=_link(paper.abs_url, EMBED_URL_LIMIT),
             color=self.COLOR,
-            footer=self.block("paper.j2", "footer", **ctx),
+            footer=shorten(self.block("paper.j2", "footer", **ctx), PAPER_FOOTER_LIMIT),
         )
-        head = self.block("paper.j2", "head", **ctx)
+        head = shorten(self.block("paper.j2", "head", **ctx), PAPER_HEAD_LIMIT)
         abstract = self.block("paper.j2", "abstract", **ctx)
         embed.add_field("Hot on", self.block("paper.j2", "appearances", **ctx))
         for tweet in history.tweets[:max_tweets]:
@@ -236,17 +295,23 @@ class Renderer:
             embed.add_field(
                 "More tweets", self.block("paper.j2", "more_tweets", shown=max_tweets, **ctx)
             )
-        # The abstract gets whatever room the rest leaves under the 6000-character total.
-        room = EMBED_TOTAL_LIMIT - embed_size(embed.build()) - len(head) - 2
-        while room < 200 and len(embed.fields) > 1:
+
+        # The description gets whatever room the rest leaves under the 6000-character total;
+        # tweets give way until the head and a readable part of the abstract fit.
+        def room() -> int:
+            return min(EMBED_TOTAL_LIMIT - embed_size(embed.build()), DESCRIPTION_LIMIT)
+
+        while room() < len(head) + 2 + 200 and len(embed.fields) > 1:
             embed.fields.pop()
-            room = EMBED_TOTAL_LIMIT - embed_size(embed.build()) - len(head) - 2
-        embed.description = (
-            f"{head}\n\n{shorten(abstract, min(room, DESCRIPTION_LIMIT - len(head) - 2))}"
+        budget = room()
+        embed.description = shorten(
+            f"{head}\n\n{shorten(abstract, max(budget - len(head) - 2, 0))}", budget
         )
-        buttons = [LinkButton("arXiv abstract", paper.abs_url)]
-        if paper.pdf_url:
-            buttons.append(LinkButton("PDF", paper.pdf_url))
+        buttons = [
+            LinkButton(label, url)
+            for label, url in (("arXiv abstract", paper.abs_url), ("PDF", paper.pdf_url))
+            if url is not None and _link(url, BUTTON_URL_LIMIT)
+        ]
         return Message(embeds=(embed.build(),), buttons=tuple(buttons))
 
     def subscriptions(
@@ -286,7 +351,7 @@ class Renderer:
             ctx: dict[str, Any] = {"digest": digest, "entry": entry}
             cached = EmbedBuilder(
                 title=self.block("digest.j2", "title", **ctx),
-                url=entry.ranked.paper.abs_url,
+                url=_link(entry.ranked.paper.abs_url, EMBED_URL_LIMIT),
                 description=self.block("digest.j2", "description", **ctx),
                 color=self.COLOR,
             ).build()

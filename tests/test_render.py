@@ -3,6 +3,7 @@ plus the `hotpapers digest` command that prints them."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -16,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cli import main
+from bot.config import ConfigError
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
@@ -261,6 +263,37 @@ def test_paper_card_of_a_huge_paper_fits_every_limit() -> None:
     assert embed["description"].endswith(ELLIPSIS)
     assert embed["title"].startswith("@\u200beveryone 1 \\*\\*Long\\*\\*")
     assert not _LIVE_MENTION.search(json.dumps(message.body(), ensure_ascii=False))
+
+
+def test_paper_card_of_a_crafted_post_stays_under_the_total_and_link_limits() -> None:
+    """A category code of 2,500 letters, long author names and a 622-character PDF link."""
+    ranked = huge_paper(tweets=5)
+    paper = dataclasses.replace(
+        ranked.paper,
+        authors=tuple("Author " + "x" * 200 + f" {i}" for i in range(5)),
+        categories=("cs." + "A" * 2500, "cs.CV"),
+        pdf_url="https://arxiv.org/pdf/" + "9" * 600,
+    )
+    message = Renderer().paper(PaperHistory(paper, (ranked.appearance,), ranked.tweets))
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed_size(embed) <= EMBED_TOTAL_LIMIT
+    assert embed["description"].startswith("**Authors:** Author xxx")
+    assert len(embed["description"]) > 2000  # the abstract still gets its room
+    assert len(embed["footer"]["text"]) <= 256
+    # The PDF link is longer than a button takes: only the abstract's button is left.
+    assert [(b.label, b.url) for b in message.buttons] == [
+        ("arXiv abstract", "https://arxiv.org/abs/2103.00001")
+    ]
+
+
+def test_paper_card_without_an_over_long_abs_link() -> None:
+    ranked = huge_paper(tweets=0)
+    paper = dataclasses.replace(ranked.paper, abs_url="https://arxiv.org/abs/" + "1" * 3000)
+    message = Renderer().paper(PaperHistory(paper, (ranked.appearance,), ()))
+    (embed,) = message.embeds
+    assert "url" not in embed
+    assert message.buttons == ()
 
 
 # --- the digest ------------------------------------------------------------------------------
@@ -618,3 +651,44 @@ def test_every_corpus_digest_fits(corpus_dir: Path) -> None:
                 assert title.startswith(f"#{entry.ranked.appearance.rank} · ")
             checked += 1
     assert checked > 100
+
+
+# --- template overrides ----------------------------------------------------------------------
+
+
+def test_an_override_replaces_only_the_blocks_it_defines(tmp_path: Path) -> None:
+    (tmp_path / "notices.j2").write_text(
+        "{% block guild_only %}Use me in a server, please.{% endblock %}\n", encoding="utf-8"
+    )
+    renderer = Renderer(tmp_path)
+    assert renderer.notice("guild_only").content == "Use me in a server, please."
+    # Every other notice is still the bundled one, the error notice included.
+    assert renderer.notice("error").content == Renderer().notice("error").content
+    assert renderer.paper(PaperHistory(huge_paper().paper, (), ())) == Renderer().paper(
+        PaperHistory(huge_paper().paper, (), ())
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("notices.j2", "{% block guild_only %}x{% endblok %}", ":1: not a valid template: "),
+        ("notices.j2", "{% block gild_only %}x{% endblock %}", ": unknown block(s) gild_only; "),
+        ("notice.j2", "{% block guild_only %}x{% endblock %}", ": no bundled template of that"),
+    ],
+)
+def test_a_broken_override_is_refused_at_start(
+    tmp_path: Path, name: str, text: str, problem: str
+) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        Renderer(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / name}{problem}")
+
+
+def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        Renderer(tmp_path / "nowhere")
+    assert str(info.value) == (
+        f"[templates] directory {tmp_path / 'nowhere'} does not exist or is not a directory"
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import discord
 from discord import app_commands
@@ -18,6 +20,27 @@ if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+Choices = list[app_commands.Choice[str]]
+
+
+def offer_nothing_on_store_error(
+    callback: Callable[P, Coroutine[Any, Any, Choices]],
+) -> Callable[P, Coroutine[Any, Any, Choices]]:
+    """An autocomplete that cannot read the archive offers no choices and logs one line,
+    rather than a traceback on every keystroke (discord.py handles autocomplete errors
+    itself, outside the tree's `on_error`)."""
+
+    @functools.wraps(callback)
+    async def autocomplete(*args: P.args, **kwargs: P.kwargs) -> Choices:
+        try:
+            return await callback(*args, **kwargs)
+        except StoreError as exc:
+            log.warning("autocomplete offered nothing: %s", exc)
+            return []
+
+    return autocomplete
 
 
 class Refusal(app_commands.AppCommandError):
@@ -36,7 +59,7 @@ class HotPapersTree(app_commands.CommandTree["HotPapersBot"]):
         if isinstance(original, Refusal):
             message = original.message
         elif isinstance(original, StoreError):
-            log.error("command failed, archive unavailable: %s", original)
+            log.error("command failed, archive unavailable: %s", original, exc_info=original)
             message = self.client.renderer.notice("store_unavailable")
         else:
             command = interaction.command.qualified_name if interaction.command else "?"

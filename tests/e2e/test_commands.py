@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from bot import taxonomy
 from bot.ingest.parser import parse_post
+from bot.store import StoreUnavailable
 
 from .fake_discord import (
     GENERAL_CHANNEL_ID,
@@ -376,9 +378,13 @@ async def test_paper_unknown_to_the_archive(fake_discord: FakeDiscord, tmp_path:
 async def test_paper_with_a_malformed_id(fake_discord: FakeDiscord, tmp_path: Path) -> None:
     async with running_bot(fake_discord, tmp_path):
         text = await notice(fake_discord, "paper", {"id": "banana"})
-    assert text.startswith("`banana` is not an arXiv id.")
-    for form in ("2103.03206", "2103.03206v2", "arXiv:2103.03206", "https://arxiv.org/abs/"):
-        assert form in text
+        month = await notice(fake_discord, "paper", {"id": "2113.03206"})
+    forms = (
+        "Use a form like 2103.03206, 2103.03206v2, arXiv:2103.03206, hep-th/9901001 or"
+        " https://arxiv.org/abs/2103.03206."
+    )
+    assert text == f"`banana` is not an arXiv id: unrecognised format. {forms}"
+    assert month == f"`2113.03206` is not an arXiv id: month 13 does not exist. {forms}"
 
 
 async def test_paper_in_a_direct_message(fake_discord: FakeDiscord, tmp_path: Path) -> None:
@@ -470,9 +476,12 @@ async def test_subscribe_suggests_for_a_misspelled_category(
     async with running_bot(fake_discord, tmp_path) as bot:
         text = await notice(fake_discord, "subscribe", {"category": "cs.VC"})
         assert await bot.store.subscriptions.get(PAPERS_CHANNEL_ID) is None
-    assert text.startswith("Unknown arXiv category `cs.VC`.")
-    suggestions = text.split("Did you mean:", 1)[1].split("?", 1)[0]
-    assert "cs.CV" in suggestions
+    assert text == (
+        "Unknown arXiv category `cs.VC`.\n"
+        f"Did you mean: {', '.join(taxonomy.suggest('cs.VC'))}?\n"
+        "Expected a category code like cs.CV or a whole archive like cs."
+    )
+    assert "cs.CV" in taxonomy.suggest("cs.VC")
 
 
 async def test_subscribe_needs_manage_channels(fake_discord: FakeDiscord, tmp_path: Path) -> None:
@@ -732,3 +741,33 @@ async def test_unexpected_error_is_reported_and_the_bot_keeps_serving(
     assert "command /paper failed" in failures[0].getMessage()
     assert failures[0].exc_info is not None
     assert isinstance(failures[0].exc_info[1], RuntimeError)
+
+
+async def test_an_unavailable_archive_is_said_plainly_and_offers_no_choices(
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with running_bot(fake_discord, tmp_path) as bot:
+        locked = StoreUnavailable("database x.sqlite3 is unavailable (database is locked)")
+
+        async def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise locked
+
+        monkeypatch.setattr(bot.store.archive, "search", unavailable)
+        monkeypatch.setattr(bot.store.archive, "paper", unavailable)
+        assert await choices(fake_discord, "paper", "id", "perceiver") == []
+        text = await notice(fake_discord, "paper", {"id": PERCEIVER})
+        assert bot.is_ready()
+    assert text == (
+        "The archive is busy or cannot be written right now, so nothing was changed."
+        " Please try again in a minute."
+    )
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert (
+        "bot.client.tree",
+        "WARNING",
+        f"autocomplete offered nothing: {locked}",
+    ) in logged
+    assert ("bot.client.tree", "ERROR", f"command failed, archive unavailable: {locked}") in logged

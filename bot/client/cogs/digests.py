@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.client.context import channel_target
 from bot.client.replies import reply
-from bot.client.tree import Refusal
+from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.planning import Planner
 from bot.render import CHOICES_LIMIT, Renderer
 from bot.store import Archive, Subscriptions
@@ -67,6 +67,7 @@ class DigestsCog(commands.Cog):
             await reply(interaction, message.as_ephemeral())
 
     @digest.autocomplete("date")
+    @offer_nothing_on_store_error
     async def date_autocomplete(
         self, interaction: discord.Interaction[HotPapersBot], current: str
     ) -> list[app_commands.Choice[str]]:

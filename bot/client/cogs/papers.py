@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.replies import reply
-from bot.client.tree import Refusal
+from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.render import CHOICES_LIMIT, Renderer, choice_name
 from bot.store import Archive
 
@@ -31,14 +31,16 @@ class PapersCog(commands.Cog):
     async def paper(self, interaction: discord.Interaction[HotPapersBot], id: str) -> None:
         try:
             arxiv_id = parse_arxiv_id(id)
-        except InvalidArxivId:
-            raise Refusal(self.renderer.notice("invalid_paper_id", text=id)) from None
+        except InvalidArxivId as exc:
+            notice = self.renderer.notice("invalid_paper_id", text=id, reason=exc.reason)
+            raise Refusal(notice) from None
         history = await self.archive.paper(arxiv_id)
         if history is None:
             raise Refusal(self.renderer.notice("unknown_paper", arxiv_id=arxiv_id))
         await reply(interaction, self.renderer.paper(history))
 
     @paper.autocomplete("id")
+    @offer_nothing_on_store_error
     async def paper_autocomplete(
         self, interaction: discord.Interaction[HotPapersBot], current: str
     ) -> list[app_commands.Choice[str]]:

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot import taxonomy
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
-from bot.client.tree import Refusal
+from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.render import CHOICES_LIMIT, Renderer, choice_name
 from bot.store import Subscriptions
 
@@ -117,6 +117,7 @@ class SubscriptionsCog(commands.Cog):
         )
 
     @unsubscribe.autocomplete("category")
+    @offer_nothing_on_store_error
     async def unsubscribe_autocomplete(
         self, interaction: discord.Interaction[HotPapersBot], current: str
     ) -> list[app_commands.Choice[str]]:
