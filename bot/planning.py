@@ -23,20 +23,27 @@ BATCH = 5000
 
 
 def due_time(ready: dt.datetime, deliver_at: dt.time | None, timezone: str) -> dt.datetime:
-    """When a digest ready at `ready` goes out: at once, or at the next local `deliver_at`."""
+    """When a digest ready at `ready` goes out: at once, or at the next local `deliver_at`.
+
+    Compared in UTC, so daylight-saving days work: a local time that does not exist (the
+    spring gap) means the moment it would have been, an hour on (02:30 → 03:30); one that
+    happens twice (the autumn fold) means its first occurrence still ahead.
+    """
     if deliver_at is None:
         return ready
     try:
         zone: dt.tzinfo = zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = dt.UTC
-    local = ready.astimezone(zone)
-    candidate = dt.datetime.combine(local.date(), deliver_at, tzinfo=zone)
-    if candidate < local:
-        candidate = dt.datetime.combine(
-            local.date() + dt.timedelta(days=1), deliver_at, tzinfo=zone
-        )
-    return candidate.astimezone(dt.UTC)
+    local_day = ready.astimezone(zone).date()
+    for day in (local_day - dt.timedelta(days=1), local_day, local_day + dt.timedelta(days=1)):
+        for fold in (0, 1):
+            wall = dt.datetime.combine(day, deliver_at, tzinfo=zone).replace(fold=fold)
+            moment = wall.astimezone(dt.UTC)
+            exists = moment.astimezone(zone).replace(tzinfo=None) == wall.replace(tzinfo=None)
+            if (exists or fold == 0) and moment >= ready:
+                return moment
+    raise AssertionError("a local time recurs within two days")  # pragma: no cover
 
 
 class Planner:
@@ -70,10 +77,17 @@ class Planner:
     async def plan(self) -> int:
         """Plan the newest `catch_up_days` days for every channel that has not had them.
 
-        Older days are never planned: after downtime a channel catches up on at most that
-        many days, oldest first (the due query orders by day).
+        Older days are never planned, and older ones still pending (waiting for a channel's
+        time, a pause or a retry) are skipped: after downtime a channel catches up on at most
+        that many days, oldest first (the due query orders by day).
         """
         dates = [d.date for d in (await self.store.archive.days())[-self.catch_up_days :]]
+        if dates:
+            skipped = await self.store.deliveries.skip_before(
+                dates[0], f"not sent: older than the newest {self.catch_up_days} days"
+            )
+            if skipped:
+                log.info("skipped %d deliveries of days before %s", skipped, dates[0])
         planned = 0
         for date in dates:
             day = await self.store.archive.day(date)

@@ -16,6 +16,19 @@ from bot.store.subscriptions import subscription_from_row
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
+# Pending deliveries due by a time, in sending order; both parts read by index (0004).
+DUE_QUERY = (
+    "SELECT d.channel_id, c.guild_id, d.date, g.messages, d.parts_sent, d.message_ids,"
+    " d.attempts FROM deliveries d JOIN channels c USING (channel_id)"
+    " JOIN digests g USING (digest_hash)"
+    " WHERE d.status = 'pending' AND d.due_at <= ? AND c.paused = 0"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries o INDEXED BY deliveries_pending_by_channel"
+    " WHERE o.channel_id = d.channel_id AND o.date < d.date AND o.status = 'pending'"
+    " AND o.due_at > d.due_at)"
+    " ORDER BY d.due_at, d.date, d.channel_id LIMIT ?"
+)
+
+
 def stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime(STAMP)
 
@@ -158,13 +171,7 @@ class Deliveries:
         async with (
             self.database.reading() as db,
             db.execute(
-                "SELECT d.channel_id, c.guild_id, d.date, g.messages, d.parts_sent, d.message_ids,"
-                " d.attempts FROM deliveries d JOIN channels c USING (channel_id)"
-                " JOIN digests g USING (digest_hash)"
-                " WHERE d.status = 'pending' AND d.due_at <= ? AND c.paused = 0"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.channel_id = d.channel_id"
-                " AND o.date < d.date AND o.status = 'pending' AND o.due_at > d.due_at)"
-                " ORDER BY d.due_at, d.date, d.channel_id LIMIT ?",
+                DUE_QUERY,
                 (stamp(now), limit),
             ) as cursor,
         ):
@@ -233,6 +240,17 @@ class Deliveries:
                 " WHERE channel_id = ? AND date = ?",
                 (error, channel_id, date.isoformat()),
             )
+
+    async def skip_before(self, date: dt.date, reason: str) -> int:
+        """Mark pending deliveries of days before `date` that were never begun as skipped;
+        one partly posted is finished rather than left half-posted."""
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE deliveries SET status = 'skipped', last_error = ?"
+                " WHERE status = 'pending' AND date < ? AND parts_sent = 0",
+                (reason, date.isoformat()),
+            )
+            return max(cursor.rowcount, 0)
 
     async def forget_unsent(self, channel_ids: Iterable[int]) -> int:
         """Drop pending deliveries not begun, so new settings re-plan them.
