@@ -117,11 +117,18 @@ class Deliverer:
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self._lock = asyncio.Lock()
+        # Set when Discord refuses the bot itself (a bad token, rate limits that do not
+        # clear): every channel waits until then, so refused requests are not repeated.
+        self.halted_until: dt.datetime | None = None
 
     async def deliver_due(self) -> DeliveryReport:
         """Send everything due now; one run at a time, so nothing is sent twice concurrently."""
         report = DeliveryReport()
         async with self._lock:
+            if self.halted_until is not None:
+                if self.clock() < self.halted_until:
+                    return report
+                self.halted_until = None
             while True:
                 due = await self.store.deliveries.due(self.clock())
                 if not due:
@@ -137,7 +144,7 @@ class Deliverer:
                 # Again while this pass posted something: more may be due (beyond the query's
                 # limit, or a channel's next day that waited for this one); never spin on rows
                 # that made no progress.
-                if report.sent_messages == progress:
+                if report.sent_messages == progress or self.halted_until is not None:
                     break
         if report.sent_messages or report.paused or report.removed or report.failed:
             log.info(
@@ -158,13 +165,15 @@ class Deliverer:
         """One channel's due days in order; a refusal stops the rest of them."""
         async with gate:
             for item in items:
-                if not await self._deliver(item, report):
+                if self.halted_until is not None or not await self._deliver(item, report):
                     return
 
     async def _deliver(self, delivery: Delivery, report: DeliveryReport) -> bool:
         """Send the remaining parts in order; False stops this channel's later deliveries."""
         channel_id, date = delivery.channel_id, delivery.date
         for part in range(delivery.parts_sent, len(delivery.messages)):
+            if self.halted_until is not None:
+                return False
             body: dict[str, Any] = dict(delivery.messages[part])
             body["nonce"] = delivery_nonce(channel_id, date, part)
             body["enforce_nonce"] = True
@@ -205,8 +214,27 @@ class Deliverer:
                 )
                 report.retried += 1
                 return False
+            except discord.RateLimited as exc:
+                await self._halt_rate_limited(delivery, exc.retry_after, f"rate limited: {exc}")
+                report.retried += 1
+                return False
             except discord.HTTPException as exc:
                 error = _describe(exc)
+                if exc.status == 429:
+                    # discord.py gave up after its retries, or Cloudflare refused the bot.
+                    await self._halt_rate_limited(delivery, _retry_after(exc), error)
+                    report.retried += 1
+                    return False
+                if exc.status == 401:
+                    self._halt(self.max_backoff)
+                    log.error(
+                        "Discord refused the bot's token (401) posting digest %s to channel "
+                        "%s; every delivery waits %.0f s: check DISCORD_TOKEN",
+                        date,
+                        channel_id,
+                        self.max_backoff,
+                    )
+                    return False
                 log.error("digest %s for channel %s refused: %s", date, channel_id, error)
                 await self.store.deliveries.fail(channel_id, date, error)
                 report.failed += 1
@@ -218,6 +246,35 @@ class Deliverer:
                 report.completed += 1
                 log.info("delivered digest %s to channel %s", date, channel_id)
         return True
+
+    def _halt(self, seconds: float) -> None:
+        self.halted_until = self.clock() + dt.timedelta(seconds=seconds)
+
+    async def _halt_rate_limited(
+        self, delivery: Delivery, retry_after: float | None, error: str
+    ) -> None:
+        """Rate limits that outlast discord.py's retries: every channel waits."""
+        wait = max(retry_after or 0.0, self.base_backoff)
+        self._halt(wait)
+        log.warning(
+            "digest %s for channel %s: %s; every delivery waits %.0f s",
+            delivery.date,
+            delivery.channel_id,
+            error,
+            wait,
+        )
+        await self.store.deliveries.retry_later(
+            delivery.channel_id, delivery.date, error, self.clock() + dt.timedelta(seconds=wait)
+        )
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    """The wait a 429 asks for, from its Retry-After header, if it names one."""
+    headers = getattr(exc.response, "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After", ""))
+    except ValueError:
+        return None
 
 
 def _describe(exc: BaseException) -> str:

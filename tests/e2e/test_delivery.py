@@ -834,3 +834,60 @@ async def test_malformed_post_is_reported_and_skipped(
             "**Hot Papers 2021-03-24** · 10 of 15 papers match cs.CV"
         ]
         assert len(rejections(caplog)) == 1
+
+
+async def test_rate_limits_that_outlast_discord_py_halt_every_delivery(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """Five 429s in a row (discord.py's retries spent): the digest is not given up, and no
+    other channel is tried until the wait is over."""
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.CV", channel=GENERAL)
+        d.bot.deliverer.base_backoff = 0.5
+        d.bot.deliverer.concurrency = 1  # nothing else in flight when the 429s come back
+        fake_discord.fail_next("POST", "/channels/{id}/messages", 429, count=5, retry_after=0.01)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+
+        posts = fake_discord.find_requests("POST", "/channels/{id}/messages")
+        assert [p.status for p in posts] == [429] * 5
+        assert len({p.path for p in posts}) == 1  # one channel tried, the other left alone
+        assert (report.sent_messages, report.retried, report.failed) == (0, 1, 0)
+        assert {r.status for r in await d.ledger(PAPERS) + await d.ledger(GENERAL)} == {"pending"}
+        assert (await d.bot.deliver_due()).sent_messages == 0  # still waiting: no request
+        assert len(fake_discord.find_requests("POST", "/channels/{id}/messages")) == 5
+
+        await asyncio.sleep(1.1)  # Retry-After: 1 (more than base_backoff)
+        report = await d.bot.deliver_due()
+        assert report.completed == 2
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+        assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
+
+
+async def test_a_refused_token_stops_deliveries_instead_of_failing_every_digest(
+    fake_discord: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.CV", channel=GENERAL)
+        d.bot.deliverer.max_backoff = 0.5
+        d.bot.deliverer.concurrency = 1  # nothing else in flight when the 401 comes back
+        fake_discord.fail_next("POST", "/channels/{id}/messages", 401)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        report = await d.run()
+
+        assert [
+            p.status for p in fake_discord.find_requests("POST", "/channels/{id}/messages")
+        ] == [401]
+        assert (report.sent_messages, report.failed) == (0, 0)
+        rows = await d.ledger(PAPERS) + await d.ledger(GENERAL)
+        assert [(r.status, r.attempts) for r in rows] == [("pending", 0), ("pending", 0)]
+        assert any(
+            r.levelno == logging.ERROR and "Discord refused the bot's token (401)" in r.getMessage()
+            for r in caplog.records
+        )
+
+        await asyncio.sleep(0.6)
+        assert (await d.bot.deliver_due()).completed == 2
+        assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
