@@ -107,7 +107,9 @@ async def ingest_post(
     try:
         day = parse_post(data, source)
     except ParseError as exc:
-        log.warning("rejected post %s", exc)
+        # INFO, not WARNING: each caller reports rejections itself (the CLI prints them, the
+        # poller logs them), so a warning here would say everything twice.
+        log.info("rejected post %s", exc)
         report.rejected.append(Rejection(exc.path, exc.line, exc.reason))
         return None
     outcome = await archive.ingest(day, source=source, content_hash=digest)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import yaml
@@ -55,7 +55,6 @@ _TWEET = re.compile(
     r'(?:\?[^"]*)?">(?P<posted>[A-Z][a-z]+ \d{1,2}, \d{4})</a>\s*</blockquote>',
     re.DOTALL,
 )
-_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _SCRIPT = re.compile(r"<script\b[^>]*>\s*</script>")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
@@ -82,12 +81,38 @@ _MONTHS = {
 }
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping key given twice; YAML would silently keep the last value."""
+
+    def __init__(self, key: object, first: yaml.Mark, second: yaml.Mark) -> None:
+        super().__init__(problem=f"duplicate key {key!r}", problem_mark=second)
+        self.key = key
+        self.first = first
+        self.second = second
+
+
 class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML that leaves timestamps as text, for `_published_at` to check and blame by line.
+    """Safe YAML that leaves timestamps as text, for `_published_at` to check and blame by line,
+    and refuses duplicate keys (a second `title:` would silently move the post to another day).
 
     The pure-Python loader, unlike libyaml's, turns absurdly deep nesting into a RecursionError
     rather than crashing the process.
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[Hashable, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            # Scalar keys as written; keys that `<<` merges in may be overridden, as YAML allows.
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise _DuplicateKey(key, seen[key], key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
@@ -158,6 +183,11 @@ def _front_matter(lines: list[str], path: str) -> tuple[dict[str, Any], int]:
         raise ParseError(path, len(lines), "front matter is never closed by a '---' line")
     try:
         meta = YAMLHandler().load("\n".join(lines[1:index]), Loader=_FrontMatterLoader)
+    except _DuplicateKey as exc:
+        # YAML also breaks lines at U+0085/U+2028/U+2029: never blame past the closing '---'.
+        first, second = (min(m.line + 2, index + 1) for m in (exc.first, exc.second))
+        where = f"on line {second}" if first == second else f"(lines {first} and {second})"
+        raise ParseError(path, second, f"front matter has {exc.key!r} twice {where}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # YAML also breaks lines at U+0085/U+2028/U+2029: never blame past the closing '---'.
@@ -201,7 +231,8 @@ def _published_at(meta: dict[str, Any], lines: list[str], path: str) -> dt.datet
     value = meta.get("date")
     line = _key_line(lines, "date")
     if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return _in_utc(aware, value.isoformat(), path, line)
     match = _PUBLISHED.fullmatch(value.strip()) if isinstance(value, str) else None
     if not match:
         raise ParseError(
@@ -213,7 +244,20 @@ def _published_at(meta: dict[str, Any], lines: list[str], path: str) -> dt.datet
         parsed = dt.datetime.fromisoformat(stamp + ("+00:00" if tz == "Z" else tz))
     except ValueError:
         raise ParseError(path, line, f"front matter date {value!r} does not exist") from None
-    return parsed.astimezone(dt.UTC)
+    return _in_utc(parsed, str(value), path, line)
+
+
+def _in_utc(stamp: dt.datetime, shown: str, path: str, line: int) -> dt.datetime:
+    """`stamp` in UTC; near year 1 or 9999 an offset can push it out of what datetime holds."""
+    try:
+        return stamp.astimezone(dt.UTC)
+    except OverflowError:
+        raise ParseError(
+            path,
+            line,
+            f"front matter date {shown!r} is out of range: "
+            "in UTC it falls before year 1 or after year 9999",
+        ) from None
 
 
 def _sections(lines: list[str], start: int, path: str, date: dt.date) -> Iterator[RankedPaper]:
@@ -272,6 +316,8 @@ def _paper(
             path, number, f"paper {rank} has no authors line before {authors_line[:40]!r}"
         )
     authors = tuple(a.strip() for a in authors_line.split(",") if a.strip())
+    if not authors:
+        raise ParseError(path, number, f"paper {rank} has no authors")
 
     number, line = next_line("'- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'")
     stats = _STATS.fullmatch(line)
@@ -318,6 +364,7 @@ def _paper(
     categories_line = number
 
     abstract_lines: list[str] = []
+    abstract_ended = False
     tweets: list[Tweet] = []
     pending: list[str] = []
     pending_line = 0
@@ -345,15 +392,20 @@ def _paper(
                 )
         elif stripped.startswith("<script"):
             raise ParseError(path, number, "script tag without a tweet before it")
+        elif not stripped:
+            abstract_ended = bool(abstract_lines)
+        elif abstract_ended:
+            # No real post has a second abstract paragraph: this is stray text, not abstract.
+            raise ParseError(
+                path,
+                number,
+                f"unexpected text after the abstract of paper {rank}: {stripped[:80]!r}",
+            )
         else:
             abstract_lines.append(stripped)
     if pending:
         raise ParseError(path, pending_line, "tweet is cut off: '<blockquote>' is never closed")
-    abstract = "\n\n".join(
-        " ".join(p.split("\n"))
-        for p in _PARAGRAPH_BREAK.split("\n".join(abstract_lines).strip())
-        if p
-    )
+    abstract = " ".join(abstract_lines)
     if not abstract:
         raise ParseError(
             path, categories_line, f"paper {rank} has no abstract after its categories line"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
+
+import pytest
 
 from bot.ingest.files import Rejection, content_hash, find_posts, ingest_files
 from bot.store import Store
@@ -73,3 +76,43 @@ async def test_an_edited_post_updates_its_day(
     assert history is not None
     assert history.appearances[0].favorites == 252
     assert (await store.archive.days())[0].source == str(edited)
+
+
+async def test_a_date_out_of_range_is_rejected_and_later_files_still_stored(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    # It used to raise OverflowError out of the parser, ending the run at the first such file.
+    early = tmp_path / "0-early.md"
+    early.write_bytes(
+        samples[0]
+        .read_bytes()
+        .replace(b"date: 2021-03-06T15:15:57.Z", b"date: 0001-01-01T00:00:00+01:00")
+    )
+    late = tmp_path / "1-late.md"
+    late.write_bytes(
+        samples[1]
+        .read_bytes()
+        .replace(b"date: 2021-03-16T09:09:31.Z", b"date: !!timestamp 9999-12-31T23:59:59-01:00")
+    )
+    report = await ingest_files(store.archive, [early, late, samples[2]])
+    assert [str(r) for r in report.rejected] == [
+        f"{early}:3: front matter date '0001-01-01T00:00:00+01:00' is out of range: "
+        "in UTC it falls before year 1 or after year 9999",
+        f"{late}:3: front matter date '9999-12-31T23:59:59-01:00' is out of range: "
+        "in UTC it falls before year 1 or after year 9999",
+    ]
+    assert [d.date.isoformat() for d in report.stored_days] == ["2021-03-24"]
+
+
+async def test_a_rejection_is_logged_at_info_only(
+    store: Store, samples: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The CLI prints rejections and the poller logs them: a warning here said it twice.
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(samples[0].read_bytes().replace(b"- retweets: 857,", b"- retweets: 8x7,"))
+    caplog.set_level(logging.DEBUG, logger="bot.ingest.files")
+    report = await ingest_files(store.archive, [bad])
+    assert len(report.rejected) == 1
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, f"rejected post {report.rejected[0]}")
+    ]

@@ -304,13 +304,111 @@ def test_published_at_forms() -> None:
         assert stamp.utcoffset() == dt.timedelta(0)
 
 
-def test_abstract_paragraphs() -> None:
-    for gap in ("\n\n", "\n\n\n", "\n\n\n\n"):
-        text = replace_once(MARCH_5_TEXT, "etc. The perception", f"etc.{gap}The perception")
-        abstract = parse_post(text).papers[2].paper.abstract
-        assert abstract == PERCEIVER_ABSTRACT.replace("etc. The", "etc.\n\nThe")
+OUT_OF_RANGE = "is out of range: in UTC it falls before year 1 or after year 9999"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00"),
+        ("9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59-01:00"),
+        ('"0001-01-01 00:30:00 +0100"', "0001-01-01 00:30:00 +0100"),
+        ("!!timestamp 0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00"),
+        ("!!timestamp 9999-12-31 23:59:59.5 -01:00", "9999-12-31T23:59:59.500000-01:00"),
+    ],
+)
+def test_published_at_out_of_range_in_utc(value: str, shown: str) -> None:
+    text = replace_once(MARCH_5_TEXT, "date: 2021-03-06T15:15:57.Z", f"date: {value}")
+    with pytest.raises(ParseError) as info:
+        parse_post(text, "bad.md")
+    assert type(info.value) is ParseError
+    assert str(info.value) == f"bad.md:3: front matter date {shown!r} {OUT_OF_RANGE}"
+
+
+def test_published_at_at_the_ends_of_time() -> None:
+    def published(value: str) -> dt.datetime:
+        text = replace_once(MARCH_5_TEXT, "date: 2021-03-06T15:15:57.Z", f"date: {value}")
+        return parse_post(text).published_at
+
+    assert published("0001-01-01T00:59:59+00:59") == dt.datetime(1, 1, 1, 0, 0, 59, tzinfo=UTC)
+    assert published("9999-12-31T22:59:59-01:00") == dt.datetime(
+        9999, 12, 31, 23, 59, 59, tzinfo=UTC
+    )
+    assert published("!!timestamp 0001-01-01 00:00:00") == dt.datetime(1, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("authors", [",", " , ", ",,,", ", ,\t,"])
+def test_an_authors_line_without_names(authors: str) -> None:
+    text = replace_once(
+        MARCH_5_TEXT,
+        "Andrew Jaegle, Felix Gimeno, Andrew Brock, Andrew Zisserman, Oriol Vinyals, "
+        "Joao Carreira\n",
+        f"{authors}\n",
+    )
+    with pytest.raises(ParseError) as info:
+        parse_post(text, "bad.md")
+    assert str(info.value) == "bad.md:54: paper 3 has no authors"
+
+
+@pytest.mark.parametrize(
+    ("added", "message"),
+    [
+        ("title: Hot Papers 2021-03-06", "front matter has 'title' twice (lines 2 and 6)"),
+        ('"title": Hot Papers 2021-03-06', "front matter has 'title' twice (lines 2 and 6)"),
+        ("date: 2021-03-07T00:00:00Z", "front matter has 'date' twice (lines 3 and 6)"),
+        ("draft: true", "front matter has 'draft' twice (lines 5 and 6)"),
+        ("extra: {a: 1, b: 2, a: 3}", "front matter has 'a' twice on line 6"),
+        ("extra:\n  a: 1\n  a: 3", "front matter has 'a' twice (lines 7 and 8)"),
+    ],
+)
+def test_a_front_matter_key_given_twice(added: str, message: str) -> None:
+    text = replace_once(MARCH_5_TEXT, "draft: false\n", f"draft: false\n{added}\n")
+    with pytest.raises(ParseError) as info:
+        parse_post(text, "bad.md")
+    line = int(re.findall(r"\d+", message)[-1])
+    assert str(info.value) == f"bad.md:{line}: {message}"
+
+
+def test_a_merge_key_may_be_overridden() -> None:
+    text = replace_once(
+        MARCH_5_TEXT, "draft: false\n", "draft: false\nbase: &b {x: 1}\nextra: {<<: *b, x: 2}\n"
+    )
+    assert parse_post(text) == parse_sample("2021-03-05")
+
+
+def test_a_wrapped_abstract_is_one_paragraph() -> None:
     wrapped = replace_once(MARCH_5_TEXT, "etc. The perception", "etc.\nThe perception")
     assert parse_post(wrapped).papers[2].paper.abstract == PERCEIVER_ABSTRACT
+    indented = replace_once(MARCH_5_TEXT, "etc. The perception", "etc.\n   The perception")
+    assert parse_post(indented).papers[2].paper.abstract == PERCEIVER_ABSTRACT
+
+
+@pytest.mark.parametrize("gap", ["\n\n", "\n\n\n", "\n \n\t\n"])
+def test_a_second_abstract_paragraph_is_unexpected_text(gap: str) -> None:
+    # No real post has one (test_every_real_post_parses): it is stray text, not abstract.
+    text = replace_once(MARCH_5_TEXT, "etc. The perception", f"etc.{gap}The perception")
+    with pytest.raises(ParseError) as info:
+        parse_post(text, "bad.md")
+    line = line_of(text, "The perception models")
+    assert str(info.value) == (
+        f"bad.md:{line}: unexpected text after the abstract of paper 3: "
+        "'The perception models used in deep learning on the other hand are designed for i'"
+    )
+
+
+def test_text_after_a_paper_without_tweets_is_not_abstract() -> None:
+    assert parse_sample("2021-03-15").papers[8].tweets == ()
+    text = replace_once(
+        SAMPLES["2021-03-15"].read_text(encoding="utf-8"),
+        "\n\n\n\n# 10. Preregistering",
+        "\n\nThanks for reading!\n\n# 10. Preregistering",
+    )
+    with pytest.raises(ParseError) as info:
+        parse_post(text, "bad.md")
+    assert str(info.value) == (
+        f"bad.md:{line_of(text, 'Thanks for reading!')}: "
+        "unexpected text after the abstract of paper 9: 'Thanks for reading!'"
+    )
 
 
 # --- every real post ---------------------------------------------------------------------------
@@ -777,6 +875,9 @@ TOKENS = [
     b"<script></script>",
     b"v2",
     b"9" * 25,
+    b"0001-01-01T00:00:00+01:00",
+    b"9999-12-31T23:59:59-01:00",
+    b"!!timestamp 9999-12-31 23:59:59 -1",
     b"\x00",
     b"\xff",
     b"\xc3",
@@ -902,3 +1003,49 @@ def test_several_mutations(data: st.DataObject) -> None:
         else:
             post = post[:at] + post[at + data.draw(st.integers(1, 200)) :]
     parse_or_error(post)
+
+
+@st.composite
+def extreme_dates(draw: st.DrawFn) -> tuple[str, str, dt.datetime]:
+    """A front matter `date:` near year 1 or 9999 with a UTC offset, in any accepted form:
+    (the YAML value, the value as an error quotes it, the moment it names)."""
+    day = draw(
+        st.one_of(
+            st.dates(max_value=dt.date(1, 1, 2)),
+            st.dates(min_value=dt.date(9999, 12, 30)),
+            st.dates(),
+        )
+    )
+    time = draw(st.times())
+    minutes = draw(st.integers(-(24 * 60 - 1), 24 * 60 - 1))
+    moment = dt.datetime.combine(day, time, dt.timezone(dt.timedelta(minutes=minutes)))
+    hours, rest = divmod(abs(minutes), 60)
+    sign = "-" if minutes < 0 else "+"
+    offsets = [f"{sign}{hours:02}:{rest:02}", f" {sign}{hours:02}:{rest:02}"]
+    offsets += ["Z"] if minutes == 0 else []
+    form = draw(st.sampled_from(["plain", "quoted", "tagged"]))
+    if form != "tagged":  # YAML's own timestamps have no ±HHMM
+        offsets.append(f"{sign}{hours:02}{rest:02}")
+    clock = f"{time:%H:%M:%S}" + (f".{time.microsecond:06}" if time.microsecond else "")
+    separator = draw(st.sampled_from(["T", " "]))
+    stamp = f"{day.isoformat()}{separator}{clock}{draw(st.sampled_from(offsets))}"
+    if form == "tagged":
+        return f"!!timestamp {stamp}", moment.isoformat(), moment
+    return (f'"{stamp}"' if form == "quoted" else stamp), stamp, moment
+
+
+@MUTATION
+@given(extreme_dates())
+def test_extreme_published_dates(date: tuple[str, str, dt.datetime]) -> None:
+    value, shown, moment = date
+    text = replace_once(MARCH_5_TEXT, "date: 2021-03-06T15:15:57.Z", f"date: {value}")
+    result = parse_or_error(text.encode())
+    try:
+        expected = moment.astimezone(UTC)
+    except OverflowError:
+        assert isinstance(result, ParseError)
+        assert str(result) == f"mutant.md:3: front matter date {shown!r} {OUT_OF_RANGE}"
+    else:
+        assert isinstance(result, Day), result
+        assert result.published_at == expected
+        assert result.published_at.utcoffset() == dt.timedelta(0)
