@@ -13,6 +13,46 @@ _NEW_STYLE = re.compile(r"(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>\d+))
 _OLD_STYLE = re.compile(
     r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?P<subject>\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<version>\d+))?"
 )
+# The archives of old-style ids (before April 2007), including ones arXiv has since merged
+# into others (e.g. alg-geom into math): ids under them stay valid forever.
+OLD_STYLE_ARCHIVES = frozenset(
+    {
+        "acc-phys",
+        "adap-org",
+        "alg-geom",
+        "ao-sci",
+        "astro-ph",
+        "atom-ph",
+        "bayes-an",
+        "chao-dyn",
+        "chem-ph",
+        "cmp-lg",
+        "comp-gas",
+        "cond-mat",
+        "cs",
+        "dg-ga",
+        "funct-an",
+        "gr-qc",
+        "hep-ex",
+        "hep-lat",
+        "hep-ph",
+        "hep-th",
+        "math",
+        "math-ph",
+        "mtrl-th",
+        "nlin",
+        "nucl-ex",
+        "nucl-th",
+        "patt-sol",
+        "physics",
+        "plasm-ph",
+        "q-alg",
+        "q-bio",
+        "quant-ph",
+        "solv-int",
+        "supr-con",
+    }
+)
 _URL_PREFIX = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.IGNORECASE
 )
@@ -42,9 +82,7 @@ def parse_arxiv_id(text: str) -> str:
             candidate = candidate[:-4]
     new = _NEW_STYLE.fullmatch(candidate)
     if new:
-        month = int(new["yymm"][2:])
-        if not 1 <= month <= 12:
-            raise InvalidArxivId(text, f"month {new['yymm'][2:]} does not exist")
+        _check_month_and_version(text, new["yymm"][2:], new["version"])
         yymm = new["yymm"]
         if yymm < "0704":
             raise InvalidArxivId(text, "ids of this form start in April 2007 (0704)")
@@ -56,8 +94,19 @@ def parse_arxiv_id(text: str) -> str:
         return f"{new['yymm']}.{new['num']}"
     old = _OLD_STYLE.fullmatch(candidate)
     if old:
+        if old["archive"] not in OLD_STYLE_ARCHIVES:
+            raise InvalidArxivId(text, f"there is no arXiv archive {old['archive']!r}")
+        # YYMMNNN: two digits of year, two of month, then the number within the month.
+        _check_month_and_version(text, old["num"][2:4], old["version"])
         return f"{old['archive']}{old['subject'] or ''}/{old['num']}"
     raise InvalidArxivId(text, "unrecognised format")
+
+
+def _check_month_and_version(text: str, month: str, version: str | None) -> None:
+    if not 1 <= int(month) <= 12:
+        raise InvalidArxivId(text, f"month {month} does not exist")
+    if version is not None and int(version) < 1:
+        raise InvalidArxivId(text, f"version v{version} does not exist; versions start at v1")
 
 
 def abs_url(arxiv_id: str) -> str:

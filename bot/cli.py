@@ -11,6 +11,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -159,6 +160,18 @@ async def _open(config: Config) -> Store:
     return await Store.open(config.database.path)
 
 
+async def _open_existing(config: Config) -> Store:
+    """For commands that only read: a mistyped --db must not create (and migrate) a new,
+    empty archive and then report every paper missing from it."""
+    path = config.database.path
+    location = Path(path).expanduser()  # noqa: ASYNC240 - one stat before opening
+    if path != ":memory:" and not location.exists():
+        raise CommandError(
+            f"no archive at {path}; store posts with `hotpapers ingest PATH...` first"
+        )
+    return await _open(config)
+
+
 async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     paths = list(args.paths) + ([str(p) for p in sample_posts()] if args.samples else [])
     if not paths:
@@ -187,7 +200,7 @@ async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
         arxiv_id = parse_arxiv_id(args.id)
     except InvalidArxivId as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    async with await _open(config) as store:
+    async with await _open_existing(config) as store:
         history = await store.archive.paper(arxiv_id)
     if history is None:
         raise CommandError(
@@ -202,14 +215,14 @@ async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_export(config: Config, args: argparse.Namespace) -> int:
-    async with await _open(config) as store:
+    async with await _open_existing(config) as store:
         async for history in store.archive.papers():
             sys.stdout.write(json.dumps(paper_json(history), ensure_ascii=False) + "\n")
     return EXIT_OK
 
 
 async def cmd_days(config: Config, args: argparse.Namespace) -> int:
-    async with await _open(config) as store:
+    async with await _open_existing(config) as store:
         days = await store.archive.days()
     if not days:
         print(f"no days in the archive ({config.database.path}); run `hotpapers ingest` first")
@@ -226,18 +239,19 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
 async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     if args.top < 1:
         raise CommandError(f"--top must be at least 1, got {args.top}", EXIT_USAGE)
-    async with await _open(config) as store:
-        if args.date is None:
+    date: dt.date | None = None
+    if args.date is not None:
+        try:
+            date = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise CommandError(
+                f"{args.date!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE
+            ) from None
+    async with await _open_existing(config) as store:
+        if date is None:
             date = await store.archive.latest_date()
             if date is None:
                 raise CommandError("the archive has no days yet; run `hotpapers ingest` first")
-        else:
-            try:
-                date = dt.date.fromisoformat(args.date)
-            except ValueError:
-                raise CommandError(
-                    f"{args.date!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE
-                ) from None
         day = await store.archive.day(date)
     if day is None:
         raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
@@ -315,7 +329,7 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
         raise CommandError(f"--top must be 1 to {DIGEST_TOP_LIMIT}, got {top}", EXIT_USAGE)
     if args.min_score < 0:
         raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
-    async with await _open(config) as store:
+    async with await _open_existing(config) as store:
         day = await store.archive.day(date)
     if day is None:
         raise CommandError(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.arxiv import EXPECTED_FORMS, InvalidArxivId, abs_url, parse_arxiv_id
+from bot.arxiv import (
+    EXPECTED_FORMS,
+    OLD_STYLE_ARCHIVES,
+    InvalidArxivId,
+    abs_url,
+    parse_arxiv_id,
+)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +35,12 @@ from bot.arxiv import EXPECTED_FORMS, InvalidArxivId, abs_url, parse_arxiv_id
         ("hep-th/9901001v3", "hep-th/9901001"),
         ("math.GT/0309136", "math.GT/0309136"),
         ("https://arxiv.org/abs/math.GT/0309136v1", "math.GT/0309136"),
+        ("2103.03206v1", "2103.03206"),
+        ("2103.03206v10", "2103.03206"),
+        ("alg-geom/9201001", "alg-geom/9201001"),
+        ("supr-con/9608008v1", "supr-con/9608008"),
+        ("cs/0112017", "cs/0112017"),
+        ("quant-ph/0612121", "quant-ph/0612121"),
     ],
 )
 def test_accepted_forms_give_the_versionless_id(text: str, expected: str) -> None:
@@ -52,6 +64,15 @@ def test_accepted_forms_give_the_versionless_id(text: str, expected: str) -> Non
         ("hep-th/990100", "unrecognised format"),
         ("https://example.org/abs/2103.03206", "unrecognised format"),
         ("arXiv:", "unrecognised format"),
+        ("2103.03206v0", "version v0 does not exist; versions start at v1"),
+        ("arXiv:2103.03206v00", "version v00 does not exist; versions start at v1"),
+        ("foo/1234567", "there is no arXiv archive 'foo'"),
+        ("hep-theory/9901001", "there is no arXiv archive 'hep-theory'"),
+        ("eess/0601001", "there is no arXiv archive 'eess'"),
+        ("hep-th/9913001", "month 13 does not exist"),
+        ("hep-th/9900001", "month 00 does not exist"),
+        ("https://arxiv.org/abs/math.GT/0313136", "month 13 does not exist"),
+        ("hep-th/9901001v0", "version v0 does not exist; versions start at v1"),
     ],
 )
 def test_rejected_text_says_what_a_valid_id_looks_like(text: str, reason: str) -> None:
@@ -75,3 +96,9 @@ def test_long_junk_is_shortened_in_the_message() -> None:
 def test_abs_url() -> None:
     assert abs_url("2103.03206") == "https://arxiv.org/abs/2103.03206"
     assert abs_url("hep-th/9901001") == "https://arxiv.org/abs/hep-th/9901001"
+
+
+def test_every_old_style_archive_is_accepted() -> None:
+    assert len(OLD_STYLE_ARCHIVES) == 34
+    for archive in sorted(OLD_STYLE_ARCHIVES):
+        assert parse_arxiv_id(f"{archive}/0101001v2") == f"{archive}/0101001"

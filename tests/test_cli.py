@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from bot.arxiv import EXPECTED_FORMS
 from bot.cli import main
 from bot.samples import sample_posts
+from bot.store import Store
 from tests.conftest import REPO_ROOT
 from tests.ingest.test_parser import PERCEIVER, PERCEIVER_TWEETS
 
@@ -99,6 +101,13 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "archive.sqlite3"
+
+
+@pytest.fixture
+async def empty_db(db: Path) -> Path:
+    """An archive that exists but holds no posts yet."""
+    await (await Store.open(db)).close()
+    return db
 
 
 @pytest.fixture
@@ -265,6 +274,24 @@ def test_malformed_paper_id(run: Run, samples_db: Path, given: str) -> None:
     assert "expected an arXiv id like 2103.03206, 2103.03206v2, arXiv:2103.03206" in err
 
 
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("foo/1234567", "there is no arXiv archive 'foo'"),
+        ("hep-th/9913001", "month 13 does not exist"),
+        ("2103.03206v0", "version v0 does not exist; versions start at v1"),
+    ],
+)
+def test_loose_paper_ids_are_malformed_not_missing(
+    run: Run, samples_db: Path, given: str, reason: str
+) -> None:
+    assert run("paper", given, "--db", samples_db) == (
+        2,
+        "",
+        f"hotpapers: {given!r} is not an arXiv id ({reason}); expected {EXPECTED_FORMS}\n",
+    )
+
+
 # --- export ------------------------------------------------------------------------------------
 
 
@@ -303,8 +330,8 @@ def test_export_samples(run: Run, samples_db: Path) -> None:
     assert next(p for p in papers if p["arxiv_id"] == "2103.03206") == PERCEIVER_JSON
 
 
-def test_export_of_an_empty_archive(run: Run, db: Path) -> None:
-    assert run("export", "--db", db) == (0, "", "")
+def test_export_of_an_empty_archive(run: Run, empty_db: Path) -> None:
+    assert run("export", "--db", empty_db) == (0, "", "")
 
 
 def test_corpus_round_trip(run: Run, corpus_dir: Path, db: Path) -> None:
@@ -338,10 +365,10 @@ def test_days(run: Run, samples_db: Path) -> None:
     ]
 
 
-def test_days_of_an_empty_archive(run: Run, db: Path) -> None:
-    code, out, _ = run("days", "--db", db)
+def test_days_of_an_empty_archive(run: Run, empty_db: Path) -> None:
+    code, out, _ = run("days", "--db", empty_db)
     assert code == 0
-    assert out == f"no days in the archive ({db}); run `hotpapers ingest` first\n"
+    assert out == f"no days in the archive ({empty_db}); run `hotpapers ingest` first\n"
 
 
 def test_day_shows_the_latest_days_top_papers(run: Run, samples_db: Path) -> None:
@@ -391,10 +418,67 @@ def test_day_errors(run: Run, samples_db: Path, args: list[str], code: int, mess
     assert run("day", *args, "--db", samples_db) == (code, "", message + "\n")
 
 
-def test_day_of_an_empty_archive(run: Run, db: Path) -> None:
-    code, out, err = run("day", "--db", db)
+def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
+    code, out, err = run("day", "--db", empty_db)
     assert (code, out) == (1, "")
     assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
+
+
+# --- a missing archive ------------------------------------------------------------------------
+
+
+def no_archive(path: Path | str) -> str:
+    return f"hotpapers: no archive at {path}; store posts with `hotpapers ingest PATH...` first\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["paper", "2103.03206"],
+        ["paper", "2103.03206", "--json"],
+        ["export"],
+        ["days"],
+        ["day"],
+        ["day", "2021-03-05"],
+        ["digest", "--date", "2021-03-05", "--categories", "cs.CV"],
+        ["digest", "--date", "2021-03-05", "--categories", "cs.CV", "--json"],
+    ],
+)
+def test_read_only_commands_refuse_a_missing_archive(
+    run: Run, tmp_path: Path, command: list[str]
+) -> None:
+    mistyped = tmp_path / "archve.sqlite3"
+    assert run(*command, "--db", mistyped) == (1, "", no_archive(mistyped))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_archive_must_exist_too(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("days") == (1, "", no_archive("hotpapers.sqlite3"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_errors_come_before_the_missing_archive(run: Run, tmp_path: Path) -> None:
+    mistyped = tmp_path / "archve.sqlite3"
+    assert run("paper", "not-an-id", "--db", mistyped)[0] == 2
+    assert run("day", "yesterday", "--db", mistyped) == (
+        2,
+        "",
+        "hotpapers: 'yesterday' is not a date; expected YYYY-MM-DD\n",
+    )
+    assert run("day", "--top", "0", "--db", mistyped)[0] == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ingest_still_creates_the_archive(run: Run, tmp_path: Path) -> None:
+    db = tmp_path / "new" / "archive.sqlite3"
+    db.parent.mkdir()
+    code, _, err = run("ingest", "--samples", "--db", db)
+    assert (code, err) == (0, "")
+    assert db.is_file()
+    assert run("days", "--db", db)[1].splitlines()[-1] == "3 days, 38 papers listed"
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -411,9 +495,8 @@ def test_config_file_database_path_and_db_override(run: Run, tmp_path: Path) -> 
     assert configured.is_file()
 
     override = tmp_path / "from-db-option.sqlite3"
-    code, out, _ = run("days", "--config", config, "--db", override)
-    assert code == 0
-    assert out == f"no days in the archive ({override}); run `hotpapers ingest` first\n"
+    assert run("days", "--config", config, "--db", override) == (1, "", no_archive(override))
+    assert not override.exists()
     assert run("days", "--config", config)[1].splitlines()[-1] == "3 days, 38 papers listed"
 
 
@@ -421,9 +504,11 @@ def test_hotpapers_db_in_the_environ(run: Run, samples_db: Path, tmp_path: Path)
     environ = {"HOTPAPERS_DB": str(samples_db)}
     assert run("days", environ=environ)[1].splitlines()[-1] == "3 days, 38 papers listed"
     other = tmp_path / "other.sqlite3"
-    code, out, _ = run("days", "--db", other, environ=environ)
-    assert code == 0
-    assert out.startswith(f"no days in the archive ({other})")
+    assert run("days", "--db", other, environ=environ) == (1, "", no_archive(other))
+    missing = tmp_path / "missing.sqlite3"
+    assert run("days", environ={"HOTPAPERS_DB": str(missing)}) == (1, "", no_archive(missing))
+    assert not other.exists()
+    assert not missing.exists()
 
 
 @pytest.mark.parametrize(
@@ -504,3 +589,32 @@ def test_python_dash_m_bot(tmp_path: Path) -> None:
     assert paper.returncode == 0, paper.stderr
     assert paper.stdout.splitlines()[0] == PERCEIVER.title
     assert "Tweets (3):" in paper.stdout
+
+
+def test_python_dash_m_bot_prints_each_rejection_once(tmp_path: Path) -> None:
+    db = tmp_path / "archive.sqlite3"
+    bad = tmp_path / "bad.md"
+    text = sample_posts()[1].read_text(encoding="utf-8")
+    bad.write_text(text.replace("- retweets: 311,", "- retweets: 3x1,"), encoding="utf-8")
+    line = text.split("\n").index("- retweets: 311, favorites: 107 (03/16/2021 09:09:32)") + 1
+    environ = {k: v for k, v in os.environ.items() if k != "HOTPAPERS_DB"}
+
+    ingest = subprocess.run(
+        [sys.executable, "-m", "bot", "ingest", "--db", str(db), str(bad)],
+        cwd=REPO_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert ingest.stderr == (
+        f"{bad}:{line}: bad counts line '- retweets: 3x1, favorites: 107 (03/16/2021 09:09:32)'; "
+        "expected '- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'\n"
+    )
+    assert ingest.returncode == 1
+    assert ingest.stdout.splitlines() == [
+        "posts: 0 new, 0 updated, 0 unchanged, 1 rejected; papers: 0; tweets: 0",
+        f"archive: 0 days, 0 papers, 0 tweets in {db}",
+    ]
