@@ -24,7 +24,7 @@ from bot.digest import Digest, build_digest, subscription_codes
 from bot.ingest.files import find_posts, ingest_files
 from bot.models import Day, PaperHistory
 from bot.models_json import paper_json
-from bot.render import Renderer, shorten
+from bot.render import Renderer, delivery_nonce, shorten
 from bot.samples import sample_posts
 from bot.store import Store, StoreError
 from bot.taxonomy import UnknownCategory
@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument(
         "--json", action="store_true", help="print the message bodies the bot would POST"
+    )
+    digest.add_argument(
+        "--channel",
+        type=int,
+        metavar="ID",
+        help="with --json: the bodies for this channel, with the nonces the bot sends",
     )
     return parser
 
@@ -329,6 +335,8 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
         raise CommandError(f"--top must be 1 to {DIGEST_TOP_LIMIT}, got {top}", EXIT_USAGE)
     if args.min_score < 0:
         raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
+    if args.channel is not None and (not args.json or args.channel < 1):
+        raise CommandError("--channel takes a channel id and goes with --json", EXIT_USAGE)
     async with await _open_existing(config) as store:
         day = await store.archive.day(date)
     if day is None:
@@ -340,7 +348,11 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
     renderer = Renderer(config.templates.directory or None)
     if args.json:
         messages = [] if digest is None else renderer.digest(digest)
-        print(json.dumps([m.body() for m in messages], ensure_ascii=False))
+        bodies = [
+            m.body(None if args.channel is None else delivery_nonce(args.channel, date, part))
+            for part, m in enumerate(messages)
+        ]
+        print(json.dumps(bodies, ensure_ascii=False))
     elif digest is None:
         wanted = f" with at least {args.min_score:,} retweets + favorites" if args.min_score else ""
         print(f"no paper on {date} matches {', '.join(codes)}{wanted}")

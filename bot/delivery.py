@@ -12,34 +12,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import discord
 from discord.http import Route
 
+from bot.render import delivery_nonce, with_nonce
 from bot.store import Delivery, Store
 
 log = logging.getLogger(__name__)
-
-NONCE_LIMIT = 25
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    text = ""
-    while True:
-        number, digit = divmod(number, 36)
-        text = _DIGITS[digit] + text
-        if not number:
-            return text
-
-
-def delivery_nonce(channel_id: int, date: dt.date, part: int) -> str:
-    """The same (channel, day, part) always gets the same nonce of at most 25 characters."""
-    nonce = f"{_base36(channel_id)}.{date:%y%m%d}.{part}"
-    assert len(nonce) <= NONCE_LIMIT
-    return nonce
 
 
 class Pacer:
@@ -174,9 +155,7 @@ class Deliverer:
         for part in range(delivery.parts_sent, len(delivery.messages)):
             if self.halted_until is not None:
                 return False
-            body: dict[str, Any] = dict(delivery.messages[part])
-            body["nonce"] = delivery_nonce(channel_id, date, part)
-            body["enforce_nonce"] = True
+            body = with_nonce(delivery.messages[part], delivery_nonce(channel_id, date, part))
             try:
                 data = await self.http.request(
                     Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id),

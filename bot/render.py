@@ -6,6 +6,7 @@ escaped for Discord markdown and mentions, so no title or tweet can ping or brea
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -96,6 +97,32 @@ def embed_size(embed: Mapping[str, Any]) -> int:
     return size
 
 
+NONCE_LIMIT = 25
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = _DIGITS[digit] + text
+        if not number:
+            return text
+
+
+def delivery_nonce(channel_id: int, date: dt.date, part: int) -> str:
+    """The same (channel, day, part) always gets the same nonce of at most 25 characters, so
+    Discord (`enforce_nonce`) answers a resend with the message it already posted."""
+    nonce = f"{_base36(channel_id)}.{date:%y%m%d}.{part}"
+    assert len(nonce) <= NONCE_LIMIT
+    return nonce
+
+
+def with_nonce(body: Mapping[str, Any], nonce: str) -> dict[str, Any]:
+    """A message-create body that Discord posts at most once for `nonce`."""
+    return {**body, "nonce": nonce, "enforce_nonce": True}
+
+
 @dataclass(frozen=True, slots=True)
 class LinkButton:
     label: str
@@ -131,10 +158,7 @@ class Message:
                     ],
                 }
             ]
-        if nonce is not None:
-            body["nonce"] = nonce
-            body["enforce_nonce"] = True
-        return body
+        return body if nonce is None else with_nonce(body, nonce)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,8 @@ import itertools
 
 import pytest
 
-from bot.delivery import Pacer, delivery_nonce
+from bot.delivery import Pacer
+from bot.render import delivery_nonce
 
 
 def test_nonce_is_stable_short_and_distinct_per_part() -> None:

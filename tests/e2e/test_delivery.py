@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main as cli_main
 from bot.client.bot import HotPapersBot
 from bot.delivery import DeliveryReport
 from bot.ingest.sources import DirectorySource
@@ -891,3 +893,20 @@ async def test_a_refused_token_stops_deliveries_instead_of_failing_every_digest(
         await asyncio.sleep(0.6)
         assert (await d.bot.deliver_due()).completed == 2
         assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
+
+
+async def test_cli_digest_json_is_exactly_what_the_bot_posts(
+    fake_discord: FakeDiscord, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.LG")
+        d.publish("2021-03-24", sample_text("2021-03-24"))
+        assert (await d.run()).completed == 1
+        posted = [p.json for p in d.posts(PAPERS)]
+    argv = ["digest", "--db", str(database_path(tmp_path)), "--date", "2021-03-24"]
+    argv += ["--categories", "cs.CV,cs.LG", "--json", "--channel", str(PAPERS)]
+    assert await asyncio.to_thread(cli_main, argv, {}) == 0  # asyncio.run of its own
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == posted
+    assert [b["nonce"] for b in printed] == [f"rt.210324.{part}" for part in range(len(posted))]
