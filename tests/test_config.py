@@ -126,9 +126,7 @@ def test_the_example_config_is_exactly_the_defaults() -> None:
 
 
 @pytest.mark.parametrize("value", ["0", "-1.5", "51", "50.5"])
-def test_requests_per_second_stays_under_discords_global_limit(
-    tmp_path: Path, value: str
-) -> None:
+def test_requests_per_second_stays_under_discords_global_limit(tmp_path: Path, value: str) -> None:
     path = write(tmp_path, f"[discord]\nrequests_per_second = {value}\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, {})
