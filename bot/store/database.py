@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -17,6 +19,10 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+
+# A write waiting for another process's lock gives the lock back between tries, so reads
+# (slash commands) are not held up behind it; each try starts after at most this long.
+_BUSY_PAUSE = 0.1
 
 
 class StoreError(RuntimeError):
@@ -42,20 +48,75 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def _primary_code(exc: sqlite3.Error) -> int:
+    code: int = getattr(exc, "sqlite_errorcode", 0)  # absent when not raised by SQLite
+    return code & 0xFF
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return _primary_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _is_read_only(exc: sqlite3.Error) -> bool:
+    """SQLITE_READONLY and its extended codes (SQLITE_READONLY_DBMOVED, ...)."""
+    return _primary_code(exc) == sqlite3.SQLITE_READONLY
+
+
+def _unwritable(target: str) -> str | None:
+    """The file that makes SQLite open `target` read-only, or None when it can be written.
+
+    SQLite falls back to read-only when the database file, or its -wal or -shm file, cannot
+    be opened to write. A read-only connection creates the -wal and -shm files with the
+    database file's mode, so once the database file is writable again they are given its
+    mode too (SQLite itself does so only for empty ones). Checked with access(2), which
+    applies the rules open(2) does (modes, immutable flag, read-only mount): opening and
+    closing a file SQLite has open would drop its locks.
+    """
+    if target == ":memory:":
+        return None
+    effective = os.access in os.supports_effective_ids
+
+    def writable(path: str) -> bool:
+        return os.access(path, os.W_OK, effective_ids=effective)
+
+    if os.path.exists(target) and not writable(target):
+        return target
+    for path in (f"{target}-wal", f"{target}-shm"):
+        if os.path.exists(path) and not writable(path):
+            with contextlib.suppress(OSError):
+                os.chmod(path, os.stat(target).st_mode & 0o666)
+                log.info("gave %s the mode of database %s, so it can be written", path, target)
+            if not writable(path):
+                return path
+    return None
+
+
 class Database:
     """One aiosqlite connection shared by the process.
 
     Every statement goes through a lock so a transaction opened by one task never sees
     another task's statements interleaved with its own.
+
+    SQLite opens a file it cannot write read-only, and that connection stays read-only
+    after the file becomes writable. So once a write fails because the database is
+    read-only, the next write first checks the file, and reopens the connection (at most
+    once per operation) as soon as it can be written again; until then writes fail at once.
     """
 
-    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: str, *, busy_timeout: float = 5.0
+    ) -> None:
         self.connection = connection
         self.path = path
+        self.busy_timeout = busy_timeout
         self.lock = asyncio.Lock()
+        self.read_only = False  # the connection cannot write: reopen once the file can be
+        self.reopens = 0
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> Database:
+        """Open (creating) and migrate the database; `busy_timeout` is how many seconds a
+        write waits for another process's lock before it fails."""
         target = str(path)
         if target != ":memory:":
             location = Path(target).expanduser()  # noqa: ASYNC240 - one stat at start
@@ -64,37 +125,39 @@ class Database:
                 raise StoreError(
                     f"cannot open database {target}: directory {parent} does not exist"
                 )
-        pending = aiosqlite.connect(target, isolation_level=None)
+        unwritable = await asyncio.to_thread(_unwritable, target)
+        database = cls(await _connect(target), target, busy_timeout=busy_timeout)
+        database.read_only = unwritable is not None
         try:
-            connection = await pending
-        except sqlite3.Error as exc:
-            # aiosqlite stops its worker thread without waiting for it: wait while the loop
-            # runs, or the thread reports to a closed loop and prints a traceback on stderr.
-            worker = getattr(pending, "_thread", None)
-            if isinstance(worker, threading.Thread) and worker.is_alive():
-                await asyncio.to_thread(worker.join, 5)
-            raise StoreError(f"cannot open database {target}: {exc}") from exc
-        connection.row_factory = sqlite3.Row
-        database = cls(connection, target)
-        try:
-            await database._configure()
+            await database._configure(database.connection)
             await database._migrate()
         except BaseException:
-            await connection.close()
+            await database.connection.close()
             raise
+        if unwritable is not None:
+            log.warning(
+                "database %s is read-only (%s cannot be written): serving reads; every "
+                "change fails until it can be written again",
+                target,
+                unwritable,
+            )
         return database
 
     async def close(self) -> None:
         await self.connection.close()
 
-    async def _configure(self) -> None:
+    async def _configure(self, connection: aiosqlite.Connection) -> None:
         try:
-            await self.connection.execute("PRAGMA busy_timeout = 5000")
-            await self.connection.execute("PRAGMA journal_mode = WAL")
-            await self.connection.execute("PRAGMA synchronous = NORMAL")
-            await self.connection.execute("PRAGMA foreign_keys = ON")
+            await connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use database {self.path}: {exc}") from exc
+
+    @property
+    def _busy_ms(self) -> int:
+        return max(0, round(self.busy_timeout * 1000))
 
     async def _migrate(self) -> None:
         """Apply the migrations newer than `PRAGMA user_version`, all in one transaction."""
@@ -119,26 +182,106 @@ class Database:
         except sqlite3.Error as exc:
             if self.connection.in_transaction:
                 await self.connection.execute("ROLLBACK")
-            raise StoreError(f"cannot migrate database {self.path}: {exc}") from exc
+            reason = (
+                f"it is read-only ({exc}); make it writable, then start again"
+                if _is_read_only(exc)
+                else str(exc)
+            )
+            raise StoreError(f"cannot migrate database {self.path}: {reason}") from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """All statements inside commit together or not at all."""
-        async with self.lock:
+        connection = await self._begin()  # holds self.lock from here on
+        try:
             try:
-                await self.connection.execute("BEGIN IMMEDIATE")
+                yield connection
+            except BaseException:
+                await self._rollback()
+                raise
+            await connection.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            await self._rollback()
+            if _is_read_only(exc):
+                self.read_only = True
+            raise self._unavailable(exc) from exc
+        finally:
+            self.lock.release()
+
+    async def _begin(self) -> aiosqlite.Connection:
+        """BEGIN IMMEDIATE and return with self.lock held; raises StoreUnavailable.
+
+        Another process's lock is waited out for busy_timeout seconds, but not while holding
+        self.lock: each try asks SQLite not to wait, and the lock is free between tries.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_timeout
+        pause = 0.005
+        while True:
+            await self.lock.acquire()
+            try:
+                if self.read_only:
+                    await self._reopen_if_writable()
+                connection = self.connection
+                if connection.in_transaction:  # left open by a task cancelled mid-statement
+                    await connection.execute("ROLLBACK")
+                await connection.execute("PRAGMA busy_timeout = 0")
                 try:
-                    yield self.connection
-                except BaseException:
-                    if self.connection.in_transaction:
-                        await self.connection.execute("ROLLBACK")
-                    raise
-                else:
-                    await self.connection.execute("COMMIT")
+                    await connection.execute("BEGIN IMMEDIATE")
+                finally:
+                    await connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+                return connection
             except sqlite3.OperationalError as exc:
-                if self.connection.in_transaction:
-                    await self.connection.execute("ROLLBACK")
-                raise self._unavailable(exc) from exc
+                self.lock.release()
+                if not _is_busy(exc):
+                    raise self._unavailable(exc) from exc
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise StoreUnavailable(
+                        f"database {self.path} is locked by another process (still locked "
+                        f"after {self.busy_timeout:g} s); nothing was changed"
+                    ) from exc
+            except BaseException:
+                self.lock.release()
+                raise
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, _BUSY_PAUSE)
+
+    async def _reopen_if_writable(self) -> None:
+        """The connection is read-only: reopen it if the file can be written now, else fail
+        without trying (called with self.lock held)."""
+        if self.path != ":memory:" and not await asyncio.to_thread(os.path.exists, self.path):
+            # Moved or deleted while open (SQLITE_READONLY_DBMOVED): reopening would create
+            # an empty database in its place.
+            raise StoreUnavailable(
+                f"database {self.path} no longer exists (moved or deleted?); nothing was changed"
+            )
+        unwritable = await asyncio.to_thread(_unwritable, self.path)
+        if unwritable is not None:
+            raise StoreUnavailable(
+                f"database {self.path} is read-only ({unwritable} cannot be written); "
+                "nothing was changed"
+            )
+        try:
+            connection = await _connect(self.path)
+            try:
+                await self._configure(connection)
+            except BaseException:
+                await connection.close()
+                raise
+        except StoreError as exc:
+            raise StoreUnavailable(f"{exc}; nothing was changed") from exc
+        old, self.connection = self.connection, connection
+        self.read_only = False
+        self.reopens += 1
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await old.close()
+        log.info("database %s can be written again; reopened it", self.path)
+
+    async def _rollback(self) -> None:
+        if self.connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self.connection.execute("ROLLBACK")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -150,4 +293,28 @@ class Database:
                 raise self._unavailable(exc) from exc
 
     def _unavailable(self, exc: sqlite3.OperationalError) -> StoreUnavailable:
-        return StoreUnavailable(f"database {self.path} is unavailable ({exc}); nothing was changed")
+        return StoreUnavailable(f"database {self.path} is {_reason(exc)}; nothing was changed")
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    """What is wrong with the database, for a message such as "database X is ..."."""
+    if _is_read_only(exc):
+        return f"read-only ({exc})"
+    if _is_busy(exc):
+        return f"locked by another process ({exc})"
+    return f"unavailable ({exc})"
+
+
+async def _connect(target: str) -> aiosqlite.Connection:
+    pending = aiosqlite.connect(target, isolation_level=None)
+    try:
+        connection = await pending
+    except sqlite3.Error as exc:
+        # aiosqlite stops its worker thread without waiting for it: wait while the loop
+        # runs, or the thread reports to a closed loop and prints a traceback on stderr.
+        worker = getattr(pending, "_thread", None)
+        if isinstance(worker, threading.Thread) and worker.is_alive():
+            await asyncio.to_thread(worker.join, 5)
+        raise StoreError(f"cannot open database {target}: {exc}") from exc
+    connection.row_factory = sqlite3.Row
+    return connection

@@ -1,0 +1,362 @@
+"""The database locked by another process or read-only: clear errors, nothing lost, recovery.
+
+"Locked" is a real second process holding ``BEGIN EXCLUSIVE`` (``Locker``); "read-only" is
+``chattr +i`` as root (mode bits do not bind root) or ``chmod 0o444`` otherwise
+(``read_only``), proven by ``os.open(path, os.O_WRONLY)`` failing, and always undone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from bot.ingest.files import ingest_files
+from bot.samples import sample_posts
+from bot.store import Store, StoreError, StoreUnavailable
+from bot.store.database import Database, migrations
+
+ARCHIVE_TABLES = ("days", "papers", "appearances", "paper_categories", "tweets")
+DB_LOGGER = "bot.store.database"
+
+# --- making the database locked or read-only, provably -------------------------------------
+
+_LOCKER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+connection.execute("ROLLBACK")
+connection.close()
+print("released", flush=True)
+"""
+
+
+class Locker:
+    """Another process holding the database's write lock (BEGIN EXCLUSIVE) until released."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def lock(self) -> None:
+        assert self.process is None, "already locked"
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _LOCKER,
+            self.path,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 10)
+        assert line == b"locked\n", line
+        assert is_locked(self.path), "the locker process does not hold the write lock"
+
+    async def release(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            process.stdin.write(b"\n")
+            await process.stdin.drain()
+            process.stdin.close()
+            assert await asyncio.wait_for(process.stdout.read(), 10) == b"released\n"
+            assert await asyncio.wait_for(process.wait(), 10) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert not is_locked(self.path), "the database is still locked after the release"
+
+    async def __aenter__(self) -> Locker:
+        await self.lock()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.release()
+
+
+def is_locked(path: Path | str) -> bool:
+    """Whether another connection holds the write lock: BEGIN IMMEDIATE fails without waiting."""
+    probe = sqlite3.connect(str(path), isolation_level=None, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if str(exc) != "database is locked":
+            raise
+        return True
+    else:
+        probe.execute("ROLLBACK")
+        return False
+    finally:
+        probe.close()
+
+
+def can_write(path: Path | str) -> bool:
+    try:
+        descriptor = os.open(path, os.O_WRONLY)
+    except PermissionError:
+        return False
+    os.close(descriptor)
+    return True
+
+
+@contextlib.contextmanager
+def read_only(*paths: Path | str) -> Iterator[None]:
+    """The files cannot be written by this process inside the block; undone on exit.
+
+    As root ``chattr +i`` (file modes do not bind root), otherwise ``chmod 0o444``; skips the
+    test, with the reason, where neither makes the file read-only.
+    """
+    undo: list[Callable[[], object]] = []
+    try:
+        for given in paths:
+            path = str(given)
+            if os.geteuid() == 0:
+                try:
+                    subprocess.run(["chattr", "+i", path], check=True, capture_output=True)
+                except (OSError, subprocess.CalledProcessError) as exc:
+                    pytest.skip(f"running as root and `chattr +i {path}` failed: {exc}")
+                undo.append(
+                    lambda path=path: subprocess.run(
+                        ["chattr", "-i", path], check=True, capture_output=True
+                    )
+                )
+            else:
+                mode = os.stat(path).st_mode & 0o7777
+                os.chmod(path, 0o444)
+                undo.append(lambda path=path, mode=mode: os.chmod(path, mode))
+            if can_write(path):
+                pytest.skip(f"cannot make {path} read-only here: it is still writable")
+        yield
+    finally:
+        for step in reversed(undo):
+            step()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+async def filled(path: Path) -> None:
+    """A closed database at `path` holding the three sample posts."""
+    async with await Store.open(path) as store:
+        report = await ingest_files(store.archive, sample_posts())
+        assert (report.new, report.rejected) == (3, [])
+
+
+async def query(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    async with store.database.reading() as db, db.execute(sql) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    return {t: sorted(await query(store, f"SELECT * FROM {t}")) for t in ARCHIVE_TABLES}
+
+
+async def healthy(store: Store) -> None:
+    assert await query(store, "PRAGMA integrity_check") == [("ok",)]
+    assert await query(store, "PRAGMA foreign_key_check") == []
+
+
+def messages(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == DB_LOGGER and r.levelno >= level]
+
+
+async def pragmas(connection: aiosqlite.Connection) -> tuple[object, ...]:
+    found = []
+    for name in ("busy_timeout", "journal_mode", "synchronous", "foreign_keys"):
+        async with connection.execute(f"PRAGMA {name}") as cursor:
+            row = await cursor.fetchone()
+            assert row is not None
+            found.append(row[0])
+    return tuple(found)
+
+
+# --- locked by another process -------------------------------------------------------------
+
+
+async def test_locked_write_waits_busy_timeout_then_fails_clearly_while_reads_go_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    await filled(path)
+    store = Store(await Database.open(path, busy_timeout=1.0))
+    try:
+        before = await snapshot(store)
+        async with Locker(path):
+            started = time.monotonic()
+            write = asyncio.create_task(store.state.set("key", "value"))
+            await asyncio.sleep(0.2)
+            assert not write.done()
+            # The write waits for the other process without holding the bot's own lock:
+            # reads (slash commands) are answered meanwhile.
+            read_started = time.monotonic()
+            assert await store.archive.counts() == (3, 38, 48)
+            assert (await store.archive.paper("2103.06902")) is not None
+            assert time.monotonic() - read_started < 0.5
+            assert not write.done()
+            with pytest.raises(StoreUnavailable) as raised:
+                await write
+            waited = time.monotonic() - started
+            assert is_locked(path)  # still locked when the write gave up
+        assert str(raised.value) == (
+            f"database {path} is locked by another process (still locked after 1 s); "
+            "nothing was changed"
+        )
+        assert 1.0 <= waited < 3.0
+        assert await store.state.get("key") is None
+        await store.state.set("key", "value")  # released: the same write now succeeds
+        assert await store.state.get("key") == "value"
+        assert await snapshot(store) == before
+        await healthy(store)
+    finally:
+        await store.close()
+
+
+async def test_write_waits_for_a_short_lock_and_then_succeeds(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    await filled(path)
+    async with await Store.open(path) as store, Locker(path) as locker:
+        assert store.database.busy_timeout == 5.0  # the default
+        write = asyncio.create_task(store.state.set("key", "value"))
+        await asyncio.sleep(0.5)
+        assert not write.done()
+        assert is_locked(path)
+        await locker.release()
+        await asyncio.wait_for(write, 5)
+        assert await store.state.get("key") == "value"
+        await healthy(store)
+
+
+# --- read-only -----------------------------------------------------------------------------
+
+
+async def test_read_only_at_start_serves_reads_refuses_writes_then_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=DB_LOGGER)
+    path = tmp_path / "db.sqlite3"
+    await filled(path)
+    async with await Store.open(path) as store:
+        before = await snapshot(store)
+    caplog.clear()
+    refused = f"database {path} is read-only ({path} cannot be written); nothing was changed"
+
+    with read_only(path):
+        store = Store(await Database.open(path))
+        try:
+            assert messages(caplog, logging.WARNING) == [
+                f"database {path} is read-only ({path} cannot be written): serving reads; "
+                "every change fails until it can be written again"
+            ]
+            assert await store.archive.counts() == (3, 38, 48)
+            assert await snapshot(store) == before
+            # SQLite really opened it read-only: a direct write is refused.
+            with pytest.raises(sqlite3.OperationalError) as direct:
+                await store.database.connection.execute("PRAGMA user_version = 99")
+            assert direct.value.sqlite_errorname == "SQLITE_READONLY"
+            for _ in range(3):  # each write fails at once, without reopening anything
+                with pytest.raises(StoreUnavailable) as raised:
+                    await store.state.set("key", "value")
+                assert str(raised.value) == refused
+            assert store.database.reopens == 0
+        except BaseException:
+            await store.close()
+            raise
+
+    try:
+        caplog.clear()
+        await store.state.set("key", "value")  # writable again: reopened once, then written
+        assert store.database.reopens == 1
+        assert store.database.read_only is False
+        assert f"database {path} can be written again; reopened it" in messages(caplog)
+        assert messages(caplog, logging.WARNING) == []
+        # The new connection is configured like the first one.
+        assert await pragmas(store.database.connection) == (5000, "wal", 1, 1)
+        await store.state.set("other", "value")
+        assert store.database.reopens == 1
+        assert await snapshot(store) == before
+        await healthy(store)
+    finally:
+        await store.close()
+    async with await Store.open(path) as store:  # and it is all on disk
+        assert await store.state.get("key") == "value"
+        assert await snapshot(store) == before
+
+
+async def test_a_write_refused_as_read_only_reopens_the_connection_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection that turns out read-only (SQLITE_READONLY from SQLite itself) is
+    replaced at the next write, once."""
+    caplog.set_level(logging.INFO, logger=DB_LOGGER)
+    path = tmp_path / "db.sqlite3"
+    await filled(path)
+    async with await Store.open(path) as store:
+        database = store.database
+        writable = database.connection
+        database.connection = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+        await writable.close()
+        before = await snapshot(store)
+        caplog.clear()
+
+        with pytest.raises(StoreUnavailable) as raised:
+            await store.state.set("key", "value")
+        assert str(raised.value) == (
+            f"database {path} is read-only (attempt to write a readonly database); "
+            "nothing was changed"
+        )
+        assert (database.read_only, database.reopens) == (True, 0)
+
+        await store.state.set("key", "value")
+        assert (database.read_only, database.reopens) == (False, 1)
+        await store.state.set("key", "again")
+        assert database.reopens == 1
+        assert await store.state.get("key") == "again"
+        assert await snapshot(store) == before
+        assert messages(caplog) == [f"database {path} can be written again; reopened it"]
+
+
+async def test_pending_migrations_on_a_read_only_file_are_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode = WAL")
+    old.execute("CREATE TABLE kept (x)")
+    old.execute("INSERT INTO kept VALUES (1)")
+    old.commit()
+    old.close()
+    content = path.read_bytes()
+
+    with read_only(path), pytest.raises(StoreError) as raised:
+        await Database.open(path)
+    assert str(raised.value) == (
+        f"cannot migrate database {path}: it is read-only (attempt to write a readonly "
+        "database); make it writable, then start again"
+    )
+    assert path.read_bytes() == content
+
+    async with await Store.open(path) as store:  # writable: migrated, nothing lost
+        assert await query(store, "PRAGMA user_version") == [(len(migrations()),)]
+        assert await query(store, "SELECT x FROM kept") == [(1,)]
