@@ -22,7 +22,7 @@ from bot.ingest.sources import Source, poll_sources
 from bot.planning import Planner
 from bot.render import Renderer
 from bot.scheduler import Jobs
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class HotPapersBot(commands.AutoShardedBot):
         self.run_jobs = run_jobs
         self.force_sync = force_sync
         self.synced: bool | None = None
+        self._plan_owed = False  # stored days not planned yet (the archive was unavailable)
         self.deliverer = Deliverer(self.http, store)
         self.jobs = Jobs(
             poll=self.poll_sources,
@@ -122,8 +123,9 @@ class HotPapersBot(commands.AutoShardedBot):
                 log.exception("could not load the %s commands", name)
         await self.sync_commands()
         if self.run_jobs:
-            # Catch up first: days ingested while the bot was down get planned now.
-            await self.planner.plan()
+            # Catch up first: days ingested while the bot was down get planned now (or, if
+            # the archive cannot be written, at the first poll).
+            await self.plan_owed()
             self.jobs.start()
 
     async def close(self) -> None:
@@ -136,7 +138,21 @@ class HotPapersBot(commands.AutoShardedBot):
             log.warning("post rejected: %s", rejection)
         if report.stored_days:
             log.info("new posts: %s", report.summary())
-        if report.stored_days and await self.planner.plan():
+            self._plan_owed = True
+        if self._plan_owed:
+            await self.plan_owed()
+
+    async def plan_owed(self) -> None:
+        """Plan the stored days; if the archive is unavailable, the plan stays owed and the
+        next poll tries again, so no stored day's digest is silently dropped."""
+        self._plan_owed = True
+        try:
+            planned = await self.planner.plan()
+        except StoreError as exc:
+            log.error("cannot plan digests: %s; will retry at the next poll", exc)
+            return
+        self._plan_owed = False
+        if planned:
             self.jobs.wake_delivery()
 
     async def deliver_due(self) -> DeliveryReport:

@@ -21,7 +21,7 @@ from typing import Final, Literal, TypeAlias
 import aiohttp
 
 from bot.ingest.files import IngestReport, Rejection, content_hash, ingest_post
-from bot.store import Archive, BotState, IngestOutcome
+from bot.store import Archive, BotState, IngestOutcome, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,12 @@ class DirectorySource:
         return f"DirectorySource({str(self.directory)!r})"
 
     async def poll(self) -> IngestReport:
-        """Store new and changed posts; report bad ones once per distinct content."""
+        """Store new and changed posts; report bad ones once per distinct content.
+
+        When the archive cannot be written (StoreError: locked, read-only), the poll stops
+        there with one log line and returns what it stored so far; the post it was storing
+        is not marked as handled, so the next poll tries it again.
+        """
         report = IngestReport()
         listing = await asyncio.to_thread(_list_posts, self.directory)
         if listing is None:
@@ -124,14 +129,19 @@ class DirectorySource:
                 log.debug("post %s changed while being read; waiting for it to settle", path)
                 self._pending[path] = (after, self.clock())
                 continue
-            self._pending.pop(path, None)
             digest = content_hash(data)
             if self._bad.get(path) == digest:
+                self._pending.pop(path, None)
                 self._seen[path] = signature  # touched, but the same bad content
                 continue
-            if known is None:
-                known = await self.archive.content_hashes()
-            outcome = await ingest_post(self.archive, str(path), data, known, report)
+            try:
+                if known is None:
+                    known = await self.archive.content_hashes()
+                outcome = await ingest_post(self.archive, str(path), data, known, report)
+            except StoreError as exc:
+                _cannot_store(str(path), exc)  # not marked seen: tried again next poll
+                return report
+            self._pending.pop(path, None)
             if outcome is None:
                 self._bad[path] = digest
             else:
@@ -215,34 +225,50 @@ class HttpSource:
         return self.url_template.format(date=date.isoformat())
 
     async def poll(self) -> IngestReport:
-        """Fetch each day of the lookback window, oldest first; failures become rejections."""
+        """Fetch each day of the lookback window, oldest first; failures become rejections.
+
+        When the archive cannot be used (StoreError), the poll stops there with one log line
+        and returns what it stored so far; that URL's validators are not saved, so the next
+        poll fetches it in full again.
+        """
         report = IngestReport()
         today = self.today()
         known: set[str] | None = None
         for back in range(self.lookback_days, -1, -1):
             url = self.url_for(today - dt.timedelta(days=back))
             try:
-                fetched = await self._fetch(url)
-            except _Give as give:
-                reason = str(give)
-                log.warning("cannot fetch post %s: %s", url, reason)
-                report.rejected.append(Rejection(url, 0, reason))
-                continue
-            if fetched is None:
-                continue
-            if fetched == _UNCHANGED:
-                report.unchanged += 1
-                continue
-            if known is None:
-                known = await self.archive.content_hashes()
-            outcome = await ingest_post(self.archive, url, fetched.body, known, report)
-            if outcome is IngestOutcome.UNCHANGED:
-                log.debug("post %s is unchanged", url)
-            # Remember validators only once the body has been handled (stored or rejected),
-            # so a crash in between means a full GET next time rather than a lost post.
-            await self.state.set(f"http:etag:{url}", fetched.etag)
-            await self.state.set(f"http:last-modified:{url}", fetched.last_modified)
+                known = await self._poll_url(url, known, report)
+            except StoreError as exc:
+                _cannot_store(url, exc)
+                return report
         return report
+
+    async def _poll_url(
+        self, url: str, known: set[str] | None, report: IngestReport
+    ) -> set[str] | None:
+        """Fetch and store one day's post; returns the content hashes, once read."""
+        try:
+            fetched = await self._fetch(url)
+        except _Give as give:
+            reason = str(give)
+            log.warning("cannot fetch post %s: %s", url, reason)
+            report.rejected.append(Rejection(url, 0, reason))
+            return known
+        if fetched is None:
+            return known
+        if fetched == _UNCHANGED:
+            report.unchanged += 1
+            return known
+        if known is None:
+            known = await self.archive.content_hashes()
+        outcome = await ingest_post(self.archive, url, fetched.body, known, report)
+        if outcome is IngestOutcome.UNCHANGED:
+            log.debug("post %s is unchanged", url)
+        # Remember validators only once the body has been handled (stored or rejected),
+        # so a crash in between means a full GET next time rather than a lost post.
+        await self.state.set(f"http:etag:{url}", fetched.etag)
+        await self.state.set(f"http:last-modified:{url}", fetched.last_modified)
+        return known
 
     async def _fetch(self, url: str) -> _Fetched | Literal["unchanged"] | None:
         """The post at `url`: a body, "unchanged" (304), or None (404: not published yet).
@@ -331,12 +357,20 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
+def _cannot_store(post: str, exc: StoreError) -> None:
+    """The archive is locked or read-only: one line, no traceback; the poll stops here."""
+    log.error("cannot store post %s: %s; will retry at the next poll", post, exc)
+
+
 async def poll_sources(sources: Sequence[Source]) -> IngestReport:
     """Poll every source and merge their reports; one source's crash does not stop the rest."""
     merged = IngestReport()
     for source in sources:
         try:
             report = await source.poll()
+        except StoreError as exc:  # the sources catch their own; one line, no traceback
+            log.error("polling %r failed: %s", source, exc)
+            continue
         except Exception:
             log.exception("polling %r failed", source)
             continue
