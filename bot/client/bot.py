@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -70,6 +71,7 @@ class HotPapersBot(commands.AutoShardedBot):
         self.force_sync = force_sync
         self.synced: bool | None = None
         self._plan_owed = False  # stored days not planned yet (the archive was unavailable)
+        self._stored_dates: set[dt.date] = set()  # days stored since the last plan
         self.deliverer = Deliverer(self.http, store)
         self.jobs = Jobs(
             poll=self.poll_sources,
@@ -123,9 +125,10 @@ class HotPapersBot(commands.AutoShardedBot):
                 log.exception("could not load the %s commands", name)
         await self.sync_commands()
         if self.run_jobs:
-            # Catch up first: days ingested while the bot was down get planned now (or, if
-            # the archive cannot be written, at the first poll).
-            await self.plan_owed()
+            # Days ingested while the bot was down are planned by the first poll, which runs
+            # at once but alongside the gateway: planning 100,000 channels takes seconds, and
+            # commands are answered meanwhile.
+            self._plan_owed = True
             self.jobs.start()
 
     async def close(self) -> None:
@@ -139,6 +142,7 @@ class HotPapersBot(commands.AutoShardedBot):
         if report.stored_days:
             log.info("new posts: %s", report.summary())
             self._plan_owed = True
+            self._stored_dates.update(day.date for day in report.stored_days)
         if self._plan_owed:
             await self.plan_owed()
 
@@ -147,6 +151,11 @@ class HotPapersBot(commands.AutoShardedBot):
         next poll tries again, so no stored day's digest is silently dropped."""
         self._plan_owed = True
         try:
+            # A changed post (e.g. one first read half-written) replans the deliveries of its
+            # day not begun yet, so they carry the post as it is now.
+            for date in sorted(self._stored_dates):
+                await self.store.deliveries.forget_unsent(date=date)
+                self._stored_dates.discard(date)
             planned = await self.planner.plan()
         except StoreError as exc:
             log.error("cannot plan digests: %s; will retry at the next poll", exc)
@@ -196,7 +205,11 @@ class HotPapersBot(commands.AutoShardedBot):
             self.synced = False
             return False
         synced = await self.tree.sync(guild=guild)
-        await self.store.state.set(key, digest)
+        try:
+            await self.store.state.set(key, digest)
+        except StoreError as exc:
+            # The commands are registered; only the note is lost: the next start syncs again.
+            log.warning("could not record the synced commands (%s); will sync again", exc)
         log.info("synced %d slash commands (%s)", len(synced), scope)
         self.synced = True
         return True

@@ -252,19 +252,28 @@ class Deliveries:
             )
             return max(cursor.rowcount, 0)
 
-    async def forget_unsent(self, channel_ids: Iterable[int]) -> int:
-        """Drop pending deliveries not begun, so new settings re-plan them.
+    async def forget_unsent(
+        self, channel_ids: Iterable[int] = (), *, date: dt.date | None = None
+    ) -> int:
+        """Drop the deliveries not begun of these channels, or of that day, so planning
+        makes them anew (new settings, a changed post).
 
         One already tried is kept as planned: its first message may be posted with the answer
         lost, and the retry's nonce would bring that message back as part of another digest.
         """
+        unsent = "status IN ('pending', 'empty') AND parts_sent = 0 AND attempts = 0"
         async with self.database.transaction() as db:
             cursor = await db.executemany(
-                "DELETE FROM deliveries WHERE channel_id = ? AND status IN ('pending', 'empty')"
-                " AND parts_sent = 0 AND attempts = 0",
+                f"DELETE FROM deliveries WHERE channel_id = ? AND {unsent}",
                 [(c,) for c in channel_ids],
             )
-            return max(cursor.rowcount, 0)
+            forgotten = max(cursor.rowcount, 0)
+            if date is not None:
+                cursor = await db.execute(
+                    f"DELETE FROM deliveries WHERE date = ? AND {unsent}", (date.isoformat(),)
+                )
+                forgotten += max(cursor.rowcount, 0)
+            return forgotten
 
     async def ledger(self, channel_id: int | None = None) -> list[LedgerRow]:
         query = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,26 @@ async def test_read_only_database_at_start_serves_reads_refuses_changes_then_rec
             subscription = await d.bot.store.subscriptions.get(PAPERS)
             assert subscription is not None
             assert subscription.categories == ("cs.CV",)  # the refused change did not happen
+
+
+async def test_read_only_database_with_changed_commands_still_starts(
+    fake_discord: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The commands are registered with Discord; only the note of it cannot be written, so
+    the next start registers them again."""
+    path = database_path(tmp_path)
+    async with delivering(fake_discord, tmp_path) as d:
+        await first_day(d)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        # As after an upgrade that changed a command: the recorded hash no longer matches.
+        db.execute("DELETE FROM bot_state WHERE key LIKE 'commands_hash:%'")
+    caplog.clear()
+    with read_only(path):
+        async with delivering(fake_discord, tmp_path) as d:
+            assert d.bot.synced is True
+            assert d.bot.is_ready()
+            await paper_card(d)
+    assert len(fake_discord.find_requests("PUT", "/applications/{id}/commands")) == 2
+    [warning] = [r for r in caplog.records if r.name == "bot.client.bot"]
+    assert warning.getMessage().startswith("could not record the synced commands (database ")
+    assert warning.getMessage().endswith("; will sync again")

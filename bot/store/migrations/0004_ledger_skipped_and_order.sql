@@ -25,3 +25,6 @@ ALTER TABLE deliveries_rebuilt RENAME TO deliveries;
 CREATE INDEX deliveries_due ON deliveries (due_at, date, channel_id) WHERE status = 'pending';
 CREATE INDEX deliveries_pending_by_channel ON deliveries (channel_id, date)
     WHERE status = 'pending';
+-- A changed post replans its day's deliveries not begun yet.
+CREATE INDEX deliveries_unsent_by_date ON deliveries (date)
+    WHERE status IN ('pending', 'empty') AND parts_sent = 0 AND attempts = 0;
