@@ -18,7 +18,7 @@ import discord
 from discord.http import Route
 
 from bot.render import delivery_nonce, with_nonce
-from bot.store import Delivery, Store
+from bot.store import Delivery, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ class Deliverer:
         # Set when Discord refuses the bot itself (a bad token, rate limits that do not
         # clear): every channel waits until then, so refused requests are not repeated.
         self.halted_until: dt.datetime | None = None
+        # (channel, day, part) → message id: posted, but the ledger could not be written.
+        self._unrecorded: dict[tuple[int, dt.date, int], int] = {}
 
     async def deliver_due(self) -> DeliveryReport:
         """Send everything due now; one run at a time, so nothing is sent twice concurrently."""
@@ -155,6 +157,14 @@ class Deliverer:
         for part in range(delivery.parts_sent, len(delivery.messages)):
             if self.halted_until is not None:
                 return False
+            last = part == len(delivery.messages) - 1
+            posted = self._unrecorded.get((channel_id, date, part))
+            if posted is not None:
+                # Posted earlier, but the ledger could not be written then: record it now
+                # rather than post it again (Discord forgets nonces within minutes).
+                if not await self._record(delivery, part, posted, last, report):
+                    return False
+                continue
             body = with_nonce(delivery.messages[part], delivery_nonce(channel_id, date, part))
             try:
                 data = await self.http.request(
@@ -218,12 +228,36 @@ class Deliverer:
                 await self.store.deliveries.fail(channel_id, date, error)
                 report.failed += 1
                 return True
-            last = part == len(delivery.messages) - 1
-            await self.store.deliveries.part_sent(channel_id, date, part, int(data["id"]), last)
+            if not await self._record(delivery, part, int(data["id"]), last, report):
+                return False
+        return True
+
+    async def _record(
+        self, delivery: Delivery, part: int, message_id: int, last: bool, report: DeliveryReport
+    ) -> bool:
+        """Note a posted message in the ledger; False (stop the channel) when the archive
+        cannot be written, keeping it in memory to be noted later, never posted twice."""
+        channel_id, date = delivery.channel_id, delivery.date
+        try:
+            await self.store.deliveries.part_sent(channel_id, date, part, message_id, last)
+        except StoreError as exc:
+            if (channel_id, date, part) not in self._unrecorded:
+                log.error(
+                    "posted message %s of digest %s to channel %s but cannot record it: %s;"
+                    " it will be recorded later, not posted again",
+                    message_id,
+                    date,
+                    channel_id,
+                    exc,
+                )
+                self._unrecorded[channel_id, date, part] = message_id
+                report.sent_messages += 1
+            return False
+        if self._unrecorded.pop((channel_id, date, part), None) is None:
             report.sent_messages += 1
-            if last:
-                report.completed += 1
-                log.info("delivered digest %s to channel %s", date, channel_id)
+        if last:
+            report.completed += 1
+            log.info("delivered digest %s to channel %s", date, channel_id)
         return True
 
     def _halt(self, seconds: float) -> None:
