@@ -161,9 +161,7 @@ class Database:
 
     async def _migrate(self) -> None:
         """Apply the migrations newer than `PRAGMA user_version`, all in one transaction."""
-        async with self.connection.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        current = int(row[0]) if row else 0
+        current = await self._version()
         pending = [m for m in migrations() if m[0] > current]
         if current > len(migrations()):
             raise StoreError(
@@ -182,12 +180,22 @@ class Database:
         except sqlite3.Error as exc:
             if self.connection.in_transaction:
                 await self.connection.execute("ROLLBACK")
+            if await self._version() >= pending[-1][0]:
+                # Another process (a second `hotpapers` started at the same moment) applied
+                # them between our look at the version and our write lock.
+                log.info("migrations of %s were applied by another process", self.path)
+                return
             reason = (
                 f"it is read-only ({exc}); make it writable, then start again"
                 if _is_read_only(exc)
                 else str(exc)
             )
             raise StoreError(f"cannot migrate database {self.path}: {reason}") from exc
+
+    async def _version(self) -> int:
+        async with self.connection.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

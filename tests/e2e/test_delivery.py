@@ -28,7 +28,7 @@ from bot.cli import main as cli_main
 from bot.client.bot import HotPapersBot
 from bot.delivery import DeliveryReport
 from bot.ingest.sources import DirectorySource
-from bot.store import LedgerRow, Store
+from bot.store import LedgerRow, Store, StoreUnavailable
 
 from .fake_discord import (
     BOT_ROLE_ID,
@@ -910,3 +910,67 @@ async def test_cli_digest_json_is_exactly_what_the_bot_posts(
     printed = json.loads(capsys.readouterr().out)
     assert printed == posted
     assert [b["nonce"] for b in printed] == [f"rt.210324.{part}" for part in range(len(posted))]
+
+
+async def test_a_changed_post_replans_the_digests_not_sent_yet(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """A post first read cut short at a paper's end (a writer that paused) parses as a
+    shorter day; when the whole post arrives, digests still waiting carry all of it."""
+    now = [utc("2021-03-16T10:00:00")]
+    async with delivering(fake_discord, tmp_path) as d:
+        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        await d.subscribe("cs.CV")
+        await d.settings(time="18:00", timezone="UTC")
+        await d.subscribe("cs.CV", channel=GENERAL)  # no time: posted as soon as read
+        text = sample_text("2021-03-15")
+        cut = text[: text.index("# 3. ")]
+        assert cut.endswith("\n\n")
+        d.publish("2021-03-15", cut)
+        await d.run()
+        assert d.titles(GENERAL) == [CV_0315_TITLES[:2]]  # already posted: stays as it was
+        assert d.posts(PAPERS) == []
+
+        d.publish("2021-03-15", text)
+        await d.run()
+        now[0] = utc("2021-03-16T18:00:00")
+        assert (await d.bot.deliver_due()).completed == 1
+        assert d.titles(PAPERS) == [CV_0315_TITLES]
+        assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
+        assert d.titles(GENERAL) == [CV_0315_TITLES[:2]]
+
+
+async def test_a_message_posted_while_the_ledger_cannot_be_written_is_not_posted_again(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord accepted the message but the ledger was read-only or locked at that moment:
+    the next runs record it instead of posting it again, even after Discord has forgotten
+    its nonce."""
+    fake_discord.nonce_ttl = 0.0  # Discord keeps nonces only minutes; here not at all
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        deliveries = d.bot.store.deliveries
+        part_sent = deliveries.part_sent
+        # Refused three times: after the post, on the same run's second pass, on the next run.
+        failures = [StoreUnavailable("database x is read-only (...); nothing was changed")] * 3
+
+        async def flaky(*args: Any, **kwargs: Any) -> None:
+            if failures:
+                raise failures.pop()
+            await part_sent(*args, **kwargs)
+
+        monkeypatch.setattr(deliveries, "part_sent", flaky)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        first = await d.run()
+        assert (first.sent_messages, first.completed) == (1, 0)
+        assert [r.status for r in await d.ledger()] == ["pending"]
+        second = await d.bot.deliver_due()  # the ledger still refuses: nothing posted
+        assert (second.sent_messages, second.completed) == (0, 0)
+        assert failures == []
+        third = await d.bot.deliver_due()
+        assert (third.sent_messages, third.completed) == (0, 1)
+
+        [message] = d.messages(PAPERS)
+        assert len(d.posts(PAPERS)) == 1
+        [row] = await d.ledger()
+        assert (row.status, row.message_ids) == ("sent", (int(message["id"]),))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
@@ -18,6 +19,7 @@ from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, DaySummary, PaperHistory, RankedPaper, Tweet
 from bot.samples import sample_posts
 from bot.store import Archive, IngestOutcome, PaperMatch, Store, StoreError
+from bot.store.database import migrations
 
 MARCH_5, MARCH_15, MARCH_24 = (dt.date(2021, 3, 5), dt.date(2021, 3, 15), dt.date(2021, 3, 24))
 ARCHIVE_TABLES = ("days", "papers", "appearances", "paper_categories", "tweets")
@@ -74,6 +76,28 @@ async def test_migrations_set_user_version_and_are_idempotent_on_reopen(tmp_path
     async with await Store.open(path) as store:
         assert await query(store, "PRAGMA user_version") == [(len(MIGRATION_FILES),)]
         assert await snapshot(store) == before
+        assert await store.archive.counts() == (1, 13, 20)
+
+
+async def test_two_programs_migrating_one_new_database_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another `hotpapers` migrates the file between this one's look at the version and its
+    write: this one finds the work done instead of failing on "table already exists"."""
+    path = tmp_path / "shared.sqlite3"
+    script = "".join(f"{sql}\nPRAGMA user_version = {n};\n" for n, _, sql in migrations())
+    apply = aiosqlite.Connection.executescript
+
+    async def other_program_first(self: aiosqlite.Connection, sql: str) -> Any:
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            other.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
+        monkeypatch.setattr(aiosqlite.Connection, "executescript", apply)
+        return await apply(self, sql)
+
+    monkeypatch.setattr(aiosqlite.Connection, "executescript", other_program_first)
+    async with await Store.open(path) as store:
+        assert await query(store, "PRAGMA user_version") == [(len(MIGRATION_FILES),)]
+        await ingest_sample(store, MARCH_5)
         assert await store.archive.counts() == (1, 13, 20)
 
 
