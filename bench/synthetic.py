@@ -166,9 +166,11 @@ async def add_channels(database: Database, shape: Shape, channels: int, seed: in
                 now,
             )
         )
-        chosen = {rng.choice(categories) for _ in range(rng.randint(1, 3))}
+        # In draw order (a dict, not a set): the same seed gives the same channels in any
+        # process, whatever the string hash seed.
+        chosen = dict.fromkeys(rng.choice(categories) for _ in range(rng.randint(1, 3)))
         if rng.random() < 0.1:
-            chosen = {next(iter(chosen)).split(".")[0] + ".*"}
+            chosen = dict.fromkeys([next(iter(chosen)).split(".")[0] + ".*"])
         subscription_rows.extend((channel_id, c, now) for c in chosen)
     async with database.transaction() as db:
         await db.executemany(

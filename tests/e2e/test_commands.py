@@ -440,7 +440,12 @@ async def test_subscribe_a_category(fake_discord: FakeDiscord, tmp_path: Path) -
         embed = only_embed(reply)
         assert embed["title"] == "Subscriptions of #papers"
         assert "cs.CV — Computer Vision and Pattern Recognition" in embed["description"]
-        assert "Active" in field_named(embed, "Settings")["value"]
+        assert field_named(embed, "Settings")["value"] == (
+            "Top papers per digest: 10\n"
+            "Minimum score (retweets + favorites): 0\n"
+            "Delivery: as soon as a new day is published\n"
+            "Active · next digest with the next Hot Papers day"
+        )
 
         again = await notice(
             fake_discord, "subscribe", {"category": "cs.CV"}, channel_id=PAPERS_CHANNEL_ID

@@ -974,3 +974,15 @@ async def test_a_message_posted_while_the_ledger_cannot_be_written_is_not_posted
         assert len(d.posts(PAPERS)) == 1
         [row] = await d.ledger()
         assert (row.status, row.message_ids) == ("sent", (int(message["id"]),))
+
+
+async def test_subscriptions_say_when_the_next_digest_comes(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        shown = await d.settings(time="08:30", timezone="Europe/Paris")
+    assert shown.endswith(
+        "Delivery: 08:30 Europe/Paris\nActive · next digest with the next Hot Papers day,"
+        " at 08:30 Europe/Paris"
+    )
