@@ -4,16 +4,21 @@ channels: seconds from spawn to IDENTIFY, seconds until it answers a first /pape
 serve), and its resident memory after 10 s idle (VmRSS, and the peak VmHWM).
 
 Idle means nothing to deliver: the channels' newest days are planned and marked sent before
-the bot starts, as after a restart of a bot that was serving them.
-Run: .venv/bin/python -m bench.startup [CHANNELS...]   (default 0 100000)
+the bot starts, as after a restart of a bot that was serving them. The last row is a start
+after downtime instead: the newest 3 days not yet planned for 100,000 channels (paused, so
+nothing is posted), which the bot plans beside the gateway; it adds the seconds until that
+catch-up is planned.
+Run: .venv/bin/python -m bench.startup [CHANNELS...]   (default 0 100000, then the downtime row)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -34,11 +39,22 @@ IDLE_SECONDS = 10.0
 STOP_TIMEOUT = 10.0
 
 
-async def prepare(path: Path, channels: int) -> tuple[str, str]:
-    """Deliver the channels' newest days on paper (planned, then marked sent), and pick a
-    paper of the archive for /paper: its id and title."""
+async def prepare(path: Path, channels: int, missed: bool) -> tuple[str, str, int]:
+    """Deliver the channels' newest days on paper (planned, then marked sent), or with
+    `missed` leave them to plan with every channel paused; pick a paper of the archive for
+    /paper. Returns its id and title, and the ledger rows the bot is to plan."""
+    to_plan = 0
     async with await Store.open(path) as store:
-        if channels:
+        if missed:
+            async with store.database.transaction() as db:
+                await db.execute("UPDATE channels SET paused = 1, pause_reason = 'bench'")
+                async with db.execute(
+                    "SELECT sum((SELECT count(*) FROM channels c WHERE c.since_date <= d.date))"
+                    " FROM (SELECT date FROM days ORDER BY date DESC LIMIT 3) d"
+                ) as cursor:
+                    row = await cursor.fetchone()
+            to_plan = int(row[0]) if row and row[0] else 0
+        elif channels:
             await Planner(store, Renderer(), default_top=10, catch_up_days=3).plan()
             sent_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             async with store.database.transaction() as db:
@@ -52,7 +68,12 @@ async def prepare(path: Path, channels: int) -> tuple[str, str]:
         day = await store.archive.day(days[len(days) // 2].date)
         assert day is not None
         paper = day.papers[0].paper
-        return paper.arxiv_id, paper.title
+        return paper.arxiv_id, paper.title, to_plan
+
+
+def ledger_rows(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        return int(db.execute("SELECT count(*) FROM deliveries").fetchone()[0])
 
 
 def status_kb(pid: int) -> dict[str, int]:
@@ -88,10 +109,11 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def measure(channels: int) -> dict[str, Any]:
+async def measure(channels: int, missed: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = await archive_copy(PAPERS, Path(tmp) / "startup.sqlite3", channels)
-        arxiv_id, title = await prepare(path, channels)
+        arxiv_id, title, to_plan = await prepare(path, channels, missed)
+        planned_s = None
         os.sync()  # the copy and the ledger written to disk now, not during the bot's start
         log = Path(tmp) / "bot.log"
         async with LocalDiscord(rate_limits=RateLimits()) as local:
@@ -120,6 +142,11 @@ async def measure(channels: int) -> dict[str, Any]:
                 reply = await handle.wait_reply(timeout=START_TIMEOUT)
                 ready_s = time.perf_counter() - started
                 assert [e.get("title") for e in reply["embeds"]][:1] == [title], reply
+                if missed:
+                    await wait_until(
+                        lambda: ledger_rows(path) >= to_plan, process, "the catch-up plan"
+                    )
+                    planned_s = time.perf_counter() - started
                 await asyncio.sleep(IDLE_SECONDS)
                 assert process.returncode is None, "the bot exited while idle"
                 memory = status_kb(process.pid)
@@ -131,7 +158,8 @@ async def measure(channels: int) -> dict[str, Any]:
             posted = len(local.find_requests("POST", "/channels/{x}/messages"))
             failures = local.rate_limit_stats.total_429
     return {
-        "channels": channels,
+        "channels": f"{channels:,}" + (", 3 days missed" if missed else ""),
+        "planned_s": "-" if planned_s is None else f"{planned_s:.2f}",
         "identify_s": identify_s,
         "ready_s": ready_s,
         "rss_mb": memory["VmRSS"] / 1024,
@@ -143,9 +171,10 @@ async def measure(channels: int) -> dict[str, Any]:
 
 async def run(sizes: list[int]) -> None:
     results = [await measure(size) for size in sizes]
+    results.append(await measure(100_000, missed=True))
     print(
-        f"`python -m bot run` with a {PAPERS:,}-paper archive, idle (nothing due), "
-        f"memory after {IDLE_SECONDS:.0f} s idle"
+        f"`python -m bot run` with a {PAPERS:,}-paper archive, memory after "
+        f"{IDLE_SECONDS:.0f} s idle"
     )
     print(
         table(
@@ -153,6 +182,7 @@ async def run(sizes: list[int]) -> None:
                 "channels",
                 "spawn → IDENTIFY s",
                 "spawn → first /paper answer s",
+                "spawn → catch-up planned s",
                 "VmRSS MB",
                 "VmHWM MB",
                 "messages posted",
@@ -160,9 +190,10 @@ async def run(sizes: list[int]) -> None:
             ),
             [
                 (
-                    f"{r['channels']:,}",
+                    r["channels"],
                     f"{r['identify_s']:.2f}",
                     f"{r['ready_s']:.2f}",
+                    r["planned_s"],
                     f"{r['rss_mb']:.0f}",
                     f"{r['hwm_mb']:.0f}",
                     r["posted"],

@@ -242,17 +242,17 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _date_argument(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE) from None
+
+
 async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     if args.top < 1:
         raise CommandError(f"--top must be at least 1, got {args.top}", EXIT_USAGE)
-    date: dt.date | None = None
-    if args.date is not None:
-        try:
-            date = dt.date.fromisoformat(args.date)
-        except ValueError:
-            raise CommandError(
-                f"{args.date!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE
-            ) from None
+    date = None if args.date is None else _date_argument(args.date)
     async with await _open_existing(config) as store:
         if date is None:
             date = await store.archive.latest_date()
@@ -323,12 +323,7 @@ def _digest_categories(text: str) -> tuple[str, ...]:
 
 
 async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
-    try:
-        date = dt.date.fromisoformat(args.date)
-    except ValueError:
-        raise CommandError(
-            f"{args.date!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE
-        ) from None
+    date = _date_argument(args.date)
     codes = _digest_categories(args.categories)
     top = config.digest.top if args.top is None else args.top
     if not 1 <= top <= DIGEST_TOP_LIMIT:
