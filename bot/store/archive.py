@@ -56,7 +56,13 @@ class Archive:
                 row = await cursor.fetchone()
             if row is not None and row["content_hash"] == content_hash:
                 return IngestOutcome.UNCHANGED
+            dropped: set[str] = set()
             if row is not None:
+                async with db.execute(
+                    "SELECT arxiv_id FROM appearances WHERE date = ?", (date,)
+                ) as cursor:
+                    dropped = {r[0] for r in await cursor.fetchall()}
+                dropped -= {p.paper.arxiv_id for p in day.papers}
                 await db.execute("DELETE FROM tweets WHERE date = ?", (date,))
                 await db.execute("DELETE FROM appearances WHERE date = ?", (date,))
                 await db.execute("DELETE FROM days WHERE date = ?", (date,))
@@ -73,13 +79,66 @@ class Archive:
                     day.tweet_count,
                 ),
             )
+            await self._keep_listings(db, date, day.papers)
             await self._write_papers(db, date, day.papers)
             if row is not None:
+                await self._restore_details(db, date, dropped)
                 await db.execute(
                     "DELETE FROM papers WHERE NOT EXISTS "
                     "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
                 )
         return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
+
+    @staticmethod
+    async def _keep_listings(
+        db: aiosqlite.Connection, date: str, papers: Sequence[RankedPaper]
+    ) -> None:
+        """Before this day's post overwrites a paper that another day listed, keep that
+        day's details (what `papers` holds) as its listing."""
+        await db.executemany(
+            "INSERT OR IGNORE INTO paper_listings (date, arxiv_id, title, authors, categories,"
+            " abstract, abs_url, pdf_url) SELECT updated_on, arxiv_id, title, authors,"
+            " categories, abstract, abs_url, pdf_url FROM papers p WHERE arxiv_id = ?"
+            " AND updated_on <> ? AND EXISTS (SELECT 1 FROM appearances a"
+            " WHERE a.arxiv_id = p.arxiv_id AND a.date = p.updated_on)",
+            [(p.paper.arxiv_id, date) for p in papers],
+        )
+
+    @staticmethod
+    async def _restore_details(db: aiosqlite.Connection, date: str, dropped: set[str]) -> None:
+        """Papers a replaced post no longer lists, whose details came from it, take those of
+        their newest other listing (their newest remaining day)."""
+        for arxiv_id in sorted(dropped):
+            async with db.execute(
+                "SELECT l.* FROM paper_listings l JOIN papers p USING (arxiv_id)"
+                " WHERE l.arxiv_id = ? AND p.updated_on = ? ORDER BY l.date DESC LIMIT 1",
+                (arxiv_id, date),
+            ) as cursor:
+                listing = await cursor.fetchone()
+            if listing is None:
+                continue
+            await db.execute(
+                "UPDATE papers SET title = ?, authors = ?, categories = ?, abstract = ?,"
+                " abs_url = ?, pdf_url = ?, updated_on = ? WHERE arxiv_id = ?",
+                (
+                    listing["title"],
+                    listing["authors"],
+                    listing["categories"],
+                    listing["abstract"],
+                    listing["abs_url"],
+                    listing["pdf_url"],
+                    listing["date"],
+                    arxiv_id,
+                ),
+            )
+            await db.execute("DELETE FROM paper_categories WHERE arxiv_id = ?", (arxiv_id,))
+            await db.executemany(
+                "INSERT INTO paper_categories (arxiv_id, position, category) VALUES (?, ?, ?)",
+                [
+                    (arxiv_id, position, category)
+                    for position, category in enumerate(json.loads(listing["categories"]))
+                ],
+            )
 
     @staticmethod
     async def _write_papers(
@@ -131,6 +190,26 @@ class Archive:
                     p.appearance.rank,
                     p.appearance.retweets,
                     p.appearance.favorites,
+                )
+                for p in papers
+            ],
+        )
+        await db.executemany(
+            "INSERT OR REPLACE INTO paper_listings (date, arxiv_id, title, authors, categories,"
+            " abstract, abs_url, pdf_url) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
+            " (SELECT 1 FROM appearances WHERE arxiv_id = ? AND date <> ?)",
+            [
+                (
+                    date,
+                    p.paper.arxiv_id,
+                    p.paper.title,
+                    json.dumps(p.paper.authors, ensure_ascii=False),
+                    json.dumps(p.paper.categories),
+                    p.paper.abstract,
+                    p.paper.abs_url,
+                    p.paper.pdf_url,
+                    p.paper.arxiv_id,
+                    date,
                 )
                 for p in papers
             ],

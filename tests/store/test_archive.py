@@ -261,6 +261,49 @@ async def test_a_paper_hot_on_two_days_has_one_row_and_two_appearances(store: St
     assert history is not None
     assert history.appearances == (Appearance(MARCH_5, 3, 857, 251),)
     assert history.tweets == SAMPLES[MARCH_5][0].papers[2].tweets
+    # ... and its details as that day's post lists them, not the replaced post's.
+    assert history.paper == SAMPLES[MARCH_5][0].papers[2].paper
+    assert await query(
+        store,
+        "SELECT position, category FROM paper_categories WHERE arxiv_id = '2103.03206'"
+        " ORDER BY position",
+    ) == list(enumerate(("cs.CV", "cs.AI", "cs.LG", "cs.SD", "eess.AS")))
+    assert [m.arxiv_id for m in await store.archive.search("revised")] == []
+    assert "2103.03206" in [m.arxiv_id for m in await store.archive.search("Perceiver")]
+
+
+async def test_a_replaced_post_that_relists_a_paper_differently_wins_if_newest(
+    store: Store,
+) -> None:
+    march_6, _ = perceiver_on_march_6()
+    await ingest_sample(store, MARCH_5)
+    await store.archive.ingest(march_6, source="march-6.md", content_hash="march-6")
+    perceiver = march_6.papers[0]
+    fixed = dataclasses.replace(perceiver.paper, title="Perceiver (fixed)")
+    march_6b = with_papers(march_6, [dataclasses.replace(perceiver, paper=fixed)])
+    await store.archive.ingest(march_6b, source="march-6.md", content_hash="march-6b")
+    history = await store.archive.paper("2103.03206")
+    assert history is not None
+    assert history.paper.title == "Perceiver (fixed)"
+    # Replacing the older day, even without the paper, leaves the newer day's details.
+    no_perceiver = with_papers(
+        SAMPLES[MARCH_5][0],
+        [p for p in SAMPLES[MARCH_5][0].papers if p.paper.arxiv_id != "2103.03206"],
+    )
+    await store.archive.ingest(no_perceiver, source="march-5.md", content_hash="march-5b")
+    history = await store.archive.paper("2103.03206")
+    assert history is not None
+    assert history.paper.title == "Perceiver (fixed)"
+    assert [a.date for a in history.appearances] == [dt.date(2021, 3, 6)]
+    # Then dropping it from its last day removes it.
+    stand_in = dataclasses.replace(fixed, arxiv_id="2103.99999")
+    await store.archive.ingest(
+        with_papers(march_6, [dataclasses.replace(perceiver, paper=stand_in)]),
+        source="march-6.md",
+        content_hash="march-6c",
+    )
+    assert await store.archive.paper("2103.03206") is None
+    assert await query(store, "SELECT count(*) FROM paper_listings") == [(0,)]
 
 
 # --- atomicity ---------------------------------------------------------------------------------
