@@ -10,8 +10,9 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import discord
@@ -90,9 +91,11 @@ class Deliverer:
         concurrency: int = 8,
         base_backoff: float = 30.0,
         max_backoff: float = 3600.0,
+        user_id: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.http = http
         self.store = store
+        self.user_id = user_id  # the bot's own user, to know its messages in a channel
         self.clock = clock
         self.concurrency = concurrency
         self.base_backoff = base_backoff
@@ -166,6 +169,19 @@ class Deliverer:
                     return False
                 continue
             body = with_nonce(delivery.messages[part], delivery_nonce(channel_id, date, part))
+            if part == delivery.parts_sent and delivery.attempts:
+                posted = await self._already_posted(channel_id, body)
+                if posted is not None:
+                    log.info(
+                        "message %d of digest %s was posted to channel %s before its answer "
+                        "was lost; recording it",
+                        part,
+                        date,
+                        channel_id,
+                    )
+                    if not await self._record(delivery, part, posted, last, report):
+                        return False
+                    continue
             try:
                 data = await self.http.request(
                     Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id),
@@ -260,6 +276,27 @@ class Deliverer:
             log.info("delivered digest %s to channel %s", date, channel_id)
         return True
 
+    async def _already_posted(self, channel_id: int, body: dict[str, Any]) -> int | None:
+        """The id of this message if an earlier try posted it after all (its answer lost).
+
+        Discord's nonce catches a resend only for a few minutes; a retry after a longer
+        backoff looks for the bot's own identical message among the channel's latest ones.
+        Without Read Message History, or on any error, the resend relies on the nonce.
+        """
+        user_id = self.user_id()
+        if user_id is None:
+            return None
+        try:
+            recent = await self.http.logs_from(channel_id, RECENT_MESSAGES)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.debug("cannot read channel %s to look for a lost message: %s", channel_id, exc)
+            return None
+        wanted = _shown(body)
+        for message in recent:
+            if message.get("author", {}).get("id") == str(user_id) and _shown(message) == wanted:
+                return int(message["id"])
+        return None
+
     def _halt(self, seconds: float) -> None:
         self.halted_until = self.clock() + dt.timedelta(seconds=seconds)
 
@@ -279,6 +316,17 @@ class Deliverer:
         await self.store.deliveries.retry_later(
             delivery.channel_id, delivery.date, error, self.clock() + dt.timedelta(seconds=wait)
         )
+
+
+RECENT_MESSAGES = 50
+
+
+def _shown(message: Mapping[str, Any]) -> tuple[str, list[tuple[Any, Any, Any]]]:
+    """What a channel shows of a message: its text and each embed's title, link and text."""
+    embeds = message.get("embeds") or []
+    return message.get("content") or "", [
+        (e.get("title"), e.get("url"), e.get("description")) for e in embeds
+    ]
 
 
 def _retry_after(exc: discord.HTTPException) -> float | None:

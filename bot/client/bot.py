@@ -72,7 +72,9 @@ class HotPapersBot(commands.AutoShardedBot):
         self.synced: bool | None = None
         self._plan_owed = False  # stored days not planned yet (the archive was unavailable)
         self._stored_dates: set[dt.date] = set()  # days stored since the last plan
-        self.deliverer = Deliverer(self.http, store)
+        self.deliverer = Deliverer(
+            self.http, store, user_id=lambda: self.user.id if self.user else None
+        )
         self.jobs = Jobs(
             poll=self.poll_sources,
             deliver=self.deliver_due,

@@ -672,11 +672,17 @@ async def test_lost_response_does_not_post_twice(fake_discord: FakeDiscord, tmp_
         assert (row.status, row.message_ids) == ("sent", (int(message["id"]),))
 
 
+@pytest.mark.parametrize("history", ["readable", "unreadable"])
 async def test_lost_response_retried_on_a_later_run_does_not_post_twice(
-    fake_discord: FakeDiscord, tmp_path: Path
+    fake_discord: FakeDiscord, tmp_path: Path, history: str
 ) -> None:
-    """A 503 (not retried by discord.py) after the message was stored: the ledger backs off
-    and a later run sends the same nonce, which Discord answers with the stored message."""
+    """A 503 (not retried by discord.py) after the message was stored: the ledger backs off,
+    and the later run finds the bot's message among the channel's latest and records it, so
+    nothing is posted again even once Discord has forgotten the nonce. Where the channel
+    cannot be read, the resend carries the same nonce, which Discord answers with the
+    stored message."""
+    if history == "readable":
+        fake_discord.nonce_ttl = 0.0
     async with delivering(fake_discord, tmp_path) as d:
         start = dt.datetime.now(dt.UTC)
         now = [start]
@@ -697,8 +703,17 @@ async def test_lost_response_retried_on_a_later_run_does_not_post_twice(
         assert len(d.posts(PAPERS)) == 1  # not before the backoff is over
 
         now[0] = row.due_at
+        if history == "unreadable":
+            fake_discord.fail_next("GET", f"/channels/{PAPERS}/messages", 403)
         assert (await d.run()).completed == 1
-        assert [p.status for p in d.posts(PAPERS)] == [503, 200]
+        looked = fake_discord.find_requests("GET", f"/channels/{PAPERS}/messages")
+        assert [r.status for r in looked] == [200 if history == "readable" else 403]
+        if history == "readable":
+            assert [p.status for p in d.posts(PAPERS)] == [503]
+            assert fake_discord.nonce_hits == 0
+        else:
+            assert [p.status for p in d.posts(PAPERS)] == [503, 200]
+            assert fake_discord.nonce_hits == 1
         [message] = d.messages(PAPERS)
         [row] = await d.ledger()
         assert (row.status, row.message_ids) == ("sent", (int(message["id"]),))
