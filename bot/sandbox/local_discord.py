@@ -1229,18 +1229,7 @@ class LocalDiscord:
             wait = self._global_window.take(now)
             if wait:
                 self.rate_limit_stats.global_429 += 1
-                body = {"message": "You are being rate limited.", "retry_after": round(wait, 3)}
-                body["global"] = True
-                return (
-                    429,
-                    body,
-                    {
-                        "Retry-After": str(max(1, round(wait))),
-                        "X-RateLimit-Global": "true",
-                        "X-RateLimit-Scope": "global",
-                        "Via": "1.1 google",
-                    },
-                )
+                return _rate_limited(wait, {"X-RateLimit-Global": "true"}, scope="global")
         major = params.get("channel_id") or params.get("guild_id") or params.get("token") or ""
         limit, period = limits.routes.get(route, limits.default)
         bucket_id = hashlib.sha1(route.encode()).hexdigest()[:16]
@@ -1257,18 +1246,7 @@ class LocalDiscord:
             # The global window counted this request, as Discord does for refused ones.
             key = f"{route} [{major}]"
             self.rate_limit_stats.route_429[key] = self.rate_limit_stats.route_429.get(key, 0) + 1
-            body = {"message": "You are being rate limited.", "retry_after": round(wait, 3)}
-            body["global"] = False
-            return (
-                429,
-                body,
-                {
-                    **headers,
-                    "Retry-After": str(max(1, round(wait))),
-                    "X-RateLimit-Scope": "user",
-                    "Via": "1.1 google",
-                },
-            )
+            return _rate_limited(wait, headers, scope="user")
         self.rate_limit_stats.passed += 1
         return headers
 
@@ -2727,6 +2705,25 @@ def _normalize_embed(embed: Any) -> dict[str, Any]:
     out = {k: v for k, v in embed.items() if v is not None}
     out.setdefault("type", "rich")
     return out
+
+
+def _rate_limited(
+    wait: float, headers: Mapping[str, str], *, scope: str
+) -> tuple[int, JSON, dict[str, str]]:
+    """The 429 Discord answers a request over a limit (`scope` "global" or "user")."""
+    body = {"message": "You are being rate limited.", "retry_after": round(wait, 3)}
+    body["global"] = scope == "global"
+    return (
+        429,
+        body,
+        {
+            **headers,
+            "Retry-After": str(max(1, round(wait))),
+            "X-RateLimit-Scope": scope,
+            # discord.py treats a 429 without Via as a Cloudflare ban and raises at once
+            "Via": "1.1 google",
+        },
+    )
 
 
 def _default_failure(status: int, retry_after: float) -> tuple[JSON, dict[str, str]]:
