@@ -29,7 +29,7 @@ class DiscordConfig:
     api_base: str = DISCORD_API_BASE
     gateway_url: str = DISCORD_GATEWAY
     dev_guild: int = 0  # 0: sync commands globally; otherwise to this guild only, instantly
-    requests_per_second: float = 48.0  # digest posts are paced under Discord's global 50/s
+    requests_per_second: float = 48.0  # REST requests are paced under Discord's global 50/s
 
 
 @dataclass(frozen=True, slots=True)

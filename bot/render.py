@@ -272,11 +272,11 @@ class Renderer:
                 raise TemplateOverrideError(
                     f"{where}:{exc.lineno}: not a valid template: {exc.message}"
                 ) from None
-            unknown = blocks - set(bundled.get_template(name).blocks)
-            if unknown:
+            known_blocks = set(bundled.get_template(name).blocks)
+            if not blocks <= known_blocks:
                 raise TemplateOverrideError(
-                    f"{where}: unknown block(s) {', '.join(sorted(unknown))}; "
-                    f"{name} has {', '.join(sorted(bundled.get_template(name).blocks))}"
+                    f"{where}: unknown block(s) {', '.join(sorted(blocks - known_blocks))}; "
+                    f"{name} has {', '.join(sorted(known_blocks))}"
                 )
 
     def block(self, template: str, name: str, **context: Any) -> str:

@@ -152,19 +152,7 @@ class Archive:
             " abstract = excluded.abstract, abs_url = excluded.abs_url,"
             " pdf_url = excluded.pdf_url, updated_on = excluded.updated_on"
             " WHERE excluded.updated_on >= papers.updated_on",
-            [
-                (
-                    p.paper.arxiv_id,
-                    p.paper.title,
-                    json.dumps(p.paper.authors, ensure_ascii=False),
-                    json.dumps(p.paper.categories),
-                    p.paper.abstract,
-                    p.paper.abs_url,
-                    p.paper.pdf_url,
-                    date,
-                )
-                for p in papers
-            ],
+            [(p.paper.arxiv_id, *_details(p.paper), date) for p in papers],
         )
         await db.executemany(
             "INSERT OR REPLACE INTO paper_categories (arxiv_id, position, category)"
@@ -198,21 +186,7 @@ class Archive:
             "INSERT OR REPLACE INTO paper_listings (date, arxiv_id, title, authors, categories,"
             " abstract, abs_url, pdf_url) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
             " (SELECT 1 FROM appearances WHERE arxiv_id = ? AND date <> ?)",
-            [
-                (
-                    date,
-                    p.paper.arxiv_id,
-                    p.paper.title,
-                    json.dumps(p.paper.authors, ensure_ascii=False),
-                    json.dumps(p.paper.categories),
-                    p.paper.abstract,
-                    p.paper.abs_url,
-                    p.paper.pdf_url,
-                    p.paper.arxiv_id,
-                    date,
-                )
-                for p in papers
-            ],
+            [(date, p.paper.arxiv_id, *_details(p.paper), p.paper.arxiv_id, date) for p in papers],
         )
         await db.executemany(
             "INSERT INTO tweets (date, arxiv_id, position, url, author, handle, posted, lang,"
@@ -425,6 +399,19 @@ class Archive:
             row = await cursor.fetchone()
         assert row is not None
         return int(row[0]), int(row[1]), int(row[2])
+
+
+def _details(paper: Paper) -> tuple[str, str, str, str, str, str | None]:
+    """A paper's details as stored in `papers` and `paper_listings`: title, authors,
+    categories, abstract, abs_url, pdf_url."""
+    return (
+        paper.title,
+        json.dumps(paper.authors, ensure_ascii=False),
+        json.dumps(paper.categories),
+        paper.abstract,
+        paper.abs_url,
+        paper.pdf_url,
+    )
 
 
 def _paper(row: aiosqlite.Row) -> Paper:
