@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -51,6 +54,35 @@ class DigestConfig:
     deliver_seconds: int = 30  # how often due deliveries are looked for
 
 
+BLUESKY_JETSTREAM = "wss://jetstream2.us-east.bsky.network/subscribe"
+BLUESKY_APPVIEW = "https://public.api.bsky.app"
+ARXIV_API = "https://export.arxiv.org/api/query"
+
+
+@dataclass(frozen=True, slots=True)
+class BlueskyConfig:
+    """Building each new day from the Bluesky posts that link arXiv papers."""
+
+    # None: on when neither [source] directory nor url is set, so a bare install works.
+    enabled: bool | None = field(default=None, metadata={"type": bool})
+    jetstream_url: str = BLUESKY_JETSTREAM  # a Jetstream `/subscribe` WebSocket
+    appview_url: str = BLUESKY_APPVIEW  # serves app.bsky.feed.getPosts without a login
+    day_ends: str = "00:00"  # HH:MM in `timezone`: a day is the posts between two of these
+    timezone: str = "UTC"
+    publish_delay_hours: float = 12.0  # a day is built this long after it ends
+    feed_threshold: int = 20  # an account linking more distinct papers a day is a feed
+    ignore: tuple[str, ...] = ()  # DIDs or handles whose posts never count
+    papers_per_day: int = 30
+    min_score: int = 10  # likes + reposts a paper needs to be listed
+
+
+@dataclass(frozen=True, slots=True)
+class ArxivConfig:
+    """Where paper metadata comes from."""
+
+    api_url: str = ARXIV_API
+
+
 @dataclass(frozen=True, slots=True)
 class TemplatesConfig:
     directory: str = ""  # templates here override the bundled ones of the same name
@@ -63,6 +95,15 @@ class Config:
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
+    arxiv: ArxivConfig = field(default_factory=ArxivConfig)
+
+    @property
+    def bluesky_enabled(self) -> bool:
+        """`[bluesky] enabled`, or when unset: on unless a post source is configured."""
+        if self.bluesky.enabled is not None:
+            return self.bluesky.enabled
+        return not (self.source.directory or self.source.url)
 
     def with_database(self, path: str | None) -> Config:
         """The `--db` override of the command line."""
@@ -83,7 +124,16 @@ def _section(raw: Mapping[str, Any], name: str, cls: type[Any], origin: str) -> 
     values = dict(values)
     for key, value in values.items():
         default = known[key].default
-        expected = type(default) if default is not None else str
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(
+                    f"{origin}: [{name}] {key} must be a list of strings, got {value!r}"
+                )
+            values[key] = tuple(value)
+            continue
+        expected = known[key].metadata.get("type") or (
+            type(default) if default is not None else str
+        )
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             values[key] = value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
@@ -99,6 +149,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "templates": TemplatesConfig,
     "source": SourceConfig,
     "digest": DigestConfig,
+    "bluesky": BlueskyConfig,
+    "arxiv": ArxivConfig,
 }
 
 
@@ -157,5 +209,49 @@ def _check(config: Config, origin: str) -> None:
         )
     if config.discord.dev_guild < 0:
         problems.append("[discord] dev_guild must be a guild id, or 0 for global commands")
+    problems += _bluesky_problems(config.bluesky, config.arxiv)
     if problems:
         raise ConfigError(f"{origin}: " + "; ".join(problems))
+
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _bluesky_problems(bluesky: BlueskyConfig, arxiv: ArxivConfig) -> list[str]:
+    problems = []
+    if not bluesky.jetstream_url.startswith(("ws://", "wss://")):
+        problems.append(
+            f"[bluesky] jetstream_url must be a ws(s) URL, got {bluesky.jetstream_url!r}"
+        )
+    if not bluesky.appview_url.startswith(("http://", "https://")):
+        problems.append(
+            f"[bluesky] appview_url must be an http(s) URL, got {bluesky.appview_url!r}"
+        )
+    if not arxiv.api_url.startswith(("http://", "https://")):
+        problems.append(f"[arxiv] api_url must be an http(s) URL, got {arxiv.api_url!r}")
+    if not _HHMM.fullmatch(bluesky.day_ends):
+        problems.append(
+            f"[bluesky] day_ends must be a 24-hour time HH:MM like 00:00, got {bluesky.day_ends!r}"
+        )
+    try:
+        zoneinfo.ZoneInfo(bluesky.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"[bluesky] timezone must be an IANA time zone like UTC or Europe/Paris, "
+            f"got {bluesky.timezone!r}"
+        )
+    delay = bluesky.publish_delay_hours
+    if not (math.isfinite(delay) and 0 <= delay <= 7 * 24):
+        problems.append(f"[bluesky] publish_delay_hours must be 0 to 168 (a week), got {delay}")
+    if bluesky.feed_threshold < 1:
+        problems.append(
+            f"[bluesky] feed_threshold must be at least 1, got {bluesky.feed_threshold}"
+        )
+    if not 1 <= bluesky.papers_per_day <= 200:
+        problems.append(f"[bluesky] papers_per_day must be 1 to 200, got {bluesky.papers_per_day}")
+    if bluesky.min_score < 0:
+        problems.append(f"[bluesky] min_score must be at least 0, got {bluesky.min_score}")
+    blank = [entry for entry in bluesky.ignore if not entry.strip()]
+    if blank:
+        problems.append("[bluesky] ignore must list DIDs or handles, not empty strings")
+    return problems

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["twitter", "bluesky"]
+"""Where a day's attention was counted: Twitter-era Hot Papers posts, or Bluesky."""
 
 
 @dataclass(frozen=True, slots=True)
 class Tweet:
-    """A tweet embedded under a paper in a post."""
+    """A post shown under a paper: a tweet embedded in a Hot Papers post, or a Bluesky post."""
 
     url: str
     author: str
@@ -16,6 +20,7 @@ class Tweet:
     posted: dt.date
     lang: str
     text: str
+    platform: Platform = "twitter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +46,9 @@ class Appearance:
 
     date: dt.date
     rank: int
-    retweets: int
-    favorites: int
+    retweets: int  # reposts on Bluesky days
+    favorites: int  # likes on Bluesky days
+    platform: Platform = "twitter"
 
     @property
     def score(self) -> int:

@@ -139,3 +139,48 @@ def test_requests_per_second_stays_under_discords_global_limit(tmp_path: Path, v
 def test_requests_per_second_accepts_a_whole_number(tmp_path: Path) -> None:
     path = write(tmp_path, "[discord]\nrequests_per_second = 30\n")
     assert load_config(path, {}).discord.requests_per_second == 30.0
+
+
+@pytest.mark.parametrize(
+    ("toml", "enabled"),
+    [
+        ("", True),
+        ('[source]\ndirectory = "posts"\n', False),
+        ('[source]\nurl = "https://host/{date}.md"\n', False),
+        ('[source]\ndirectory = "posts"\n[bluesky]\nenabled = true\n', True),
+        ("[bluesky]\nenabled = false\n", False),
+    ],
+)
+def test_bluesky_is_on_by_default_only_without_a_post_source(
+    tmp_path: Path, toml: str, enabled: bool
+) -> None:
+    assert load_config(write(tmp_path, toml), {}).bluesky_enabled is enabled
+
+
+def test_bluesky_ignore_takes_a_list_of_accounts(tmp_path: Path) -> None:
+    path = write(tmp_path, '[bluesky]\nignore = ["did:plc:abc", "feeds.example.com"]\n')
+    assert load_config(path, {}).bluesky.ignore == ("did:plc:abc", "feeds.example.com")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[bluesky]\nignore = "did:plc:abc"\n', "[bluesky] ignore must be a list of strings"),
+        ("[bluesky]\nenabled = 1\n", "[bluesky] enabled must be a bool, got 1"),
+        ('[bluesky]\nday_ends = "24:00"\n', "[bluesky] day_ends must be a 24-hour time HH:MM"),
+        ('[bluesky]\ntimezone = "Mars/Olympus"\n', "[bluesky] timezone must be an IANA time"),
+        ("[bluesky]\npublish_delay_hours = -1\n", "[bluesky] publish_delay_hours must be 0 to"),
+        ("[bluesky]\npublish_delay_hours = nan\n", "[bluesky] publish_delay_hours must be 0 to"),
+        ("[bluesky]\nfeed_threshold = 0\n", "[bluesky] feed_threshold must be at least 1"),
+        ("[bluesky]\npapers_per_day = 0\n", "[bluesky] papers_per_day must be 1 to 200"),
+        ("[bluesky]\nmin_score = -1\n", "[bluesky] min_score must be at least 0"),
+        ('[bluesky]\njetstream_url = "https://x"\n', "[bluesky] jetstream_url must be a ws(s)"),
+        ('[bluesky]\nappview_url = "ws://x"\n', "[bluesky] appview_url must be an http(s)"),
+        ('[arxiv]\napi_url = "ftp://x"\n', "[arxiv] api_url must be an http(s) URL"),
+    ],
+)
+def test_bad_bluesky_and_arxiv_values_are_refused(tmp_path: Path, toml: str, message: str) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert message in str(info.value)

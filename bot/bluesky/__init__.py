@@ -1,0 +1,1 @@
+"""Building each new day from Bluesky: the posts that link arXiv papers and their attention."""
