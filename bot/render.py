@@ -44,19 +44,35 @@ PAPER_FOOTER_LIMIT = 256
 ELLIPSIS = "…"
 EMBED_CACHE_SIZE = 4096
 
+# Inline markup: bold, italics, underline, strike, spoilers, code, masked links, escapes.
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
+# Markup at the start of a line: headers (#, ##, ###), subtext (-#), block quotes (>, >>>),
+# lists (-, +, 1.). A line starts after a \n, or after a \r that some clients break on too
+# (looked for only in text that has one: the lookbehind makes the search twice as slow).
 _LINE_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
 _ORDERED_LIST = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
-_MENTION = re.compile(r"<(?=[@#/:]|a:|t:)")
+_CR_LINE_START = re.compile(r"(?:^|(?<=\r))(\s*)([#>+-])", re.MULTILINE)
+_CR_ORDERED_LIST = re.compile(r"(?:^|(?<=\r))(\s*\d+)\.", re.MULTILINE)
+# <@user> <@!user> <@&role> <#channel> </command:id> <:emoji:id> <a:emoji:id> <t:time>
+# <id:customize> (guild navigation).
+_MENTION = re.compile(r"<(?=[@#/:]|a:|t:|id:)", re.IGNORECASE)
 _EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+# reorder the text around them, e.g. to make a title read as something else.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _ZWSP = "\u200b"
 
 
 def escape_markdown(text: str) -> str:
-    """Make `text` show literally in Discord: no formatting, no mentions, no masked links."""
+    """Make `text` show literally in Discord: no formatting, no mentions, no masked links,
+    no bidirectional reordering."""
+    text = _BIDI_CONTROLS.sub("", text)
     text = _MARKDOWN.sub(r"\\\1", text)
-    text = _LINE_START.sub(r"\1\\\2", text)
-    text = _ORDERED_LIST.sub(r"\1\\.", text)
+    lines, numbers = (
+        (_CR_LINE_START, _CR_ORDERED_LIST) if "\r" in text else (_LINE_START, _ORDERED_LIST)
+    )
+    text = lines.sub(r"\1\\\2", text)
+    text = numbers.sub(r"\1\\.", text)
     text = _MENTION.sub("<" + _ZWSP, text)
     return _EVERYONE.sub("@" + _ZWSP, text)
 

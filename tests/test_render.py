@@ -70,15 +70,26 @@ HOSTILE = [
     "line\n> quote\n# heading\n- item",
     "back\\slash **x**",
     "\\*not escaped*",
+    "<id:customize>",
+    "<id:browse>",
+    "<ID:guide>",
+    "-# subtext",
+    "### heading",
+    "1. first",
+    "line\r# heading after a carriage return",
+    "\u202eevil reversed",
+    "\u2066isolated\u2069",
 ]
 _SPECIAL = set("\\*_~`|[]")
-_LIVE_MENTION = re.compile(r"<(?:[@#/:]|a:|t:)|@(?:everyone|here)", re.IGNORECASE)
+_LIVE_MENTION = re.compile(r"<(?:[@#/:]|a:|t:|id:)|@(?:everyone|here)", re.IGNORECASE)
 _LINE_MARKUP = re.compile(r"(?:[#>+-]|\d+\.)")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def live_markup(text: str) -> list[str]:
-    """What in `text` Discord would still read as a mention or formatting."""
+    """What in `text` Discord would still read as a mention, formatting or reordering."""
     found = [m.group() for m in _LIVE_MENTION.finditer(text)]
+    found += _BIDI.findall(text)
     escaped = False
     for char in text:
         if escaped:
@@ -87,7 +98,7 @@ def live_markup(text: str) -> list[str]:
             escaped = True
         elif char in _SPECIAL:
             found.append(char)
-    for line in text.split("\n"):
+    for line in re.split("[\r\n]", text):
         if _LINE_MARKUP.match(line.lstrip()):
             found.append(line)
     return found
@@ -157,6 +168,45 @@ def test_escape_markdown_exact_forms() -> None:
     ).map("".join)
 )
 def test_escape_markdown_never_leaves_anything_live(text: str) -> None:
+    assert live_markup(escape_markdown(text)) == []
+
+
+def test_escape_markdown_neutralises_navigation_mentions_and_bidi_controls() -> None:
+    zwsp = "\u200b"
+    assert (
+        escape_markdown("<id:customize> <id:browse>") == f"<{zwsp}id:customize> <{zwsp}id:browse>"
+    )
+    assert escape_markdown("a\u202eb\u202ac\u2066d\u2069e") == "abcde"
+    assert escape_markdown("<\u202e@123>") == f"<{zwsp}@123>"  # removed first, then escaped
+    assert escape_markdown("-# small") == r"\-# small"
+    assert escape_markdown("x\r> quote") == "x\r\\> quote"
+    assert escape_markdown("\u200f\u200e") == "\u200f\u200e"  # marks that only hint direction
+
+
+# Pieces of Discord's mention and markdown syntax, to be put together in every order.
+_SYNTAX = [
+    *"<>@#/:&!*_~`|[]()\\-+.>1 \n\r\t",
+    "\u202e",
+    "\u2067",
+    "\u200b",
+    "a:",
+    "t:",
+    "id:",
+    "everyone",
+    "here",
+    "customize",
+    "123",
+    "http://x",
+]
+
+
+@given(st.lists(st.sampled_from(_SYNTAX), max_size=24).map("".join))
+def test_escaped_syntax_never_forms_a_mention_or_markup(text: str) -> None:
+    assert live_markup(escape_markdown(text)) == []
+
+
+@given(st.text())
+def test_escaped_text_never_forms_a_mention_or_markup(text: str) -> None:
     assert live_markup(escape_markdown(text)) == []
 
 
@@ -294,6 +344,75 @@ def test_paper_card_without_an_over_long_abs_link() -> None:
     (embed,) = message.embeds
     assert "url" not in embed
     assert message.buttons == ()
+
+
+def bare_paper(**changes: Any) -> Paper:
+    """A paper whose post gave no title, authors, categories or abstract."""
+    fields: dict[str, Any] = {
+        "arxiv_id": "2103.00001",
+        "title": "",
+        "authors": (),
+        "categories": (),
+        "abstract": "",
+        "abs_url": "https://arxiv.org/abs/2103.00001",
+        "pdf_url": None,
+    }
+    return Paper(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("blank", ["", "  \n "])
+def test_paper_card_of_a_paper_with_empty_fields(blank: str) -> None:
+    paper = bare_paper(title=blank, abstract=blank)
+    appearance = Appearance(dt.date(2021, 3, 5), 4, 10, 20)
+    message = Renderer().paper(PaperHistory(paper, (appearance,), ()))
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed["title"] == "arXiv:2103.00001"
+    assert embed["description"] == (
+        "**Authors:** not listed\n**Categories:** none listed\n\nNo abstract available."
+    )
+    assert embed["footer"] == {"text": "arXiv:2103.00001"}
+    assert embed["fields"] == [
+        {"name": "Hot on", "value": "2021-03-05 · #4 · 10 retweets · 20 favorites", "inline": False}
+    ]
+
+
+def test_digest_of_a_paper_with_empty_fields() -> None:
+    date = dt.date(2021, 3, 5)
+    paper = bare_paper(categories=("cs.CV",))
+    day = Day(
+        date,
+        dt.datetime(2021, 3, 6, tzinfo=dt.UTC),
+        (RankedPaper(paper, Appearance(date, 1, 2, 3), ()),),
+    )
+    digest = build_digest(day, ["cs.CV"], top=10)
+    assert digest is not None
+    (message,) = Renderer().digest(digest)
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed["title"] == "#1 · arXiv:2103.00001"
+    assert embed["description"] == (
+        "Authors not listed\n**cs.CV**\n🔁 2 retweets · ❤️ 3 favorites\n\nNo abstract available."
+    )
+
+
+def test_tweet_handles_and_names_never_mention() -> None:
+    date = dt.date(2021, 3, 5)
+    tweets = tuple(
+        Tweet(f"https://twitter.com/{handle}/status/{i}", author, handle, date, "en", "hi")
+        for i, (author, handle) in enumerate(
+            [("Mallory", "everyone"), ("@here", "here"), ("<id:customize>", "x_y")]
+        )
+    )
+    history = PaperHistory(perceiver_history().paper, (), tweets)
+    message = Renderer().paper(history)
+    (embed,) = message.embeds
+    assert [f["name"] for f in embed["fields"]] == [
+        "Mallory (@\u200beveryone) · 2021-03-05",
+        "@\u200bhere (@\u200bhere) · 2021-03-05",
+        "<\u200bid:customize> (@x\\_y) · 2021-03-05",
+    ]
+    assert not _LIVE_MENTION.search(json.dumps(message.body(), ensure_ascii=False))
 
 
 # --- the digest ------------------------------------------------------------------------------
