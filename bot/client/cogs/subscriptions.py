@@ -49,8 +49,11 @@ class SubscriptionsCog(commands.Cog):
     ) -> None:
         target = channel_target(interaction)
         require_manage_channels(interaction)
+        queries = [q for q in _SEPARATORS.split(category) if q]  # "cs.CV," is one category
+        if not queries:
+            raise Refusal(self.renderer.notice("missing_category"))
         codes: list[str] = []
-        for query in _SEPARATORS.split(category.strip()) or [""]:
+        for query in queries:
             try:
                 codes.append(taxonomy.normalize(query))
             except taxonomy.UnknownCategory as exc:
