@@ -222,6 +222,15 @@ def _link(url: str, limit: int) -> str | None:
     return url if len(url) <= limit and url.startswith(("https://", "http://")) else None
 
 
+def category_label(code: str) -> str:
+    """A subscribed code's one-line label; one the taxonomy no longer has (an old archive)
+    still gets one, so the channel can see and drop it."""
+    try:
+        return taxonomy.describe(code)
+    except taxonomy.UnknownCategory:
+        return f"{code} — no longer an arXiv category"
+
+
 def choice_name(text: str) -> str:
     """An autocomplete choice's label: one line, at most 100 characters."""
     return shorten(" ".join(text.split()), CHOICE_NAME_LIMIT) or "?"
@@ -263,7 +272,7 @@ class Renderer:
         env.filters["shorten"] = shorten
         env.filters["authors"] = author_list
         env.filters["number"] = lambda n: f"{n:,}"
-        env.globals["describe"] = taxonomy.describe
+        env.globals["describe"] = category_label
         return env
 
     def _check_overrides(self, directory: Path) -> None:
