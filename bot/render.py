@@ -240,6 +240,24 @@ class TemplateOverrideError(ConfigError):
     """A template in the configured directory cannot be used; says which file and why."""
 
 
+class TemplateBlockError(RuntimeError):
+    """A template block failed to render; says which file, line and block, and why."""
+
+
+def _block_error(template: jinja2.Template, block: str, exc: Exception) -> TemplateBlockError:
+    line = None
+    trace = exc.__traceback__
+    while trace is not None:  # the innermost frame of the template's own code
+        if trace.tb_frame.f_code.co_filename == template.filename:
+            line = template.get_corresponding_lineno(trace.tb_lineno)
+        trace = trace.tb_next
+    where = template.filename if line is None else f"{template.filename}:{line}"
+    what = exc.message if isinstance(exc, jinja2.TemplateError) else None
+    return TemplateBlockError(
+        f"{where}: block {block!r} cannot be rendered: {what or f'{type(exc).__name__}: {exc}'}"
+    )
+
+
 class Renderer:
     """Renders messages from the Jinja2 templates in `templates/`.
 
@@ -258,6 +276,7 @@ class Renderer:
         self._embeds: dict[DigestEntry, dict[str, Any]] = {}
         if override_directory:
             self._check_overrides(Path(override_directory))
+            self._try_overrides()
 
     @staticmethod
     def _environment(directory: Path) -> jinja2.Environment:
@@ -304,8 +323,23 @@ class Renderer:
                     f"{name} has {', '.join(sorted(known_blocks))}"
                 )
 
+    def _try_overrides(self) -> None:
+        """Fail at start-up, not at every digest, on a block that compiles but cannot render
+        (an undefined attribute, say): every message is rendered once with sample data."""
+        # Imported here: the samples are built with bot.digest, which imports this module.
+        from bot.template_samples import render_every_message
+
+        try:
+            render_every_message(self)
+        except TemplateBlockError as exc:
+            raise TemplateOverrideError(f"{exc} (tried with sample data at start)") from None
+        finally:
+            self._embeds.clear()
+
     def block(self, template: str, name: str, **context: Any) -> str:
-        """Render one `{% block %}` of a template with its own context (an override's first)."""
+        """Render one `{% block %}` of a template with its own context (an override's first).
+
+        Raises TemplateBlockError, naming the file, line and block, when it fails."""
         for env in self._environments:
             try:
                 tpl = env.get_template(template)
@@ -313,7 +347,10 @@ class Renderer:
                 continue
             render = tpl.blocks.get(name)
             if render is not None:
-                return "".join(render(tpl.new_context(context))).strip()
+                try:
+                    return "".join(render(tpl.new_context(context))).strip()
+                except Exception as exc:
+                    raise _block_error(tpl, name, exc) from exc
         raise jinja2.TemplateError(f"template {template} has no block {name!r}")
 
     def notice(self, name: str, **context: Any) -> Message:

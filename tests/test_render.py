@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import template_samples
 from bot.cli import main
 from bot.config import ConfigError
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
 from bot.render import (
+    BUNDLED_TEMPLATES,
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     ELLIPSIS,
@@ -34,6 +37,7 @@ from bot.render import (
     TITLE_LIMIT,
     Message,
     Renderer,
+    TemplateBlockError,
     embed_size,
     escape_markdown,
     shorten,
@@ -811,3 +815,115 @@ def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"[templates] directory {tmp_path / 'nowhere'} does not exist or is not a directory"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        (
+            "paper.j2",
+            "{% block footer %}arXiv:{{ paper.arxiv_id }} {{ paper.nope }}{% endblock %}",
+            ":1: block 'footer' cannot be rendered: 'bot.models.Paper object' has no attribute"
+            " 'nope'",
+        ),
+        # Only a paper without authors has no first author.
+        (
+            "paper.j2",
+            "{% block head %}\nBy {{ paper.authors[0] }}{% endblock %}",
+            ":2: block 'head' cannot be rendered: tuple object has no element 0",
+        ),
+        # Only a channel paused by its own setting has no pause reason.
+        (
+            "subscriptions.j2",
+            "{% block settings %}{% if subscription.paused %}"
+            "{{ subscription.pause_reason.upper() }}{% endif %}{% endblock %}",
+            ":1: block 'settings' cannot be rendered: 'None' has no attribute 'upper'",
+        ),
+        (
+            "digest.j2",
+            "{% block header %}{{ digest.date }}{% if digest.cut %} {{ digest.top }}{% endif %}"
+            "{% endblock %}",
+            ":1: block 'header' cannot be rendered: 'bot.digest.Digest object' has no attribute"
+            " 'top'",
+        ),
+        (
+            "notices.j2",
+            "{% block guild_only %}ok{% endblock %}\n{% block invalid_setting %}{{ option }}"
+            " {{ maximum }}{% endblock %}",
+            ":2: block 'invalid_setting' cannot be rendered: 'maximum' is undefined",
+        ),
+    ],
+)
+def test_an_override_that_fails_to_render_is_refused_at_start(
+    tmp_path: Path, name: str, text: str, problem: str
+) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        Renderer(tmp_path)
+    assert str(info.value) == f"{tmp_path / name}{problem} (tried with sample data at start)"
+
+
+def test_an_override_that_renders_is_used(tmp_path: Path) -> None:
+    (tmp_path / "paper.j2").write_text(
+        "{% block footer %}{{ paper.arxiv_id }} ({{ history.appearances | length }} days)"
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    (tmp_path / "digest.j2").write_text(
+        "{% block title %}{{ entry.ranked.appearance.rank }}. "
+        "{{ entry.ranked.paper.title | md }}{% endblock %}",
+        encoding="utf-8",
+    )
+    renderer = Renderer(tmp_path)
+    (embed,) = renderer.paper(perceiver_history()).embeds
+    assert embed["footer"] == {"text": "2103.03206 (1 days)"}
+    assert embed["title"] == Renderer().paper(perceiver_history()).embeds[0]["title"]
+    (message,) = renderer.digest(sample_digest(["cs.CV"]))
+    assert message.embeds[0]["title"] == "3. Perceiver: General Perception with Iterative Attention"
+
+
+def test_a_block_failing_at_run_time_names_its_file_and_block() -> None:
+    path = BUNDLED_TEMPLATES / "notices.j2"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "{% block no_subscription %}" in text)
+    with pytest.raises(TemplateBlockError) as info:
+        Renderer().notice("no_subscription")  # without the channel_id it needs
+    assert str(info.value) == (
+        f"{path}:{line}: block 'no_subscription' cannot be rendered: 'channel_id' is undefined"
+    )
+
+
+def test_the_samples_render_with_the_bundled_templates_and_take_every_branch() -> None:
+    renderer = Renderer()
+    template_samples.render_every_message(renderer)
+    notices = jinja2.Environment().parse((BUNDLED_TEMPLATES / "notices.j2").read_text("utf-8"))
+    assert set(template_samples.NOTICES) == {b.name for b in notices.find_all(jinja2.nodes.Block)}
+
+    day = template_samples.sample_day()
+    assert day.date == dt.date(2021, 3, 5)
+    full, bare = template_samples.papers(day)
+    assert (len(full.appearances), len(full.tweets) > 5, full.paper.pdf_url is not None) == (
+        2,
+        True,
+        True,
+    )
+    assert (bare.paper.title, bare.paper.authors, bare.paper.categories) == ("", (), ())
+    assert (bare.paper.abstract, bare.appearances, bare.tweets) == ("", (), ())
+    digests = template_samples.digests(day)
+    assert {d.cut for d in digests} == {True, False}
+    assert {d.min_score > 0 for d in digests} == {True, False}
+    assert {d.matched == 1 for d in digests} == {True, False}
+    entries = [e for d in digests for e in d.entries]
+    assert {bool(e.ranked.tweets) for e in entries} == {True, False}
+    assert {bool(e.ranked.paper.abstract) for e in entries} == {True, False}
+    subscriptions = template_samples.subscriptions()
+    assert None in subscriptions
+    listed = [s for s in subscriptions if s is not None]
+    assert {bool(s.categories) for s in listed} == {True, False}
+    assert {(s.paused, s.pause_reason is None) for s in listed} == {
+        (False, True),
+        (True, True),
+        (True, False),
+    }
+    assert {s.deliver_at is None for s in listed} == {True, False}
+    assert {s.top is None for s in listed} == {True, False}
