@@ -181,6 +181,14 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
     return config.with_database(environ.get("HOTPAPERS_DB") or None)
 
 
+# Upper bounds: far larger intervals overflow timedelta and APScheduler, and a digest set
+# for a local time waits up to deliver_seconds past it.
+WEEK_SECONDS = 7 * 24 * 3600
+DAY_SECONDS = 24 * 3600
+MAX_DELIVER_SECONDS = 3600
+MAX_LOOKBACK_DAYS = 365
+
+
 def _check(config: Config, origin: str) -> None:
     """Values of the right type can still be wrong: say which and what is expected."""
     problems = []
@@ -196,13 +204,35 @@ def _check(config: Config, origin: str) -> None:
         )
     if config.source.url and "{date}" not in config.source.url:
         problems.append("[source] url must contain {date}, e.g. https://host/{date}.md")
-    if config.source.poll_seconds < 1:
-        problems.append("[source] poll_seconds must be at least 1")
+    source, digest = config.source, config.digest
+    if not 1 <= source.poll_seconds <= WEEK_SECONDS:
+        problems.append(
+            f"[source] poll_seconds must be 1 to {WEEK_SECONDS} (one week), "
+            f"got {source.poll_seconds}"
+        )
+    if not 0 <= source.lookback_days <= MAX_LOOKBACK_DAYS:
+        problems.append(
+            f"[source] lookback_days must be 0 to {MAX_LOOKBACK_DAYS}, got {source.lookback_days}"
+        )
+    if source.timeout_seconds < 1:
+        problems.append(
+            f"[source] timeout_seconds must be at least 1, got {source.timeout_seconds}"
+        )
+    if not 0 <= source.settle_seconds <= DAY_SECONDS:  # NaN fails every comparison
+        problems.append(
+            f"[source] settle_seconds must be 0 to {DAY_SECONDS} (one day), "
+            f"got {source.settle_seconds}"
+        )
+    if not 1 <= digest.deliver_seconds <= MAX_DELIVER_SECONDS:
+        problems.append(
+            f"[digest] deliver_seconds must be 1 to {MAX_DELIVER_SECONDS} (one hour), "
+            f"got {digest.deliver_seconds}"
+        )
     if not 1 <= config.digest.top <= 25:
         problems.append(f"[digest] top must be 1 to 25, got {config.digest.top}")
     if config.digest.catch_up_days < 1:
         problems.append("[digest] catch_up_days must be at least 1")
-    if not 0 < config.discord.requests_per_second <= 50:
+    if not 0 < config.discord.requests_per_second <= 50:  # NaN fails every comparison
         problems.append(
             "[discord] requests_per_second must be more than 0 and at most 50 (Discord's "
             f"global limit), got {config.discord.requests_per_second}"

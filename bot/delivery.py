@@ -124,9 +124,15 @@ class Deliverer:
                     by_channel.setdefault(delivery.channel_id, []).append(delivery)
                 gate = asyncio.Semaphore(self.concurrency)
                 progress = report.sent_messages
-                await asyncio.gather(
-                    *(self._deliver_channel(items, gate, report) for items in by_channel.values())
+                # Every channel finishes before the run ends (and the lock is released), even
+                # when the archive fails under one of them; that failure is raised after.
+                outcomes = await asyncio.gather(
+                    *(self._deliver_channel(items, gate, report) for items in by_channel.values()),
+                    return_exceptions=True,
                 )
+                for outcome in outcomes:
+                    if isinstance(outcome, BaseException):
+                        raise outcome
                 # Again while this pass posted something: more may be due (beyond the query's
                 # limit, or a channel's next day that waited for this one); never spin on rows
                 # that made no progress.
@@ -151,7 +157,21 @@ class Deliverer:
         """One channel's due days in order; a refusal stops the rest of them."""
         async with gate:
             for item in items:
-                if self.halted_until is not None or not await self._deliver(item, report):
+                if self.halted_until is not None:
+                    return
+                try:
+                    if not await self._deliver(item, report):
+                        return
+                except StoreError:
+                    raise
+                except Exception as exc:
+                    # A ledger row that cannot be sent (say, a forged digest) fails alone,
+                    # once: the other channels go on, and it is not tried every run.
+                    log.exception(
+                        "digest %s for channel %s cannot be sent", item.date, item.channel_id
+                    )
+                    await self.store.deliveries.fail(item.channel_id, item.date, _describe(exc))
+                    report.failed += 1
                     return
 
     async def _deliver(self, delivery: Delivery, report: DeliveryReport) -> bool:

@@ -61,16 +61,23 @@ class Planner:
         self.default_top = default_top
         self.catch_up_days = catch_up_days
         self.clock = clock
+        # (channel, problem) already logged: a channel that cannot be planned is skipped
+        # at every plan, but said so once.
+        self._reported: set[tuple[int, str]] = set()
 
     def messages(
         self, day: Day, subscription: Subscription, digests: DigestPlanner | None = None
     ) -> tuple[Message, ...]:
-        """The digest a channel gets for a day; empty when none of its categories is there."""
+        """The digest a channel gets for a day; empty when none of its categories is there.
+
+        Raises ValueError (or TypeError) for a subscription the archive should not hold:
+        settings out of range, a category arXiv no longer has.
+        """
         if digests is None:
             digests = DigestPlanner(day, self.renderer)
         return digests.messages(
             subscription.categories,
-            top=subscription.top or self.default_top,
+            top=self.default_top if subscription.top is None else subscription.top,
             min_score=subscription.min_score,
         )
 
@@ -105,7 +112,11 @@ class Planner:
         while channels := await self.store.deliveries.unplanned(day.date, after=after, limit=BATCH):
             batch: list[PlannedDelivery] = []
             for subscription in channels:
-                messages = self.messages(day, subscription, digests)
+                try:
+                    messages = self.messages(day, subscription, digests)
+                except (ValueError, TypeError) as exc:
+                    self._skip(subscription.channel_id, exc)
+                    continue
                 key = id(messages)
                 if key not in encoded:
                     encoded[key] = encode_digest([m.body() for m in messages])
@@ -130,7 +141,19 @@ class Planner:
             )
         return recorded
 
+    def _skip(self, channel_id: int, problem: Exception) -> None:
+        """One channel's bad subscription (an old or forged archive) costs only its digests."""
+        if (channel_id, str(problem)) not in self._reported:
+            self._reported.add((channel_id, str(problem)))
+            log.warning(
+                "channel %s gets no digests until its subscription is fixed: %s",
+                channel_id,
+                problem,
+            )
+
     async def replan(self, channel_ids: Iterable[int]) -> int:
         """After a settings change: drop the channel's unsent deliveries and plan them anew."""
-        await self.store.deliveries.forget_unsent(channel_ids)
+        ids = set(channel_ids)
+        await self.store.deliveries.forget_unsent(ids)
+        self._reported = {r for r in self._reported if r[0] not in ids}
         return await self.plan()

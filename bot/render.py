@@ -44,19 +44,35 @@ PAPER_FOOTER_LIMIT = 256
 ELLIPSIS = "…"
 EMBED_CACHE_SIZE = 4096
 
+# Inline markup: bold, italics, underline, strike, spoilers, code, masked links, escapes.
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
+# Markup at the start of a line: headers (#, ##, ###), subtext (-#), block quotes (>, >>>),
+# lists (-, +, 1.). A line starts after a \n, or after a \r that some clients break on too
+# (looked for only in text that has one: the lookbehind makes the search twice as slow).
 _LINE_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
 _ORDERED_LIST = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
-_MENTION = re.compile(r"<(?=[@#/:]|a:|t:)")
+_CR_LINE_START = re.compile(r"(?:^|(?<=\r))(\s*)([#>+-])", re.MULTILINE)
+_CR_ORDERED_LIST = re.compile(r"(?:^|(?<=\r))(\s*\d+)\.", re.MULTILINE)
+# <@user> <@!user> <@&role> <#channel> </command:id> <:emoji:id> <a:emoji:id> <t:time>
+# <id:customize> (guild navigation).
+_MENTION = re.compile(r"<(?=[@#/:]|a:|t:|id:)", re.IGNORECASE)
 _EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+# reorder the text around them, e.g. to make a title read as something else.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _ZWSP = "\u200b"
 
 
 def escape_markdown(text: str) -> str:
-    """Make `text` show literally in Discord: no formatting, no mentions, no masked links."""
+    """Make `text` show literally in Discord: no formatting, no mentions, no masked links,
+    no bidirectional reordering."""
+    text = _BIDI_CONTROLS.sub("", text)
     text = _MARKDOWN.sub(r"\\\1", text)
-    text = _LINE_START.sub(r"\1\\\2", text)
-    text = _ORDERED_LIST.sub(r"\1\\.", text)
+    lines, numbers = (
+        (_CR_LINE_START, _CR_ORDERED_LIST) if "\r" in text else (_LINE_START, _ORDERED_LIST)
+    )
+    text = lines.sub(r"\1\\\2", text)
+    text = numbers.sub(r"\1\\.", text)
     text = _MENTION.sub("<" + _ZWSP, text)
     return _EVERYONE.sub("@" + _ZWSP, text)
 
@@ -206,6 +222,15 @@ def _link(url: str, limit: int) -> str | None:
     return url if len(url) <= limit and url.startswith(("https://", "http://")) else None
 
 
+def category_label(code: str) -> str:
+    """A subscribed code's one-line label; one the taxonomy no longer has (an old archive)
+    still gets one, so the channel can see and drop it."""
+    try:
+        return taxonomy.describe(code)
+    except taxonomy.UnknownCategory:
+        return f"{code} — no longer an arXiv category"
+
+
 def choice_name(text: str) -> str:
     """An autocomplete choice's label: one line, at most 100 characters."""
     return shorten(" ".join(text.split()), CHOICE_NAME_LIMIT) or "?"
@@ -213,6 +238,24 @@ def choice_name(text: str) -> str:
 
 class TemplateOverrideError(ConfigError):
     """A template in the configured directory cannot be used; says which file and why."""
+
+
+class TemplateBlockError(RuntimeError):
+    """A template block failed to render; says which file, line and block, and why."""
+
+
+def _block_error(template: jinja2.Template, block: str, exc: Exception) -> TemplateBlockError:
+    line = None
+    trace = exc.__traceback__
+    while trace is not None:  # the innermost frame of the template's own code
+        if trace.tb_frame.f_code.co_filename == template.filename:
+            line = template.get_corresponding_lineno(trace.tb_lineno)
+        trace = trace.tb_next
+    where = template.filename if line is None else f"{template.filename}:{line}"
+    what = exc.message if isinstance(exc, jinja2.TemplateError) else None
+    return TemplateBlockError(
+        f"{where}: block {block!r} cannot be rendered: {what or f'{type(exc).__name__}: {exc}'}"
+    )
 
 
 class Renderer:
@@ -233,6 +276,7 @@ class Renderer:
         self._embeds: dict[DigestEntry, dict[str, Any]] = {}
         if override_directory:
             self._check_overrides(Path(override_directory))
+            self._try_overrides()
 
     @staticmethod
     def _environment(directory: Path) -> jinja2.Environment:
@@ -247,7 +291,7 @@ class Renderer:
         env.filters["shorten"] = shorten
         env.filters["authors"] = author_list
         env.filters["number"] = lambda n: f"{n:,}"
-        env.globals["describe"] = taxonomy.describe
+        env.globals["describe"] = category_label
         return env
 
     def _check_overrides(self, directory: Path) -> None:
@@ -279,8 +323,23 @@ class Renderer:
                     f"{name} has {', '.join(sorted(known_blocks))}"
                 )
 
+    def _try_overrides(self) -> None:
+        """Fail at start-up, not at every digest, on a block that compiles but cannot render
+        (an undefined attribute, say): every message is rendered once with sample data."""
+        # Imported here: the samples are built with bot.digest, which imports this module.
+        from bot.template_samples import render_every_message
+
+        try:
+            render_every_message(self)
+        except TemplateBlockError as exc:
+            raise TemplateOverrideError(f"{exc} (tried with sample data at start)") from None
+        finally:
+            self._embeds.clear()
+
     def block(self, template: str, name: str, **context: Any) -> str:
-        """Render one `{% block %}` of a template with its own context (an override's first)."""
+        """Render one `{% block %}` of a template with its own context (an override's first).
+
+        Raises TemplateBlockError, naming the file, line and block, when it fails."""
         for env in self._environments:
             try:
                 tpl = env.get_template(template)
@@ -288,7 +347,10 @@ class Renderer:
                 continue
             render = tpl.blocks.get(name)
             if render is not None:
-                return "".join(render(tpl.new_context(context))).strip()
+                try:
+                    return "".join(render(tpl.new_context(context))).strip()
+                except Exception as exc:
+                    raise _block_error(tpl, name, exc) from exc
         raise jinja2.TemplateError(f"template {template} has no block {name!r}")
 
     def notice(self, name: str, **context: Any) -> Message:

@@ -184,3 +184,87 @@ def test_bad_bluesky_and_arxiv_values_are_refused(tmp_path: Path, toml: str, mes
     with pytest.raises(ConfigError) as info:
         load_config(path, {})
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        # 0 made the delivery job spin: 100% CPU and hundreds of MB within seconds.
+        (
+            "[digest]\ndeliver_seconds = 0",
+            "[digest] deliver_seconds must be 1 to 3600 (one hour), got 0",
+        ),
+        (
+            "[digest]\ndeliver_seconds = -30",
+            "[digest] deliver_seconds must be 1 to 3600 (one hour), got -30",
+        ),
+        (
+            "[digest]\ndeliver_seconds = 3601",
+            "[digest] deliver_seconds must be 1 to 3600 (one hour), got 3601",
+        ),
+        # Beyond these, timedelta and APScheduler overflow.
+        (
+            "[source]\npoll_seconds = 0",
+            "[source] poll_seconds must be 1 to 604800 (one week), got 0",
+        ),
+        (
+            "[source]\npoll_seconds = 9223372036854775807",
+            "[source] poll_seconds must be 1 to 604800 (one week), got 9223372036854775807",
+        ),
+        ("[source]\nlookback_days = 366", "[source] lookback_days must be 0 to 365, got 366"),
+        (
+            "[source]\nlookback_days = 100000000000",
+            "[source] lookback_days must be 0 to 365, got 100000000000",
+        ),
+        ("[source]\nlookback_days = -1", "[source] lookback_days must be 0 to 365, got -1"),
+        (
+            "[source]\nsettle_seconds = nan",
+            "[source] settle_seconds must be 0 to 86400 (one day), got nan",
+        ),
+        (
+            "[source]\nsettle_seconds = inf",
+            "[source] settle_seconds must be 0 to 86400 (one day), got inf",
+        ),
+        (
+            "[source]\nsettle_seconds = -0.5",
+            "[source] settle_seconds must be 0 to 86400 (one day), got -0.5",
+        ),
+        ("[source]\ntimeout_seconds = 0", "[source] timeout_seconds must be at least 1, got 0"),
+        ("[source]\ntimeout_seconds = -5", "[source] timeout_seconds must be at least 1, got -5"),
+        (
+            "[discord]\nrequests_per_second = nan",
+            "[discord] requests_per_second must be more than 0 and at most 50 (Discord's global"
+            " limit), got nan",
+        ),
+    ],
+)
+def test_values_that_would_break_the_bot_are_refused(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    path = write(tmp_path, toml + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "[source]\npoll_seconds = 0\nsettle_seconds = nan\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == (
+        f"{path}: [source] poll_seconds must be 1 to 604800 (one week), got 0; "
+        "[source] settle_seconds must be 0 to 86400 (one day), got nan"
+    )
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        "[source]\npoll_seconds = 604800\nlookback_days = 365\nsettle_seconds = 0\n",
+        "[source]\nlookback_days = 0\ntimeout_seconds = 1\nsettle_seconds = 86400\n",
+        "[digest]\ndeliver_seconds = 1\n",
+        "[digest]\ndeliver_seconds = 3600\n",
+    ],
+)
+def test_the_bounds_themselves_are_accepted(tmp_path: Path, toml: str) -> None:
+    load_config(write(tmp_path, toml), {})

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
-from bot.planning import due_time
+from bot.planning import Planner, due_time
+from bot.render import Renderer
+from bot.store import SettingsChange, Store
+from tests.store.test_archive import MARCH_15, ingest_sample
 
 
 def utc(text: str) -> dt.datetime:
@@ -42,3 +49,61 @@ def utc(text: str) -> dt.datetime:
 def test_due_time(ready: str, at: str | None, zone: str, due: str) -> None:
     deliver_at = dt.time.fromisoformat(at) if at else None
     assert due_time(utc(ready), deliver_at, zone) == utc(due)
+
+
+# --- one channel's bad subscription ----------------------------------------------------------
+
+# Rows an old or forged archive may hold, each on its own channel; channel 1 is sound.
+BAD_ROWS = {
+    2: ("UPDATE channels SET top = 100 WHERE channel_id = 2", "top must be 1 to 25, got 100"),
+    3: ("UPDATE channels SET top = 0 WHERE channel_id = 3", "top must be 1 to 25, got 0"),
+    4: ("UPDATE channels SET top = -5 WHERE channel_id = 4", "top must be 1 to 25, got -5"),
+    5: (
+        "UPDATE channels SET min_score = -1 WHERE channel_id = 5",
+        "min_score must be at least 0, got -1",
+    ),
+    6: (
+        "UPDATE subscriptions SET category = 'cs.XX' WHERE channel_id = 6",
+        "unknown arXiv category 'cs.XX'",
+    ),
+}
+
+
+async def test_a_channel_that_cannot_be_planned_is_skipped_alone(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for channel in range(1, 7):
+        await store.subscriptions.subscribe(channel, 1000, ["cs.CV"])
+    with contextlib.closing(sqlite3.connect(tmp_path / "archive.sqlite3")) as db, db:
+        for sql, _ in BAD_ROWS.values():
+            db.execute(sql)
+    await ingest_sample(store, MARCH_15)
+    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+
+    with caplog.at_level(logging.WARNING, logger="bot.planning"):
+        assert await planner.plan() == 1
+        assert await planner.plan() == 0  # planned again: skipped again, not logged again
+    rows = await store.deliveries.ledger()
+    assert [(r.channel_id, r.date, r.status) for r in rows] == [(1, MARCH_15, "pending")]
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == len(BAD_ROWS)
+    for (channel, (_, problem)), line in zip(BAD_ROWS.items(), logged, strict=True):
+        assert line.startswith(
+            f"channel {channel} gets no digests until its subscription is fixed: {problem}"
+        )
+
+
+async def test_a_channel_whose_subscription_is_fixed_is_planned(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store.subscriptions.subscribe(2, 1000, ["cs.CV"])
+    with contextlib.closing(sqlite3.connect(tmp_path / "archive.sqlite3")) as db, db:
+        db.execute(BAD_ROWS[2][0])
+    await ingest_sample(store, MARCH_15)
+    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+    assert await planner.plan() == 0
+
+    await store.subscriptions.update_settings(2, SettingsChange(top=3))
+    assert await planner.replan([2]) == 1
+    [row] = await store.deliveries.ledger()
+    assert (row.channel_id, row.status) == (2, "pending")

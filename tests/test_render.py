@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import template_samples
 from bot.cli import main
 from bot.config import ConfigError
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
 from bot.render import (
+    BUNDLED_TEMPLATES,
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     ELLIPSIS,
@@ -34,6 +37,7 @@ from bot.render import (
     TITLE_LIMIT,
     Message,
     Renderer,
+    TemplateBlockError,
     embed_size,
     escape_markdown,
     shorten,
@@ -70,15 +74,26 @@ HOSTILE = [
     "line\n> quote\n# heading\n- item",
     "back\\slash **x**",
     "\\*not escaped*",
+    "<id:customize>",
+    "<id:browse>",
+    "<ID:guide>",
+    "-# subtext",
+    "### heading",
+    "1. first",
+    "line\r# heading after a carriage return",
+    "\u202eevil reversed",
+    "\u2066isolated\u2069",
 ]
 _SPECIAL = set("\\*_~`|[]")
-_LIVE_MENTION = re.compile(r"<(?:[@#/:]|a:|t:)|@(?:everyone|here)", re.IGNORECASE)
+_LIVE_MENTION = re.compile(r"<(?:[@#/:]|a:|t:|id:)|@(?:everyone|here)", re.IGNORECASE)
 _LINE_MARKUP = re.compile(r"(?:[#>+-]|\d+\.)")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def live_markup(text: str) -> list[str]:
-    """What in `text` Discord would still read as a mention or formatting."""
+    """What in `text` Discord would still read as a mention, formatting or reordering."""
     found = [m.group() for m in _LIVE_MENTION.finditer(text)]
+    found += _BIDI.findall(text)
     escaped = False
     for char in text:
         if escaped:
@@ -87,7 +102,7 @@ def live_markup(text: str) -> list[str]:
             escaped = True
         elif char in _SPECIAL:
             found.append(char)
-    for line in text.split("\n"):
+    for line in re.split("[\r\n]", text):
         if _LINE_MARKUP.match(line.lstrip()):
             found.append(line)
     return found
@@ -157,6 +172,45 @@ def test_escape_markdown_exact_forms() -> None:
     ).map("".join)
 )
 def test_escape_markdown_never_leaves_anything_live(text: str) -> None:
+    assert live_markup(escape_markdown(text)) == []
+
+
+def test_escape_markdown_neutralises_navigation_mentions_and_bidi_controls() -> None:
+    zwsp = "\u200b"
+    assert (
+        escape_markdown("<id:customize> <id:browse>") == f"<{zwsp}id:customize> <{zwsp}id:browse>"
+    )
+    assert escape_markdown("a\u202eb\u202ac\u2066d\u2069e") == "abcde"
+    assert escape_markdown("<\u202e@123>") == f"<{zwsp}@123>"  # removed first, then escaped
+    assert escape_markdown("-# small") == r"\-# small"
+    assert escape_markdown("x\r> quote") == "x\r\\> quote"
+    assert escape_markdown("\u200f\u200e") == "\u200f\u200e"  # marks that only hint direction
+
+
+# Pieces of Discord's mention and markdown syntax, to be put together in every order.
+_SYNTAX = [
+    *"<>@#/:&!*_~`|[]()\\-+.>1 \n\r\t",
+    "\u202e",
+    "\u2067",
+    "\u200b",
+    "a:",
+    "t:",
+    "id:",
+    "everyone",
+    "here",
+    "customize",
+    "123",
+    "http://x",
+]
+
+
+@given(st.lists(st.sampled_from(_SYNTAX), max_size=24).map("".join))
+def test_escaped_syntax_never_forms_a_mention_or_markup(text: str) -> None:
+    assert live_markup(escape_markdown(text)) == []
+
+
+@given(st.text())
+def test_escaped_text_never_forms_a_mention_or_markup(text: str) -> None:
     assert live_markup(escape_markdown(text)) == []
 
 
@@ -294,6 +348,75 @@ def test_paper_card_without_an_over_long_abs_link() -> None:
     (embed,) = message.embeds
     assert "url" not in embed
     assert message.buttons == ()
+
+
+def bare_paper(**changes: Any) -> Paper:
+    """A paper whose post gave no title, authors, categories or abstract."""
+    fields: dict[str, Any] = {
+        "arxiv_id": "2103.00001",
+        "title": "",
+        "authors": (),
+        "categories": (),
+        "abstract": "",
+        "abs_url": "https://arxiv.org/abs/2103.00001",
+        "pdf_url": None,
+    }
+    return Paper(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("blank", ["", "  \n "])
+def test_paper_card_of_a_paper_with_empty_fields(blank: str) -> None:
+    paper = bare_paper(title=blank, abstract=blank)
+    appearance = Appearance(dt.date(2021, 3, 5), 4, 10, 20)
+    message = Renderer().paper(PaperHistory(paper, (appearance,), ()))
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed["title"] == "arXiv:2103.00001"
+    assert embed["description"] == (
+        "**Authors:** not listed\n**Categories:** none listed\n\nNo abstract available."
+    )
+    assert embed["footer"] == {"text": "arXiv:2103.00001"}
+    assert embed["fields"] == [
+        {"name": "Hot on", "value": "2021-03-05 · #4 · 10 retweets · 20 favorites", "inline": False}
+    ]
+
+
+def test_digest_of_a_paper_with_empty_fields() -> None:
+    date = dt.date(2021, 3, 5)
+    paper = bare_paper(categories=("cs.CV",))
+    day = Day(
+        date,
+        dt.datetime(2021, 3, 6, tzinfo=dt.UTC),
+        (RankedPaper(paper, Appearance(date, 1, 2, 3), ()),),
+    )
+    digest = build_digest(day, ["cs.CV"], top=10)
+    assert digest is not None
+    (message,) = Renderer().digest(digest)
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    assert embed["title"] == "#1 · arXiv:2103.00001"
+    assert embed["description"] == (
+        "Authors not listed\n**cs.CV**\n🔁 2 retweets · ❤️ 3 favorites\n\nNo abstract available."
+    )
+
+
+def test_tweet_handles_and_names_never_mention() -> None:
+    date = dt.date(2021, 3, 5)
+    tweets = tuple(
+        Tweet(f"https://twitter.com/{handle}/status/{i}", author, handle, date, "en", "hi")
+        for i, (author, handle) in enumerate(
+            [("Mallory", "everyone"), ("@here", "here"), ("<id:customize>", "x_y")]
+        )
+    )
+    history = PaperHistory(perceiver_history().paper, (), tweets)
+    message = Renderer().paper(history)
+    (embed,) = message.embeds
+    assert [f["name"] for f in embed["fields"]] == [
+        "Mallory (@\u200beveryone) · 2021-03-05",
+        "@\u200bhere (@\u200bhere) · 2021-03-05",
+        "<\u200bid:customize> (@x\\_y) · 2021-03-05",
+    ]
+    assert not _LIVE_MENTION.search(json.dumps(message.body(), ensure_ascii=False))
 
 
 # --- the digest ------------------------------------------------------------------------------
@@ -692,3 +815,115 @@ def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"[templates] directory {tmp_path / 'nowhere'} does not exist or is not a directory"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        (
+            "paper.j2",
+            "{% block footer %}arXiv:{{ paper.arxiv_id }} {{ paper.nope }}{% endblock %}",
+            ":1: block 'footer' cannot be rendered: 'bot.models.Paper object' has no attribute"
+            " 'nope'",
+        ),
+        # Only a paper without authors has no first author.
+        (
+            "paper.j2",
+            "{% block head %}\nBy {{ paper.authors[0] }}{% endblock %}",
+            ":2: block 'head' cannot be rendered: tuple object has no element 0",
+        ),
+        # Only a channel paused by its own setting has no pause reason.
+        (
+            "subscriptions.j2",
+            "{% block settings %}{% if subscription.paused %}"
+            "{{ subscription.pause_reason.upper() }}{% endif %}{% endblock %}",
+            ":1: block 'settings' cannot be rendered: 'None' has no attribute 'upper'",
+        ),
+        (
+            "digest.j2",
+            "{% block header %}{{ digest.date }}{% if digest.cut %} {{ digest.top }}{% endif %}"
+            "{% endblock %}",
+            ":1: block 'header' cannot be rendered: 'bot.digest.Digest object' has no attribute"
+            " 'top'",
+        ),
+        (
+            "notices.j2",
+            "{% block guild_only %}ok{% endblock %}\n{% block invalid_setting %}{{ option }}"
+            " {{ maximum }}{% endblock %}",
+            ":2: block 'invalid_setting' cannot be rendered: 'maximum' is undefined",
+        ),
+    ],
+)
+def test_an_override_that_fails_to_render_is_refused_at_start(
+    tmp_path: Path, name: str, text: str, problem: str
+) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        Renderer(tmp_path)
+    assert str(info.value) == f"{tmp_path / name}{problem} (tried with sample data at start)"
+
+
+def test_an_override_that_renders_is_used(tmp_path: Path) -> None:
+    (tmp_path / "paper.j2").write_text(
+        "{% block footer %}{{ paper.arxiv_id }} ({{ history.appearances | length }} days)"
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    (tmp_path / "digest.j2").write_text(
+        "{% block title %}{{ entry.ranked.appearance.rank }}. "
+        "{{ entry.ranked.paper.title | md }}{% endblock %}",
+        encoding="utf-8",
+    )
+    renderer = Renderer(tmp_path)
+    (embed,) = renderer.paper(perceiver_history()).embeds
+    assert embed["footer"] == {"text": "2103.03206 (1 days)"}
+    assert embed["title"] == Renderer().paper(perceiver_history()).embeds[0]["title"]
+    (message,) = renderer.digest(sample_digest(["cs.CV"]))
+    assert message.embeds[0]["title"] == "3. Perceiver: General Perception with Iterative Attention"
+
+
+def test_a_block_failing_at_run_time_names_its_file_and_block() -> None:
+    path = BUNDLED_TEMPLATES / "notices.j2"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "{% block no_subscription %}" in text)
+    with pytest.raises(TemplateBlockError) as info:
+        Renderer().notice("no_subscription")  # without the channel_id it needs
+    assert str(info.value) == (
+        f"{path}:{line}: block 'no_subscription' cannot be rendered: 'channel_id' is undefined"
+    )
+
+
+def test_the_samples_render_with_the_bundled_templates_and_take_every_branch() -> None:
+    renderer = Renderer()
+    template_samples.render_every_message(renderer)
+    notices = jinja2.Environment().parse((BUNDLED_TEMPLATES / "notices.j2").read_text("utf-8"))
+    assert set(template_samples.NOTICES) == {b.name for b in notices.find_all(jinja2.nodes.Block)}
+
+    day = template_samples.sample_day()
+    assert day.date == dt.date(2021, 3, 5)
+    full, bare = template_samples.papers(day)
+    assert (len(full.appearances), len(full.tweets) > 5, full.paper.pdf_url is not None) == (
+        2,
+        True,
+        True,
+    )
+    assert (bare.paper.title, bare.paper.authors, bare.paper.categories) == ("", (), ())
+    assert (bare.paper.abstract, bare.appearances, bare.tweets) == ("", (), ())
+    digests = template_samples.digests(day)
+    assert {d.cut for d in digests} == {True, False}
+    assert {d.min_score > 0 for d in digests} == {True, False}
+    assert {d.matched == 1 for d in digests} == {True, False}
+    entries = [e for d in digests for e in d.entries]
+    assert {bool(e.ranked.tweets) for e in entries} == {True, False}
+    assert {bool(e.ranked.paper.abstract) for e in entries} == {True, False}
+    subscriptions = template_samples.subscriptions()
+    assert None in subscriptions
+    listed = [s for s in subscriptions if s is not None]
+    assert {bool(s.categories) for s in listed} == {True, False}
+    assert {(s.paused, s.pause_reason is None) for s in listed} == {
+        (False, True),
+        (True, True),
+        (True, False),
+    }
+    assert {s.deliver_at is None for s in listed} == {True, False}
+    assert {s.top is None for s in listed} == {True, False}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -23,6 +24,10 @@ _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 # A write waiting for another process's lock gives the lock back between tries, so reads
 # (slash commands) are not held up behind it; each try starts after at most this long.
 _BUSY_PAUSE = 0.1
+
+# Reads look whether the database file was deleted or replaced at most this often (every
+# write looks first): reads alone would still notice it, but need not stat every time.
+READ_CHECK_SECONDS = 30.0
 
 
 class StoreError(RuntimeError):
@@ -101,6 +106,14 @@ class Database:
     after the file becomes writable. So once a write fails because the database is
     read-only, the next write first checks the file, and reopens the connection (at most
     once per operation) as soon as it can be written again; until then writes fail at once.
+
+    A database file deleted or replaced (a restore) while open would take every later
+    write with it: SQLite goes on writing into the unlinked file. So every write first
+    compares the path's device and inode with the open file's, and once they differ every
+    write fails, saying to restart; reads go on from the open file. Reopening by itself
+    instead would start an empty archive, or mix a restored one with this process's state.
+    The old file's -wal and -shm are taken away from the path then: SQLite would read a
+    restored file through them, as if it held the old file's latest pages.
     """
 
     def __init__(
@@ -112,6 +125,11 @@ class Database:
         self.lock = asyncio.Lock()
         self.read_only = False  # the connection cannot write: reopen once the file can be
         self.reopens = 0
+        self.read_check_seconds = READ_CHECK_SECONDS
+        # (device, inode) of the file opened and of its -wal and -shm; see _note_files.
+        self._files: dict[str, tuple[int, int] | None] = {}
+        self._gone: str | None = None  # how the file left its path, once noticed
+        self._read_checked_at = -math.inf
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> Database:
@@ -134,6 +152,7 @@ class Database:
         except BaseException:
             await database.connection.close()
             raise
+        database._note_files()
         if unwritable is not None:
             log.warning(
                 "database %s is read-only (%s cannot be written): serving reads; every "
@@ -228,6 +247,7 @@ class Database:
         while True:
             await self.lock.acquire()
             try:
+                self._check_file()
                 if self.read_only:
                     await self._reopen_if_writable()
                 connection = self.connection
@@ -257,13 +277,8 @@ class Database:
 
     async def _reopen_if_writable(self) -> None:
         """The connection is read-only: reopen it if the file can be written now, else fail
-        without trying (called with self.lock held)."""
-        if self.path != ":memory:" and not await asyncio.to_thread(os.path.exists, self.path):
-            # Moved or deleted while open (SQLITE_READONLY_DBMOVED): reopening would create
-            # an empty database in its place.
-            raise StoreUnavailable(
-                f"database {self.path} no longer exists (moved or deleted?); nothing was changed"
-            )
+        without trying (called with self.lock held, after _check_file: the file at the
+        path is still the one opened)."""
         unwritable = await asyncio.to_thread(_unwritable, self.path)
         if unwritable is not None:
             raise StoreUnavailable(
@@ -282,6 +297,7 @@ class Database:
         old, self.connection = self.connection, connection
         self.read_only = False
         self.reopens += 1
+        self._note_files()
         with contextlib.suppress(sqlite3.Error, ValueError):
             await old.close()
         log.info("database %s can be written again; reopened it", self.path)
@@ -291,10 +307,60 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 await self.connection.execute("ROLLBACK")
 
+    def _note_files(self) -> None:
+        """Remember which files are open: the database's, and the -wal and -shm SQLite
+        made beside it, which stay the same files while a connection is open."""
+        if self.path != ":memory:":
+            self._files = {path: _identity(path) for path in (self.path, *_companions(self.path))}
+
+    def _check_file(self) -> None:
+        """Raise StoreUnavailable if the open file is no longer the one at self.path; the
+        first time, log it. A stat is cheap next to the write it guards."""
+        opened = self._files.get(self.path)
+        if self._gone is None and opened is not None:
+            try:
+                now = _identity(self.path)
+            except OSError:
+                now = opened  # cannot tell (a directory not searchable): SQLite will say
+            if now != opened:
+                self._gone = "was deleted or moved" if now is None else "was replaced"
+                log.error(
+                    "database %s %s while open: every change is refused from now on, since "
+                    "it would be lost with the old file; restart hotpapers to open the file "
+                    "now at that path (a new, empty archive if there is none)",
+                    self.path,
+                    self._gone,
+                )
+                self._take_away_companions()
+        if self._gone is not None:
+            raise StoreUnavailable(
+                f"database {self.path} {self._gone} while open; nothing was changed: "
+                "restart hotpapers to use the file now at that path"
+            )
+
+    def _take_away_companions(self) -> None:
+        """Remove the old file's -wal and -shm from beside the path (only if still ours)."""
+        for path in _companions(self.path):
+            opened = self._files.get(path)
+            try:
+                if opened is not None and _identity(path) == opened:
+                    os.unlink(path)
+                    log.info("removed %s, which belongs to the old database file", path)
+            except OSError as exc:
+                log.error("could not remove %s of the old database file: %s", path, exc)
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Reads wait for any transaction in flight, so they never see half of one."""
+        """Reads wait for any transaction in flight, so they never see half of one.
+
+        They go on from the open file after it was deleted or replaced (noticed here at
+        most every read_check_seconds, and logged once), since what it holds is intact."""
         async with self.lock:
+            now = asyncio.get_running_loop().time()
+            if now - self._read_checked_at >= self.read_check_seconds:
+                self._read_checked_at = now
+                with contextlib.suppress(StoreUnavailable):
+                    self._check_file()
             try:
                 yield self.connection
             except sqlite3.OperationalError as exc:
@@ -311,6 +377,19 @@ def _reason(exc: sqlite3.Error) -> str:
     if _is_busy(exc):
         return f"locked by another process ({exc})"
     return f"unavailable ({exc})"
+
+
+def _companions(path: str) -> tuple[str, str]:
+    return f"{path}-wal", f"{path}-shm"
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The (device, inode) of the file at `path`; None when there is none."""
+    try:
+        found = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return found.st_dev, found.st_ino
 
 
 async def _connect(target: str) -> aiosqlite.Connection:

@@ -464,7 +464,7 @@ async def test_subscribe_a_whole_archive(
         text = await notice(
             fake_discord, "subscribe", {"category": typed}, channel_id=GENERAL_CHANNEL_ID
         )
-        assert text.startswith("Subscribed <#1002> to cs.*.")
+        assert text.startswith("Subscribed <#1002> to cs.\\*.")  # shown as cs.*
         stored = await bot.store.subscriptions.get(GENERAL_CHANNEL_ID)
         assert stored is not None
         assert stored.categories == ("cs.*",)
@@ -472,7 +472,42 @@ async def test_subscribe_a_whole_archive(
         again = await notice(
             fake_discord, "subscribe", {"category": other}, channel_id=GENERAL_CHANNEL_ID
         )
-        assert again == "<#1002> is already subscribed to cs.*."
+        assert again == "<#1002> is already subscribed to cs.\\*."
+
+
+@pytest.mark.parametrize("typed", ["cs.CV,", ",cs.CV", " cs.CV ; ", "cs.CV,,cs.LG"])
+async def test_subscribe_ignores_empty_parts(
+    fake_discord: FakeDiscord, tmp_path: Path, typed: str
+) -> None:
+    async with running_bot(fake_discord, tmp_path) as bot:
+        text = await notice(fake_discord, "subscribe", {"category": typed})
+        stored = await bot.store.subscriptions.get(PAPERS_CHANNEL_ID)
+    codes = ("cs.CV", "cs.LG") if "LG" in typed else ("cs.CV",)
+    assert text.startswith(f"Subscribed <#1001> to {', '.join(codes)}. Digests start")
+    assert stored is not None
+    assert stored.categories == codes
+
+
+@pytest.mark.parametrize("typed", [",", " ", " , ;"])
+async def test_subscribe_without_any_category(
+    fake_discord: FakeDiscord, tmp_path: Path, typed: str
+) -> None:
+    async with running_bot(fake_discord, tmp_path) as bot:
+        text = await notice(fake_discord, "subscribe", {"category": typed})
+        assert await bot.store.subscriptions.get(PAPERS_CHANNEL_ID) is None
+    assert text == (
+        "No category given. Expected a category code like cs.CV or a whole archive like cs;"
+        " several may be separated by commas."
+    )
+
+
+async def test_subscribe_to_several_archives_keeps_their_stars_literal(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with running_bot(fake_discord, tmp_path):
+        text = await notice(fake_discord, "subscribe", {"category": "cs, math"})
+    # Unescaped, "*, math.*" would show in italics.
+    assert text.startswith("Subscribed <#1001> to cs.\\*, math.\\*. Digests start")
 
 
 async def test_subscribe_suggests_for_a_misspelled_category(
@@ -558,6 +593,45 @@ async def test_subscriptions_of_an_unsubscribed_channel(
     assert embed["title"] == "Subscriptions of #general"
     assert embed["description"].startswith("This channel has no subscriptions.")
     assert "fields" not in embed
+
+
+# ---------------------------------------------------------------------------------------------
+# /settings
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        ({"top": 100}, "`top` must be 1 to 25 (papers per digest), got 100."),
+        ({"top": 0}, "`top` must be 1 to 25 (papers per digest), got 0."),
+        ({"top": -5, "paused": True}, "`top` must be 1 to 25 (papers per digest), got -5."),
+        (
+            {"min_score": -1},
+            "`min_score` must be 0 to 10,000,000 (retweets + favorites), got -1.",
+        ),
+        (
+            {"min_score": 10_000_001, "time": "08:00"},
+            "`min_score` must be 0 to 10,000,000 (retweets + favorites), got 10,000,001.",
+        ),
+    ],
+)
+async def test_settings_refuses_values_outside_the_declared_ranges(
+    fake_discord: FakeDiscord, tmp_path: Path, options: dict[str, Any], refusal: str
+) -> None:
+    """Discord's client keeps to min_value/max_value; a forged interaction need not."""
+    async with running_bot(fake_discord, tmp_path) as bot:
+        await notice(fake_discord, "subscribe", {"category": "cs.CV"})
+        before = await bot.store.subscriptions.get(PAPERS_CHANNEL_ID)
+        text = await notice(fake_discord, "settings", options)
+        after = await bot.store.subscriptions.get(PAPERS_CHANNEL_ID)
+        accepted = await command(fake_discord, "settings", {"top": 25, "min_score": 10_000_000})
+    assert text == f"{refusal} Nothing was changed."
+    assert after == before
+    assert (
+        "Top papers per digest: 25\nMinimum score (retweets + favorites): 10000000"
+        in (field_named(only_embed(accepted[1]), "Settings")["value"])
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal
+from bot.digest import TOP_LIMIT
 from bot.render import CHOICES_LIMIT, Renderer, choice_name
 from bot.store import SettingsChange, Subscriptions
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _IMMEDIATE = {"now", "off", "asap", "immediately", "none"}
+MIN_SCORE_LIMIT = 10_000_000
 
 
 @functools.cache
@@ -63,8 +65,8 @@ class SettingsCog(commands.Cog):
         interaction: discord.Interaction[HotPapersBot],
         time: str | None = None,
         timezone: str | None = None,
-        top: app_commands.Range[int, 1, 25] | None = None,
-        min_score: app_commands.Range[int, 0, 10_000_000] | None = None,
+        top: app_commands.Range[int, 1, TOP_LIMIT] | None = None,
+        min_score: app_commands.Range[int, 0, MIN_SCORE_LIMIT] | None = None,
         paused: bool | None = None,
     ) -> None:
         target = channel_target(interaction)
@@ -72,6 +74,17 @@ class SettingsCog(commands.Cog):
         current = await self.subscriptions.get(target.channel_id)
         if current is None:
             raise Refusal(self.renderer.notice("no_subscription", channel_id=target.channel_id))
+        # Discord's client keeps to the declared ranges, but a forged interaction need not.
+        for option, value, low, high, unit in (
+            ("top", top, 1, TOP_LIMIT, "papers per digest"),
+            ("min_score", min_score, 0, MIN_SCORE_LIMIT, "retweets + favorites"),
+        ):
+            if value is not None and not low <= value <= high:
+                raise Refusal(
+                    self.renderer.notice(
+                        "invalid_setting", option=option, value=value, low=low, high=high, unit=unit
+                    )
+                )
         change = SettingsChange(top=top, min_score=min_score, paused=paused)
         if time is not None:
             text = time.strip().lower()

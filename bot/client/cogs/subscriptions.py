@@ -14,7 +14,7 @@ from bot import taxonomy
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.render import CHOICES_LIMIT, Renderer, choice_name
+from bot.render import CHOICES_LIMIT, Renderer, category_label, choice_name
 from bot.store import Subscriptions
 
 if TYPE_CHECKING:
@@ -49,8 +49,11 @@ class SubscriptionsCog(commands.Cog):
     ) -> None:
         target = channel_target(interaction)
         require_manage_channels(interaction)
+        queries = [q for q in _SEPARATORS.split(category) if q]  # "cs.CV," is one category
+        if not queries:
+            raise Refusal(self.renderer.notice("missing_category"))
         codes: list[str] = []
-        for query in _SEPARATORS.split(category.strip()) or [""]:
+        for query in queries:
             try:
                 codes.append(taxonomy.normalize(query))
             except taxonomy.UnknownCategory as exc:
@@ -129,9 +132,9 @@ class SubscriptionsCog(commands.Cog):
             return []
         needle = current.strip().lower()
         return [
-            app_commands.Choice(name=choice_name(taxonomy.describe(code)), value=code)
+            app_commands.Choice(name=choice_name(category_label(code)), value=code)
             for code in subscription.categories
-            if needle in code.lower() or needle in taxonomy.describe(code).lower()
+            if needle in category_label(code).lower()
         ][:CHOICES_LIMIT]
 
     @app_commands.command(

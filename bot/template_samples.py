@@ -1,0 +1,150 @@
+"""Every message the templates make, rendered once with sample data: a template override's
+trial at start, so that a block failing on real data (`{{ paper.nope }}`) stops the bot
+before its first digest rather than failing every digest.
+
+The data is a real post (the bundled 2021-03-05 one) and the cases that take each block's
+other branches: a paper with empty fields, digests cut by their top or filtered by score,
+channels paused or waiting for a local time, and each notice with the context its command
+gives it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.digest import Digest, build_digest
+from bot.ingest.parser import parse_post
+from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Subscription
+from bot.samples import sample_posts
+
+if TYPE_CHECKING:
+    from bot.render import Renderer
+
+SAMPLE_DATE = dt.date(2021, 3, 5)
+CHANNEL_ID = 1001
+
+# Each notice's context as its command gives it; more than one where the block branches.
+NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
+    "subscribed": [
+        {"channel_id": CHANNEL_ID, "added": ["cs.CV", "cs.*"], "already": []},
+        {"channel_id": CHANNEL_ID, "added": ["cs.CV"], "already": ["cs.LG"]},
+    ],
+    "already_subscribed": [{"channel_id": CHANNEL_ID, "category": "cs.CV, cs.LG"}],
+    "unsubscribed": [
+        {"channel_id": CHANNEL_ID, "category": "cs.CV", "remaining": ["cs.LG"]},
+        {"channel_id": CHANNEL_ID, "category": "cs.CV", "remaining": []},
+    ],
+    "not_subscribed": [
+        {"channel_id": CHANNEL_ID, "category": "cs.CV", "current": ["cs.LG"]},
+        {"channel_id": CHANNEL_ID, "category": "cs.CV", "current": []},
+    ],
+    "unknown_category": [
+        {"query": "cs.VC", "suggestions": ["cs.CV", "cs.CC"]},
+        {"query": "zzz", "suggestions": []},
+    ],
+    "missing_category": [{}],
+    "guild_only": [{}],
+    "missing_permission": [{}],
+    "unknown_paper": [{"arxiv_id": "2103.99999"}],
+    "invalid_paper_id": [{"text": "2103.1", "reason": "expected 4 or 5 digits after the dot"}],
+    "error": [{}],
+    "no_subscription": [{"channel_id": CHANNEL_ID}],
+    "invalid_time": [{"text": "25:00"}],
+    "invalid_timezone": [
+        {"text": "Europe/Pari", "suggestions": ["Europe/Paris"]},
+        {"text": "Mars/Olympus", "suggestions": []},
+    ],
+    "invalid_setting": [
+        {"option": "top", "value": 100, "low": 1, "high": 25, "unit": "papers per digest"}
+    ],
+    "empty_archive": [{}],
+    "invalid_date": [{"text": "2021-13-01"}],
+    "unknown_day": [{"date": "2021-03-06"}],
+    "no_match": [{"date": "2021-03-05", "categories": ("hep-lat", "cs.*")}],
+    "store_unavailable": [{}],
+}
+
+
+def sample_day() -> Day:
+    """The bundled 2021-03-05 post."""
+    path = next(p for p in sample_posts() if p.name.startswith(SAMPLE_DATE.isoformat()))
+    return parse_post(path.read_bytes(), str(path))
+
+
+def bare(paper: Paper, **fields: Any) -> Paper:
+    """The paper as a post that gave no title, authors, categories or abstract lists it."""
+    return dataclasses.replace(
+        paper, **{"title": "", "authors": (), "categories": (), "abstract": "", **fields}
+    )
+
+
+def papers(day: Day) -> list[PaperHistory]:
+    """A paper hot on two days with more tweets than a card shows, and a bare one."""
+    ranked = day.papers[2]
+    later = Appearance(SAMPLE_DATE + dt.timedelta(days=1), 1, 1, 0)
+    tweets = tuple(t for p in day.papers for t in p.tweets)
+    return [
+        PaperHistory(ranked.paper, (ranked.appearance, later), tweets),
+        PaperHistory(bare(ranked.paper, pdf_url=None), (), ()),
+    ]
+
+
+def digests(day: Day) -> list[Digest]:
+    """Digests that take each header and paper branch: cut by top, filtered by score, of
+    one paper, and of a paper with empty fields and no tweets."""
+    bare_paper = bare(day.papers[0].paper, categories=("cs.CV",))
+    bare_day = Day(
+        day.date, day.published_at, (RankedPaper(bare_paper, Appearance(day.date, 1, 1, 1), ()),)
+    )
+    found = [
+        build_digest(day, ["cs.CV"], top=25),
+        build_digest(day, ["cs.LG", "cs.*"], top=3, min_score=100),
+        build_digest(day, ["cs.PL"], top=1),
+        build_digest(bare_day, ["cs.CV"], top=1),
+    ]
+    return [d for d in found if d is not None]
+
+
+def subscriptions() -> list[Subscription | None]:
+    """No subscription, one with none left, and channels active, waiting and paused."""
+    active = Subscription(
+        channel_id=CHANNEL_ID,
+        guild_id=1000,
+        categories=("cs.CV", "cs.*"),
+        since_date=SAMPLE_DATE,
+        top=None,
+        min_score=0,
+        deliver_at=None,
+        timezone="UTC",
+        paused=False,
+        pause_reason=None,
+    )
+    return [
+        None,
+        dataclasses.replace(active, categories=()),
+        active,
+        dataclasses.replace(active, top=5, deliver_at=dt.time(8, 30), timezone="Europe/Paris"),
+        dataclasses.replace(active, paused=True),
+        dataclasses.replace(active, paused=True, pause_reason="Discord refused to post here"),
+    ]
+
+
+def render_every_message(renderer: Renderer) -> None:
+    """Render each message with each sample; raises what the first failing block raises."""
+    day = sample_day()
+    for history in papers(day):
+        renderer.paper(history)
+    for digest in digests(day):
+        renderer.digest(digest)
+        renderer.digest_header(digest, markdown=False)
+    for subscription in subscriptions():
+        for next_due in (None, "<t:1615000000:f> (<t:1615000000:R>)"):
+            renderer.subscriptions(
+                subscription, channel_name="papers", default_top=10, next_due=next_due
+            )
+    for name, contexts in NOTICES.items():
+        for context in contexts:
+            renderer.notice(name, **context)
