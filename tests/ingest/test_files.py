@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.files import Rejection, content_hash, find_posts, ingest_files
+from bot.models_json import paper_json
 from bot.store import Store
 
 
@@ -116,3 +118,39 @@ async def test_a_rejection_is_logged_at_info_only(
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (logging.INFO, f"rejected post {report.rejected[0]}")
     ]
+
+
+async def test_a_paper_with_every_field_the_writer_may_leave_empty_is_stored_as_parsed(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    text = samples[0].read_text(encoding="utf-8")
+    categories = next(line for line in text.split("\n") if "[eess.AS]" in line)
+    first, _, rest = text.partition("# 3. Perceiver: General Perception with Iterative Attention")
+    _authors, _, rest = rest.partition("- retweets: 857,")
+    rest = rest.replace(" | [pdf](https://arxiv.org/pdf/2103.03206)", "", 1)
+    rest = rest.replace(categories, "- ", 1)
+    abstract_start = rest.index("\n\nBiological systems") + 2
+    abstract_end = rest.index("\n", abstract_start)
+    # As the writer prints a paper without title, authors, PDF link, categories or abstract.
+    empty = first + "# 3. \n\n\n\n- retweets: 857," + rest[:abstract_start] + rest[abstract_end:]
+    post = tmp_path / "2021-03-05---Hot-Papers.md"
+    post.write_text(empty, encoding="utf-8")
+
+    report = await ingest_files(store.archive, [post])
+    assert (report.new, report.rejected) == (1, [])
+    history = await store.archive.paper("2103.03206")
+    assert history is not None
+    assert paper_json(history) | {"appearances": [], "tweets": []} == {
+        "arxiv_id": "2103.03206",
+        "title": "",
+        "authors": [],
+        "categories": [],
+        "abstract": "",
+        "abs_url": "https://arxiv.org/abs/2103.03206",
+        "pdf_url": None,
+        "appearances": [],
+        "tweets": [],
+    }
+    assert len(history.tweets) == 3
+    assert history.paper.primary_category == ""
+    assert await store.archive.day(dt.date(2021, 3, 5)) == report.stored_days[0]
