@@ -4,7 +4,8 @@ The posts are machine-written (HotPaperBlogWriter.save_markdown), so the parser 
 writer's layout: everything it could have written is accepted (an empty authors, categories
 or abstract line, no PDF link, an empty title, an abstract that looks like Markdown or HTML),
 and anything it could not have written is a ParseError naming the file and line, never a
-silently wrong paper.
+silently wrong paper. Every pattern runs in time linear in its input, so a hostile post
+costs no more than a long one.
 """
 
 from __future__ import annotations
@@ -55,17 +56,25 @@ _CATEGORY = re.compile(
 _CATEGORY_LINK = r"\[[^\[\]]+\]\(https?://arxiv\.org/list/[A-Za-z-]+(?:\.[A-Za-z-]+)?/recent\)"
 # `'- ' + ' | '.join(links)`: just "-" (once stripped) when the paper has no categories.
 _CATEGORY_LINE = re.compile(rf"-(?: {_CATEGORY_LINK}(?: \| {_CATEGORY_LINK})*)?")
-_TWEET = re.compile(
-    r'<blockquote class="twitter-tweet"[^>]*>\s*'
-    r'<p lang="(?P<lang>[^"]*)"(?: dir="[a-z]*")?>(?P<body>.*)</p>\s*'
-    r"&mdash; (?P<author>.*?) \(@(?P<handle>\w{1,50})\)\s*"
-    r'<a href="https?://(?:mobile\.)?twitter\.com/(?P<url_handle>\w{1,50})/status/(?P<status>\d+)'
-    r'(?:\?[^"]*)?">(?P<posted>[A-Z][a-z]+ \d{1,2}, \d{4})</a>\s*</blockquote>',
-    re.DOTALL,
+# A tweet's oEmbed HTML is read in two anchored pieces around its last `</p>`, found with
+# rfind: one pattern spanning the body would backtrack over it for every candidate `</p>`.
+_TWEET_HEAD = re.compile(
+    r'<blockquote class="twitter-tweet"[^<>]*>\s*<p lang="(?P<lang>[^"<>]*)"(?: dir="[a-z]*")?>'
 )
-_SCRIPT = re.compile(r"<script\b[^>]*>\s*</script>")
+_TWEET_TAIL = re.compile(
+    r"\s*&mdash; (?P<author>[^<>]*?) \(@(?P<handle>\w{1,50})\)\s*"
+    r'<a href="https?://(?:mobile\.)?twitter\.com/(?P<url_handle>\w{1,50})/status/'
+    r'(?P<status>\d{1,30})(?:\?[^"<>]*)?">(?P<posted>[A-Z][a-z]+ \d{1,2}, \d{4})</a>\s*'
+    r"</blockquote>"
+)
+_TWEET_FORM = (
+    "tweet is not an embedded tweet of the form "
+    '\'<blockquote class="twitter-tweet"><p lang=..>text</p>&mdash; Name (@handle) '
+    '<a href="https://twitter.com/handle/status/ID">Month D, YYYY</a></blockquote>\''
+)
+_SCRIPT = re.compile(r"<script\b[^<>]*>\s*</script>")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")
 _SPACES = re.compile(r"\s+")
 _TRUNCATED = "the post ends without the blank line that closes every post; it looks truncated"
 _MONTHS = {
@@ -525,28 +534,25 @@ def _tweets(body: _Body, index: int, rank: int) -> tuple[tuple[Tweet, ...], int]
 
 
 def _tweet(block: str, line: int, path: str) -> Tweet:
-    match = _TWEET.fullmatch(block.strip())
-    if not match:
-        raise ParseError(
-            path,
-            line,
-            "tweet is not an embedded tweet of the form "
-            '\'<blockquote class="twitter-tweet"><p lang=..>text</p>&mdash; Name (@handle) '
-            '<a href="https://twitter.com/handle/status/ID">Month D, YYYY</a></blockquote>\'',
-        )
-    month_name, day_text, year_text = match["posted"].replace(",", "").split()
+    text = block.strip()
+    head = _TWEET_HEAD.match(text)
+    end = text.rfind("</p>")
+    tail = _TWEET_TAIL.fullmatch(text, end + 4) if head and end >= head.end() else None
+    if head is None or tail is None:
+        raise ParseError(path, line, _TWEET_FORM)
+    month_name, day_text, year_text = tail["posted"].replace(",", "").split()
     month = _MONTHS.get(month_name)
     try:
         if month is None:
             raise ValueError(month_name)
         posted = dt.date(int(year_text), month, int(day_text))
     except ValueError:
-        raise ParseError(path, line, f"tweet date {match['posted']!r} does not exist") from None
+        raise ParseError(path, line, f"tweet date {tail['posted']!r} does not exist") from None
     return Tweet(
-        url=f"https://twitter.com/{match['url_handle']}/status/{match['status']}",
-        author=collapse(html.unescape(_TAG.sub("", match["author"]))),
-        handle=match["handle"],
+        url=f"https://twitter.com/{tail['url_handle']}/status/{tail['status']}",
+        author=collapse(html.unescape(tail["author"])),
+        handle=tail["handle"],
         posted=posted,
-        lang=match["lang"],
-        text=tweet_text(match["body"]),
+        lang=head["lang"],
+        text=tweet_text(text[head.end() : end]),
     )

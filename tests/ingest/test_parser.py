@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -1080,6 +1082,70 @@ def test_cut_at_every_line_end_is_a_parse_error_unless_it_ends_a_section() -> No
                     continue
                 with pytest.raises(ParseError):
                     parse_post(cut, path.name)
+
+
+# --- hostile posts: parsing time grows linearly with the input -------------------------------
+
+HOSTILE_TWEET = tweet_line(MARCH_5_TEXT, "1367657530143383561")
+TWEET_HEAD = '<blockquote class="twitter-tweet"><p lang="en" dir="ltr">'
+TWEET_TAIL = HOSTILE_TWEET[HOSTILE_TWEET.index("</p>") :]
+
+
+def hostile(old: str, new: str) -> str:
+    return replace_once(MARCH_5_TEXT, old, new)
+
+
+HOSTILE: dict[str, Callable[[int], str]] = {
+    "<-in-a-tweet": lambda n: hostile(HOSTILE_TWEET, TWEET_HEAD + "<" * n + TWEET_TAIL),
+    "&-in-a-tweet": lambda n: hostile(HOSTILE_TWEET, TWEET_HEAD + "&" * n + TWEET_TAIL),
+    "</p>-in-a-tweet": lambda n: hostile(
+        HOSTILE_TWEET, TWEET_HEAD + "</p>" * (n // 4) + TWEET_TAIL
+    ),
+    "</p>&mdash;-in-a-tweet": lambda n: hostile(
+        HOSTILE_TWEET, TWEET_HEAD + "</p>&mdash; a" * (n // 13) + "</blockquote>"
+    ),
+    "(@-after-a-tweet": lambda n: hostile(
+        HOSTILE_TWEET, TWEET_HEAD + "x</p>&mdash; " + " (@a)" * (n // 5) + "</blockquote>"
+    ),
+    "<-line-after-tweets": lambda n: hostile(HOSTILE_TWEET, HOSTILE_TWEET + "\n" + "<" * n),
+    "unclosed-blockquote": lambda n: hostile(HOSTILE_TWEET, TWEET_HEAD + "<" * n),
+    "unclosed-blockquotes": lambda n: hostile(
+        HOSTILE_TWEET, (TWEET_HEAD + "\n") * (n // len(TWEET_HEAD))
+    ),
+    "#-heading": lambda n: hostile("# 3. Perceiver", "#" * n),
+    "#-abstract": lambda n: hostile("Biological systems understand", "#" * n),
+    "<-title": lambda n: hostile("# 3. Perceiver", "# 3. " + "<" * n),
+    ",-authors": lambda n: hostile(PERCEIVER_AUTHORS_LINE, "," * n + "\n"),
+    "--counts": lambda n: hostile("- retweets: 857,", "-" * n),
+    "[-links": lambda n: hostile(PERCEIVER_LINKS, "- links: " + "[" * n),
+    "(-links": lambda n: hostile(PERCEIVER_LINKS, "- links: [abs](" + "(" * n),
+    "long-id-links": lambda n: hostile(
+        PERCEIVER_LINKS, "- links: [abs](https://arxiv.org/abs/" + "1" * n + ")"
+    ),
+    "[-categories": lambda n: hostile(PERCEIVER_CATEGORIES, "- " + "[" * n),
+    "[a-categories": lambda n: hostile(PERCEIVER_CATEGORIES, "- " + "[a" * (n // 2)),
+    "<script-line": lambda n: hostile(HOSTILE_TWEET, HOSTILE_TWEET + "\n<script" + " " * n),
+}
+
+
+def parse_seconds(text: str) -> float:
+    """The best of five timings of parsing `text` (a ParseError is a result like any other)."""
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        with contextlib.suppress(ParseError):
+            parse_post(text)
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_parsing_time_grows_linearly_with_hostile_input(name: str) -> None:
+    # Linear parsing takes at most four times as long for four times the input (less, with
+    # the rest of the post a fixed cost); quadratic parsing takes sixteen times as long.
+    small, large = (parse_seconds(HOSTILE[name](size)) for size in (50_000, 200_000))
+    shown = f"{small * 1000:.1f} ms for 50 kB, {large * 1000:.1f} ms for 200 kB"
+    assert large / small < 8, f"{name}: {shown}"
 
 
 # --- mutated posts (hypothesis) ----------------------------------------------------------------
