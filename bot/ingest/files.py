@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -70,6 +71,7 @@ async def ingest_files(
     files: Sequence[Path],
     *,
     on_file: Callable[[Path], None] | None = None,
+    today: Callable[[], dt.date] = dt.date.today,
 ) -> IngestReport:
     """Parse and store each file in its own transaction; a bad file is reported, not fatal."""
     report = IngestReport()
@@ -80,32 +82,33 @@ async def ingest_files(
         except OSError as exc:
             report.rejected.append(Rejection(str(path), 0, f"cannot read: {exc.strerror or exc}"))
         else:
-            await _ingest_one(archive, path, data, known, report)
+            await ingest_post(archive, str(path), data, known, report, today=today())
         if on_file is not None:
             on_file(path)
     return report
 
 
-async def _ingest_one(
-    archive: Archive, path: Path, data: bytes, known: set[str], report: IngestReport
-) -> None:
-    await ingest_post(archive, str(path), data, known, report)
-
-
 async def ingest_post(
-    archive: Archive, source: str, data: bytes, known: set[str], report: IngestReport
+    archive: Archive,
+    source: str,
+    data: bytes,
+    known: set[str],
+    report: IngestReport,
+    *,
+    today: dt.date,
 ) -> IngestOutcome | None:
     """Parse and store one post's bytes under `source` (a path or URL), counting into `report`.
 
     Shared by `hotpapers ingest` and the pollers so every source stores posts the same way.
     Returns the outcome, or None when the post was rejected (and added to `report.rejected`).
+    A post dated more than a day after `today` is rejected.
     """
     digest = content_hash(data)
     if digest in known:
         report.unchanged += 1
         return IngestOutcome.UNCHANGED
     try:
-        day = parse_post(data, source)
+        day = parse_post(data, source, today=today)
     except ParseError as exc:
         # INFO, not WARNING: each caller reports rejections itself (the CLI prints them, the
         # poller logs them), so a warning here would say everything twice.

@@ -69,11 +69,14 @@ class DirectorySource:
         directory: Path,
         settle_seconds: float,
         clock: Callable[[], float] = time.time,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.archive = archive
         self.directory = directory
         self.settle_seconds = settle_seconds
         self.clock = clock
+        self.today = today
         self._seen: dict[Path, _Signature] = {}  # fully handled at this signature
         self._bad: dict[Path, str] = {}  # path → hash of the content last rejected
         self._unreadable: dict[Path, _Signature] = {}  # reported as unreadable at this signature
@@ -137,7 +140,9 @@ class DirectorySource:
             try:
                 if known is None:
                     known = await self.archive.content_hashes()
-                outcome = await ingest_post(self.archive, str(path), data, known, report)
+                outcome = await ingest_post(
+                    self.archive, str(path), data, known, report, today=self.today()
+                )
             except StoreError as exc:
                 _cannot_store(str(path), exc)  # not marked seen: tried again next poll
                 return report
@@ -237,14 +242,14 @@ class HttpSource:
         for back in range(self.lookback_days, -1, -1):
             url = self.url_for(today - dt.timedelta(days=back))
             try:
-                known = await self._poll_url(url, known, report)
+                known = await self._poll_url(url, known, report, today)
             except StoreError as exc:
                 _cannot_store(url, exc)
                 return report
         return report
 
     async def _poll_url(
-        self, url: str, known: set[str] | None, report: IngestReport
+        self, url: str, known: set[str] | None, report: IngestReport, today: dt.date
     ) -> set[str] | None:
         """Fetch and store one day's post; returns the content hashes, once read."""
         try:
@@ -261,7 +266,7 @@ class HttpSource:
             return known
         if known is None:
             known = await self.archive.content_hashes()
-        outcome = await ingest_post(self.archive, url, fetched.body, known, report)
+        outcome = await ingest_post(self.archive, url, fetched.body, known, report, today=today)
         if outcome is IngestOutcome.UNCHANGED:
             log.debug("post %s is unchanged", url)
         # Remember validators only once the body has been handled (stored or rejected),

@@ -154,3 +154,15 @@ async def test_a_paper_with_every_field_the_writer_may_leave_empty_is_stored_as_
     assert len(history.tweets) == 3
     assert history.paper.primary_category == ""
     assert await store.archive.day(dt.date(2021, 3, 5)) == report.stored_days[0]
+
+
+async def test_a_post_dated_more_than_a_day_ahead_is_rejected(
+    store: Store, samples: list[Path]
+) -> None:
+    report = await ingest_files(store.archive, samples, today=lambda: dt.date(2021, 3, 14))
+    assert [str(r) for r in report.rejected] == [
+        f"{samples[2]}:2: title date 2021-03-24 is more than a day after today (2021-03-14); "
+        "a post covers a day that is over"
+    ]
+    # A day ahead is allowed: the writer's day may be ahead of ours by a time zone.
+    assert [d.date.isoformat() for d in report.stored_days] == ["2021-03-05", "2021-03-15"]

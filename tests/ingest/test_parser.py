@@ -595,6 +595,35 @@ def test_a_post_covering_several_days_is_stored_as_its_first() -> None:
     assert parse_post(text) == parse_sample("2021-03-05")
 
 
+@pytest.mark.parametrize(
+    ("title_date", "today", "line"),
+    [
+        ("2099-01-01", dt.date(2021, 3, 6), 2),
+        ("9999-12-31", dt.date(2021, 3, 6), 2),
+        ("2021-03-08 - 2021-03-09", dt.date(2021, 3, 6), 2),
+        ("2021-03-05", dt.date(2021, 3, 3), 2),
+    ],
+)
+def test_a_post_dated_more_than_a_day_after_today_is_refused(
+    title_date: str, today: dt.date, line: int
+) -> None:
+    text = replace_once(
+        MARCH_5_TEXT, "title: Hot Papers 2021-03-05", f"title: Hot Papers {title_date}"
+    )
+    with pytest.raises(ParseError) as info:
+        parse_post(text, "ahead.md", today=today)
+    first = title_date[:10]
+    assert str(info.value) == (
+        f"ahead.md:{line}: title date {first} is more than a day after today ({today}); "
+        "a post covers a day that is over"
+    )
+
+
+@pytest.mark.parametrize("today", [dt.date(2021, 3, 4), dt.date(2021, 3, 5), dt.date(2030, 1, 1)])
+def test_a_post_dated_at_most_a_day_after_today_is_taken(today: dt.date) -> None:
+    assert parse_post(MARCH_5_TEXT, today=today) == parse_sample("2021-03-05")
+
+
 def test_a_post_of_no_papers_as_the_writer_prints_it() -> None:
     front_matter = MARCH_5_TEXT[: MARCH_5_TEXT.index("\n---\n") + 5]
     day = parse_post(front_matter)

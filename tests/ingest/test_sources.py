@@ -264,6 +264,26 @@ async def test_directory_missing_warns_once_until_it_reappears(
     assert warnings() == 2
 
 
+async def test_directory_rejects_a_post_dated_more_than_a_day_ahead(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "posts"
+    copy_samples(folder)
+    source = DirectorySource(
+        store.archive, folder, 2.0, clock=Clock(), today=lambda: dt.date(2021, 3, 14)
+    )
+    report = await source.poll()
+    assert days(report) == ["2021-03-05", "2021-03-15"]
+    assert [(Path(r.path).name, r.line, r.reason) for r in report.rejected] == [
+        (
+            SAMPLES["2021-03-24"].name,
+            2,
+            "title date 2021-03-24 is more than a day after today (2021-03-14); "
+            "a post covers a day that is over",
+        )
+    ]
+
+
 # --- the HTTP source --------------------------------------------------------------------------
 
 Step = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -508,6 +528,21 @@ async def test_http_request_budget_per_poll(store: Store, http: Http) -> None:
     report = await source.poll()
     assert len(report.rejected) == 3
     assert len(http.server.requests) == (2 + 1) * (3 + 1)
+
+
+async def test_http_rejects_a_post_dated_more_than_a_day_ahead(store: Store, http: Http) -> None:
+    ahead = MARCH_5.replace(b"title: Hot Papers 2021-03-05", b"title: Hot Papers 2099-01-01", 1)
+    http.server.posts["2021-03-05"] = ahead
+    report = await http.source(store, today=dt.date(2021, 3, 6), lookback=1).poll()
+    assert report.rejected == [
+        Rejection(
+            url(http, "2021-03-05"),
+            2,
+            "title date 2099-01-01 is more than a day after today (2021-03-06); "
+            "a post covers a day that is over",
+        )
+    ]
+    assert await store.archive.days() == []
 
 
 # --- both ------------------------------------------------------------------------------------
