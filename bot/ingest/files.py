@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -101,14 +102,15 @@ async def ingest_post(
 
     Shared by `hotpapers ingest` and the pollers so every source stores posts the same way.
     Returns the outcome, or None when the post was rejected (and added to `report.rejected`).
-    A post dated more than a day after `today` is rejected.
+    A post dated more than a day after `today` is rejected. It is parsed in a worker thread:
+    a long post must not hold up the commands the event loop is answering.
     """
     digest = content_hash(data)
     if digest in known:
         report.unchanged += 1
         return IngestOutcome.UNCHANGED
     try:
-        day = parse_post(data, source, today=today)
+        day = await asyncio.to_thread(parse_post, data, source, today=today)
     except ParseError as exc:
         # INFO, not WARNING: each caller reports rejections itself (the CLI prints them, the
         # poller logs them), so a warning here would say everything twice.

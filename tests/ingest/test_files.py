@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import shutil
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.ingest import files as files_module
 from bot.ingest.files import Rejection, content_hash, find_posts, ingest_files
+from bot.models import Day
 from bot.models_json import paper_json
 from bot.store import Store
 
@@ -166,3 +171,22 @@ async def test_a_post_dated_more_than_a_day_ahead_is_rejected(
     ]
     # A day ahead is allowed: the writer's day may be ahead of ours by a time zone.
     assert [d.date.isoformat() for d in report.stored_days] == ["2021-03-05", "2021-03-15"]
+
+
+async def test_parsing_leaves_the_event_loop_free(
+    store: Store, samples: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop_ran = threading.Event()
+    real = files_module.parse_post
+
+    def parse_needing_the_loop(*args: Any, **kwargs: Any) -> Day:
+        # Returns only once the event loop has run a callback while the parse was under way.
+        loop.call_soon_threadsafe(loop_ran.set)
+        if not loop_ran.wait(timeout=5):
+            raise AssertionError("the event loop was blocked while the post was parsed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files_module, "parse_post", parse_needing_the_loop)
+    report = await ingest_files(store.archive, samples[:1])
+    assert (report.new, report.rejected) == (1, [])

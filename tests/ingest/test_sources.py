@@ -14,18 +14,22 @@ import logging
 import os
 import shutil
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.ingest import files as files_module
 from bot.ingest import sources as sources_module
 from bot.ingest.files import IngestReport, Rejection
 from bot.ingest.sources import DirectorySource, HttpSource, poll_sources
+from bot.models import Day
 from bot.samples import sample_posts
 from bot.store import Store
 
@@ -576,3 +580,31 @@ async def test_poll_sources_merges_and_survives_a_crashing_source(
     assert len(crashes) == 1
     assert crashes[0].exc_info is not None
     assert "disk on fire" in str(crashes[0].exc_info[1])
+
+
+@pytest.mark.parametrize("kind", ["directory", "http"])
+async def test_polling_parses_off_the_event_loop(
+    store: Store, tmp_path: Path, http: Http, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop_ran = threading.Event()
+    real = files_module.parse_post
+
+    def parse_needing_the_loop(*args: Any, **kwargs: Any) -> Day:
+        # Returns only once the event loop has run a callback while the parse was under way.
+        loop.call_soon_threadsafe(loop_ran.set)
+        if not loop_ran.wait(timeout=5):
+            raise AssertionError("the event loop was blocked while the post was parsed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files_module, "parse_post", parse_needing_the_loop)
+    if kind == "directory":
+        write(tmp_path / "posts" / "2021-03-05.md", MARCH_5, NOW - 60)
+        source: DirectorySource | HttpSource = DirectorySource(
+            store.archive, tmp_path / "posts", 2.0, clock=Clock()
+        )
+    else:
+        http.server.posts["2021-03-05"] = MARCH_5
+        source = http.source(store, today=dt.date(2021, 3, 5))
+    report = await source.poll()
+    assert (report.new, report.rejected) == (1, [])
