@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, DatabaseConfig, load_config
+from bot.ingest.files import MAX_POST_BYTES
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "hotpapers.toml") -> Path:
@@ -139,3 +140,25 @@ def test_requests_per_second_stays_under_discords_global_limit(tmp_path: Path, v
 def test_requests_per_second_accepts_a_whole_number(tmp_path: Path) -> None:
     path = write(tmp_path, "[discord]\nrequests_per_second = 30\n")
     assert load_config(path, {}).discord.requests_per_second == 30.0
+
+
+def test_max_post_bytes(tmp_path: Path) -> None:
+    assert load_config(None, {}).source.max_post_bytes == MAX_POST_BYTES == 2_000_000
+    path = write(tmp_path, "[source]\nmax_post_bytes = 500_000\n")
+    assert load_config(path, {}).source.max_post_bytes == 500_000
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "[source] max_post_bytes must be at least 1, got 0"),
+        ("-5", "[source] max_post_bytes must be at least 1, got -5"),
+        ("2.5", "[source] max_post_bytes must be a int, got 2.5"),
+        ('"2MB"', "[source] max_post_bytes must be a int, got '2MB'"),
+    ],
+)
+def test_max_post_bytes_must_be_a_positive_number(tmp_path: Path, value: str, message: str) -> None:
+    path = write(tmp_path, f"[source]\nmax_post_bytes = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}: {message}"

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,9 @@ from bot.models import Day
 from bot.store import Archive, IngestOutcome
 
 log = logging.getLogger(__name__)
+
+MAX_POST_BYTES = 2_000_000
+"""The default of `[source] max_post_bytes`: a post is some 20 kB to 100 kB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,30 @@ def find_posts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejection]
     return files, missing
 
 
+class PostTooLarge(Exception):
+    """A post over `[source] max_post_bytes`; `str()` is the reason, for a Rejection."""
+
+    def __init__(self, limit: int, size: int | None = None) -> None:
+        super().__init__(
+            f"post is {size} bytes, more than [source] max_post_bytes ({limit})"
+            if size is not None
+            else f"post is larger than [source] max_post_bytes ({limit})"
+        )
+
+
+def read_post(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; PostTooLarge when it has more than `max_bytes`, read no further than
+    one byte past them (its size is checked before reading)."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise PostTooLarge(max_bytes, size)
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew while being read
+        raise PostTooLarge(max_bytes)
+    return data
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -72,6 +100,7 @@ async def ingest_files(
     files: Sequence[Path],
     *,
     on_file: Callable[[Path], None] | None = None,
+    max_post_bytes: int = MAX_POST_BYTES,
     today: Callable[[], dt.date] = dt.date.today,
 ) -> IngestReport:
     """Parse and store each file in its own transaction; a bad file is reported, not fatal."""
@@ -79,7 +108,9 @@ async def ingest_files(
     known = await archive.content_hashes()
     for path in files:
         try:
-            data = path.read_bytes()
+            data = await asyncio.to_thread(read_post, path, max_post_bytes)
+        except PostTooLarge as exc:
+            report.rejected.append(Rejection(str(path), 0, str(exc)))
         except OSError as exc:
             report.rejected.append(Rejection(str(path), 0, f"cannot read: {exc.strerror or exc}"))
         else:

@@ -20,7 +20,15 @@ from typing import Final, Literal, TypeAlias
 
 import aiohttp
 
-from bot.ingest.files import IngestReport, Rejection, content_hash, ingest_post
+from bot.ingest.files import (
+    MAX_POST_BYTES,
+    IngestReport,
+    PostTooLarge,
+    Rejection,
+    content_hash,
+    ingest_post,
+    read_post,
+)
 from bot.store import Archive, BotState, IngestOutcome, StoreError
 
 log = logging.getLogger(__name__)
@@ -53,9 +61,10 @@ def _list_posts(directory: Path) -> list[tuple[Path, _Signature, float]] | None:
     return found
 
 
-def _read_file(path: Path) -> tuple[bytes, _Signature]:
-    """The file's bytes and its signature after reading, to notice a write during the read."""
-    data = path.read_bytes()
+def _read_file(path: Path, max_bytes: int) -> tuple[bytes, _Signature]:
+    """The file's bytes (PostTooLarge past `max_bytes`) and its signature after reading, to
+    notice a write during the read."""
+    data = read_post(path, max_bytes)
     info = path.stat()
     return data, (info.st_size, info.st_mtime_ns)
 
@@ -70,16 +79,18 @@ class DirectorySource:
         settle_seconds: float,
         clock: Callable[[], float] = time.time,
         *,
+        max_post_bytes: int = MAX_POST_BYTES,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.archive = archive
         self.directory = directory
         self.settle_seconds = settle_seconds
         self.clock = clock
+        self.max_post_bytes = max_post_bytes
         self.today = today
         self._seen: dict[Path, _Signature] = {}  # fully handled at this signature
         self._bad: dict[Path, str] = {}  # path → hash of the content last rejected
-        self._unreadable: dict[Path, _Signature] = {}  # reported as unreadable at this signature
+        self._unread: dict[Path, _Signature] = {}  # unreadable or too large: reported at this
         self._pending: dict[Path, tuple[_Signature, float]] = {}  # unsettled: first seen when
         self._missing = False
 
@@ -104,7 +115,7 @@ class DirectorySource:
             log.info("post directory %s is back", self.directory)
             self._missing = False
         present = {path for path, _, _ in listing}
-        for table in (self._seen, self._bad, self._unreadable, self._pending):
+        for table in (self._seen, self._bad, self._unread, self._pending):
             for gone in [path for path in table if path not in present]:
                 del table[gone]
         known: set[str] | None = None
@@ -116,18 +127,23 @@ class DirectorySource:
             if not self._settled(path, signature, mtime):
                 continue
             try:
-                data, after = await asyncio.to_thread(_read_file, path)
+                if signature[0] > self.max_post_bytes:
+                    raise PostTooLarge(self.max_post_bytes, signature[0])
+                data, after = await asyncio.to_thread(_read_file, path, self.max_post_bytes)
             except FileNotFoundError:
                 log.debug("post %s vanished before it could be read", path)
                 continue
-            except OSError as exc:
-                if self._unreadable.get(path) != signature:
-                    self._unreadable[path] = signature
-                    reason = f"cannot read: {exc.strerror or exc}"
-                    log.warning("cannot read post %s: %s", path, exc)
+            except (OSError, PostTooLarge) as exc:
+                if self._unread.get(path) != signature:
+                    self._unread[path] = signature
+                    if isinstance(exc, OSError):
+                        log.warning("cannot read post %s: %s", path, exc)
+                        reason = f"cannot read: {exc.strerror or exc}"
+                    else:
+                        reason = str(exc)
                     report.rejected.append(Rejection(str(path), 0, reason))
                 continue
-            self._unreadable.pop(path, None)
+            self._unread.pop(path, None)
             if after != signature:
                 log.debug("post %s changed while being read; waiting for it to settle", path)
                 self._pending[path] = (after, self.clock())
@@ -206,7 +222,7 @@ class HttpSource:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         *,
         max_backoff_seconds: float = 60.0,
-        max_bytes: int = 16 * 1024 * 1024,
+        max_bytes: int = MAX_POST_BYTES,
     ) -> None:
         if "{date}" not in url_template:
             raise ValueError(f"URL template {url_template!r} has no {{date}}")
@@ -336,13 +352,17 @@ class HttpSource:
         raise _Give(f"{failure} after {attempts} attempt{'s' if attempts != 1 else ''}")
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
-        """The body, refusing more than max_bytes: a post is ~100 kB, not a disk's worth."""
+        """The body, refusing more than max_bytes (`[source] max_post_bytes`): by its declared
+        length before reading, else as soon as it has read one byte more."""
+        declared = resp.content_length
+        if declared is not None and declared > self.max_bytes:
+            raise _Give(str(PostTooLarge(self.max_bytes, declared)))
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > self.max_bytes:
-                raise _Give(f"response larger than {self.max_bytes} bytes")
+                raise _Give(str(PostTooLarge(self.max_bytes)))
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -7,13 +7,21 @@ import datetime as dt
 import logging
 import shutil
 import threading
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.ingest import files as files_module
-from bot.ingest.files import Rejection, content_hash, find_posts, ingest_files
+from bot.ingest.files import (
+    PostTooLarge,
+    Rejection,
+    content_hash,
+    find_posts,
+    ingest_files,
+    read_post,
+)
 from bot.models import Day
 from bot.models_json import paper_json
 from bot.store import Store
@@ -190,3 +198,49 @@ async def test_parsing_leaves_the_event_loop_free(
     monkeypatch.setattr(files_module, "parse_post", parse_needing_the_loop)
     report = await ingest_files(store.archive, samples[:1])
     assert (report.new, report.rejected) == (1, [])
+
+
+async def test_a_post_over_max_post_bytes_is_refused_by_its_size(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.md"
+    shutil.copy(samples[0], big)
+    size = big.stat().st_size
+    report = await ingest_files(store.archive, [big, samples[1]], max_post_bytes=size - 1)
+    assert [str(r) for r in report.rejected] == [
+        f"{big}:0: post is {size} bytes, more than [source] max_post_bytes ({size - 1})"
+    ]
+    assert [d.date.isoformat() for d in report.stored_days] == ["2021-03-15"]
+    exact = await ingest_files(store.archive, [big], max_post_bytes=size)
+    assert (exact.new, exact.rejected) == (1, [])
+
+
+async def test_a_post_over_max_post_bytes_is_never_read_into_memory(
+    store: Store, tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge.md"
+    with huge.open("wb") as handle:
+        handle.truncate(64_000_000)  # sparse: no disk used
+    tracemalloc.start()
+    try:
+        report = await ingest_files(store.archive, [huge], max_post_bytes=1_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [r.reason for r in report.rejected] == [
+        "post is 64000000 bytes, more than [source] max_post_bytes (1000000)"
+    ]
+    assert peak < 4_000_000
+
+
+def test_read_post_stops_one_byte_past_the_limit(tmp_path: Path) -> None:
+    # A file whose size says nothing of its length (a device, or one still growing).
+    endless = Path("/dev/zero")
+    if not endless.exists():
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(PostTooLarge) as info:
+        read_post(endless, 1000)
+    assert str(info.value) == "post is larger than [source] max_post_bytes (1000)"
+    exact = tmp_path / "exact.md"
+    exact.write_bytes(b"x" * 1000)
+    assert read_post(exact, 1000) == b"x" * 1000

@@ -27,7 +27,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.ingest import files as files_module
 from bot.ingest import sources as sources_module
-from bot.ingest.files import IngestReport, Rejection
+from bot.ingest.files import MAX_POST_BYTES, IngestReport, Rejection
 from bot.ingest.sources import DirectorySource, HttpSource, poll_sources
 from bot.models import Day
 from bot.samples import sample_posts
@@ -91,9 +91,9 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     reads: list[Path] = []
     real = sources_module._read_file
 
-    def spy(path: Path) -> tuple[bytes, tuple[int, int]]:
+    def spy(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         reads.append(path)
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(sources_module, "_read_file", spy)
     return reads
@@ -223,12 +223,12 @@ async def test_directory_survives_vanished_and_unreadable_files(
     vanishing = folder / "2021-03" / SAMPLES["2021-03-05"].name
     locked = folder / "2021-03" / SAMPLES["2021-03-15"].name
 
-    def flaky(path: Path) -> tuple[bytes, tuple[int, int]]:
+    def flaky(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         if path == vanishing:
             path.unlink()  # deleted between listing and reading
         if path == locked:
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(sources_module, "_read_file", flaky)
     source = DirectorySource(store.archive, folder, settle_seconds=2.0, clock=Clock())
@@ -266,6 +266,40 @@ async def test_directory_missing_warns_once_until_it_reappears(
     shutil.rmtree(folder)
     assert await source.poll() == IngestReport()
     assert warnings() == 2
+
+
+async def test_directory_refuses_a_post_over_max_post_bytes_unread(
+    store: Store, tmp_path: Path, count_reads: list[Path]
+) -> None:
+    folder = tmp_path / "posts"
+    big = write(folder / "big.md", MARCH_5, NOW - 60)
+    write(folder / "small.md", MARCH_15, NOW - 60)
+    limit = len(MARCH_15)
+    source = DirectorySource(
+        store.archive, folder, settle_seconds=2.0, clock=Clock(), max_post_bytes=limit
+    )
+
+    first = await source.poll()
+    assert (first.new, days(first)) == (1, ["2021-03-15"])
+    assert first.rejected == [
+        Rejection(
+            str(big),
+            0,
+            f"post is {len(MARCH_5)} bytes, more than [source] max_post_bytes ({limit})",
+        )
+    ]
+    assert count_reads == [folder / "small.md"]  # refused by its size, never opened
+
+    again = await source.poll()  # the same file: not reported again
+    assert (again.new, again.rejected) == (0, [])
+
+    write(big, MARCH_24[:limit], NOW - 30)  # cut down: read, and rejected for what it is
+    cut = await source.poll()
+    assert [r.reason for r in cut.rejected] == [
+        "the post ends without the blank line that closes every post; it looks truncated"
+    ]
+    write(big, MARCH_5, NOW - 20)  # too large again: reported again
+    assert len((await source.poll()).rejected) == 1
 
 
 async def test_directory_rejects_a_post_dated_more_than_a_day_ahead(
@@ -329,6 +363,20 @@ class PostServer:
 
         return step
 
+    def streamed(self, body: bytes) -> Step:
+        """The body in chunks, without a Content-Length: its size is known only once read."""
+
+        async def step(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for start in range(0, len(body), 16 * 1024):
+                await response.write(body[start : start + 16 * 1024])
+            await response.write_eof()
+            return response
+
+        return step
+
     def hang(self) -> Step:
         async def step(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(TimeoutError):
@@ -358,6 +406,7 @@ class Http:
         retries: int = 3,
         backoff_seconds: float = 1.0,
         max_backoff_seconds: float = 60.0,
+        max_bytes: int = MAX_POST_BYTES,
     ) -> HttpSource:
         return HttpSource(
             store.archive,
@@ -371,6 +420,7 @@ class Http:
             backoff_seconds=backoff_seconds,
             sleep=self.sleep,
             max_backoff_seconds=max_backoff_seconds,
+            max_bytes=max_bytes,
         )
 
 
@@ -532,6 +582,28 @@ async def test_http_request_budget_per_poll(store: Store, http: Http) -> None:
     report = await source.poll()
     assert len(report.rejected) == 3
     assert len(http.server.requests) == (2 + 1) * (3 + 1)
+
+
+async def test_http_refuses_a_post_over_max_post_bytes(store: Store, http: Http) -> None:
+    http.server.posts["2021-03-05"] = MARCH_5
+    http.server.scripts["2021-03-15"] = [http.server.streamed(MARCH_5)]
+    http.server.posts["2021-03-24"] = MARCH_24
+    limit = len(MARCH_24)
+    assert len(MARCH_5) > limit
+    source = http.source(store, today=dt.date(2021, 3, 24), lookback=19, max_bytes=limit)
+    report = await source.poll()
+    assert days(report) == ["2021-03-24"]
+    assert report.rejected == [
+        Rejection(
+            url(http, "2021-03-05"),
+            0,
+            f"post is {len(MARCH_5)} bytes, more than [source] max_post_bytes ({limit})",
+        ),
+        Rejection(
+            url(http, "2021-03-15"), 0, f"post is larger than [source] max_post_bytes ({limit})"
+        ),
+    ]
+    assert http.delays == []  # refused, not retried
 
 
 async def test_http_rejects_a_post_dated_more_than_a_day_ahead(store: Store, http: Http) -> None:
