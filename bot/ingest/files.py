@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,14 +53,76 @@ class IngestReport:
         )
 
 
+@dataclass(slots=True)
+class PostListing:
+    """The `*.md` files under a directory, and the links there that lead out of it."""
+
+    root: str  # the directory's real path
+    files: list[tuple[Path, os.stat_result]] = field(default_factory=list)
+    outside: list[Path] = field(default_factory=list)
+
+
+def list_posts(directory: Path) -> PostListing | None:
+    """Regular `*.md` files under `directory`, recursively, in a stable order, with their
+    stat; None when it is not a directory.
+
+    Symbolic links are followed only to files and directories inside `directory`; those
+    leading out of it are listed in `outside`, never read. os.walk ignores subdirectories
+    that vanish or cannot be listed mid-walk, and a file that vanishes before its stat is
+    left out.
+    """
+    if not directory.is_dir():
+        return None
+    root = os.path.realpath(directory)
+    listing = PostListing(root)
+    walked = {root}
+    for parent, dirs, names in os.walk(directory, followlinks=True):
+        kept = []
+        for name in sorted(dirs):
+            path = os.path.join(parent, name)
+            real = os.path.realpath(path)
+            if not is_within(real, root):
+                listing.outside.append(Path(path))
+            elif real not in walked:  # else a loop, or a second way to the same directory
+                walked.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(names):
+            if not name.endswith(".md"):
+                continue
+            path = os.path.join(parent, name)
+            if os.path.islink(path) and not is_within(os.path.realpath(path), root):
+                listing.outside.append(Path(path))
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                listing.files.append((Path(path), info))
+    return listing
+
+
+def is_within(real: str, root: str) -> bool:
+    """Whether the real path `real` is `root` or under it."""
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def find_posts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejection]]:
-    """Files as given, directories searched recursively for `*.md`, in a stable order."""
+    """Files as given, directories searched recursively for `*.md`, in a stable order.
+
+    In a directory, symbolic links leading out of it are skipped with a warning, as the
+    watched directory does.
+    """
     files: list[Path] = []
     missing: list[Rejection] = []
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+        listing = list_posts(path)
+        if listing is not None:
+            for link in listing.outside:
+                log.warning("not following %s: it leads outside %s", link, path)
+            files.extend(sorted(found for found, _ in listing.files))
         elif path.is_file():
             files.append(path)
         else:
@@ -78,10 +141,12 @@ class PostTooLarge(Exception):
         )
 
 
-def read_post(path: Path, max_bytes: int) -> bytes:
+def read_post(path: Path, max_bytes: int, *, follow_link: bool = True) -> bytes:
     """The file's bytes; PostTooLarge when it has more than `max_bytes`, read no further than
-    one byte past them (its size is checked before reading)."""
-    with open(path, "rb") as handle:
+    one byte past them (its size is checked before reading). Without `follow_link`, a path
+    that is a symbolic link is an OSError (ELOOP)."""
+    flags = os.O_RDONLY | (0 if follow_link else os.O_NOFOLLOW)
+    with open(os.open(path, flags), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
             raise PostTooLarge(max_bytes, size)

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import logging
 import os
-import stat
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from bot.ingest.files import (
     Rejection,
     content_hash,
     ingest_post,
+    is_within,
+    list_posts,
     read_post,
 )
 from bot.store import Archive, BotState, IngestOutcome, StoreError
@@ -37,34 +38,17 @@ log = logging.getLogger(__name__)
 _Signature = tuple[int, int]
 
 
-def _list_posts(directory: Path) -> list[tuple[Path, _Signature, float]] | None:
-    """`*.md` files under `directory` with their signature and mtime; None if it is missing.
-
-    os.walk ignores subdirectories that vanish or cannot be listed mid-walk, where
-    Path.rglob would raise; a file that vanishes between listing and stat is skipped.
-    """
-    if not directory.is_dir():
-        return None
-    found: list[tuple[Path, _Signature, float]] = []
-    for parent, dirs, names in os.walk(directory):
-        dirs.sort()
-        for name in sorted(names):
-            if not name.endswith(".md"):
-                continue
-            path = Path(parent, name)
-            try:
-                info = path.stat()
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                found.append((path, (info.st_size, info.st_mtime_ns), info.st_mtime))
-    return found
+class _LeadsOutside(Exception):
+    """A post file that, by now, resolves to a place outside the watched directory."""
 
 
-def _read_file(path: Path, max_bytes: int) -> tuple[bytes, _Signature]:
+def _read_file(path: Path, max_bytes: int, root: str) -> tuple[bytes, _Signature]:
     """The file's bytes (PostTooLarge past `max_bytes`) and its signature after reading, to
-    notice a write during the read."""
-    data = read_post(path, max_bytes)
+    notice a write during the read. It is read by its real path, and only inside `root`."""
+    real = os.path.realpath(path)
+    if not is_within(real, root):
+        raise _LeadsOutside
+    data = read_post(Path(real), max_bytes, follow_link=False)
     info = path.stat()
     return data, (info.st_size, info.st_mtime_ns)
 
@@ -92,6 +76,7 @@ class DirectorySource:
         self._bad: dict[Path, str] = {}  # path → hash of the content last rejected
         self._unread: dict[Path, _Signature] = {}  # unreadable or too large: reported at this
         self._pending: dict[Path, tuple[_Signature, float]] = {}  # unsettled: first seen when
+        self._outside: set[Path] = set()  # links leading out of the directory, reported once
         self._missing = False
 
     def __repr__(self) -> str:
@@ -105,7 +90,7 @@ class DirectorySource:
         is not marked as handled, so the next poll tries it again.
         """
         report = IngestReport()
-        listing = await asyncio.to_thread(_list_posts, self.directory)
+        listing = await asyncio.to_thread(list_posts, self.directory)
         if listing is None:
             if not self._missing:
                 log.warning("post directory %s does not exist; waiting for it", self.directory)
@@ -114,24 +99,33 @@ class DirectorySource:
         if self._missing:
             log.info("post directory %s is back", self.directory)
             self._missing = False
-        present = {path for path, _, _ in listing}
+        present = {path for path, _ in listing.files}
         for table in (self._seen, self._bad, self._unread, self._pending):
             for gone in [path for path in table if path not in present]:
                 del table[gone]
+        self._outside &= set(listing.outside)
+        for link in listing.outside:
+            self._leads_outside(link)
         known: set[str] | None = None
-        for path, signature, mtime in listing:
+        for path, info in listing.files:
+            signature = (info.st_size, info.st_mtime_ns)
             if self._seen.get(path) == signature:
                 if path not in self._bad:
                     report.unchanged += 1
                 continue
-            if not self._settled(path, signature, mtime):
+            if not self._settled(path, signature, info.st_mtime):
                 continue
             try:
-                if signature[0] > self.max_post_bytes:
-                    raise PostTooLarge(self.max_post_bytes, signature[0])
-                data, after = await asyncio.to_thread(_read_file, path, self.max_post_bytes)
+                if info.st_size > self.max_post_bytes:
+                    raise PostTooLarge(self.max_post_bytes, info.st_size)
+                data, after = await asyncio.to_thread(
+                    _read_file, path, self.max_post_bytes, listing.root
+                )
             except FileNotFoundError:
                 log.debug("post %s vanished before it could be read", path)
+                continue
+            except _LeadsOutside:
+                self._leads_outside(path)
                 continue
             except (OSError, PostTooLarge) as exc:
                 if self._unread.get(path) != signature:
@@ -169,6 +163,16 @@ class DirectorySource:
                 self._bad.pop(path, None)
             self._seen[path] = signature
         return report
+
+    def _leads_outside(self, path: Path) -> None:
+        """Say once that `path` is not read: its content is never quoted, or even opened."""
+        if path not in self._outside:
+            self._outside.add(path)
+            log.warning(
+                "not following %s: it leads outside the watched directory %s",
+                path,
+                self.directory,
+            )
 
     def _settled(self, path: Path, signature: _Signature, mtime: float) -> bool:
         """True once the file has not been written for settle_seconds.

@@ -244,3 +244,30 @@ def test_read_post_stops_one_byte_past_the_limit(tmp_path: Path) -> None:
     exact = tmp_path / "exact.md"
     exact.write_bytes(b"x" * 1000)
     assert read_post(exact, 1000) == b"x" * 1000
+
+
+def test_find_posts_does_not_follow_links_out_of_a_directory(
+    tmp_path: Path, samples: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    (folder / "2021").mkdir(parents=True)
+    shutil.copy(samples[0], folder / "2021" / samples[0].name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.md").write_text("password = hunter2\n", encoding="utf-8")
+    shutil.copy(samples[1], elsewhere / samples[1].name)
+    (folder / "secret.md").symlink_to(elsewhere / "secret.md")
+    (folder / "more").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "latest.md").symlink_to(folder / "2021" / samples[0].name)
+    (folder / "current").symlink_to(folder / "2021", target_is_directory=True)
+
+    files, rejected = find_posts([folder])
+    # The directory linked as "current" is the one already listed as "2021": listed once.
+    assert files == [folder / "2021" / samples[0].name, folder / "latest.md"]
+    assert rejected == []
+    assert sorted(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING) == [
+        f"not following {folder / 'more'}: it leads outside {folder}",
+        f"not following {folder / 'secret.md'}: it leads outside {folder}",
+    ]
+    # A file named on the command line is read wherever it is.
+    assert find_posts([folder / "secret.md"]) == ([folder / "secret.md"], [])

@@ -322,6 +322,90 @@ async def test_directory_rejects_a_post_dated_more_than_a_day_ahead(
     ]
 
 
+# --- symbolic links in the watched directory ---------------------------------------------------
+
+SECRET = b"password = hunter2\n"
+
+
+def outside_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "leads outside" in r.getMessage()
+    ]
+
+
+async def test_directory_does_not_follow_links_out_of_it(
+    store: Store, tmp_path: Path, count_reads: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    copy_samples(folder)
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere / "secret.md", SECRET, NOW - 60)
+    write(elsewhere / "nested" / "2021-03-05.md", MARCH_5, NOW - 60)
+    (folder / "secret.md").symlink_to(elsewhere / "secret.md")
+    (folder / "linked-dir").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "dangling.md").symlink_to(tmp_path / "missing.md")
+    source = DirectorySource(store.archive, folder, 2.0, clock=Clock())
+
+    first = await source.poll()
+    assert (first.new, first.rejected) == (3, [])
+    assert all(folder in path.parents and "linked-dir" not in str(path) for path in count_reads)
+    assert len(count_reads) == 3
+    assert sorted(outside_warnings(caplog)) == [
+        f"not following {folder / name}: it leads outside the watched directory {folder}"
+        for name in ("dangling.md", "linked-dir", "secret.md")
+    ]
+    assert all("hunter2" not in record.getMessage() for record in caplog.records)
+
+    caplog.clear()
+    again = await source.poll()  # said once, not at every poll
+    assert (again.new, again.unchanged, again.rejected) == (0, 3, [])
+    assert outside_warnings(caplog) == []
+    assert len(count_reads) == 3
+
+
+async def test_directory_follows_links_that_stay_inside_it(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    write(folder / "archive" / "2021" / "2021-03-05.md", MARCH_5, NOW - 60)
+    write(folder / "drafts" / "2021-03-15.md", MARCH_15, NOW - 60)
+    (folder / "latest.md").symlink_to(folder / "drafts" / "2021-03-15.md")
+    (folder / "current").symlink_to(Path("archive") / "2021", target_is_directory=True)
+    (folder / "archive" / "loop").symlink_to(folder, target_is_directory=True)  # a cycle
+    source = DirectorySource(store.archive, folder, 2.0, clock=Clock())
+
+    report = await source.poll()
+    # latest.md is the same post again; archive/2021, reached two ways, is listed once.
+    assert (report.new, report.unchanged, report.rejected) == (2, 1, [])
+    assert sorted(days(report)) == ["2021-03-05", "2021-03-15"]
+    assert outside_warnings(caplog) == []
+
+
+async def test_directory_link_swapped_out_of_it_before_the_read_is_not_read(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    post = write(folder / "2021-03-05.md", MARCH_5, NOW - 60)
+    secret = write(tmp_path / "secret.md", SECRET, NOW - 60)
+    list_posts = sources_module.list_posts
+
+    def then_swap(directory: Path) -> files_module.PostListing | None:
+        listing = list_posts(directory)
+        post.unlink()  # replaced by a link out of the directory after it was listed
+        post.symlink_to(secret)
+        return listing
+
+    monkeypatch.setattr(sources_module, "list_posts", then_swap)
+    report = await DirectorySource(store.archive, folder, 2.0, clock=Clock()).poll()
+    assert (report.new, report.rejected) == (0, [])
+    assert outside_warnings(caplog) == [
+        f"not following {post}: it leads outside the watched directory {folder}"
+    ]
+    assert all("hunter2" not in record.getMessage() for record in caplog.records)
+
+
 # --- the HTTP source --------------------------------------------------------------------------
 
 Step = Callable[[web.Request], Awaitable[web.StreamResponse]]
