@@ -85,9 +85,9 @@ class DirectorySource:
     async def poll(self) -> IngestReport:
         """Store new and changed posts; report bad ones once per distinct content.
 
-        When the archive cannot be written (StoreError: locked, read-only), the poll stops
-        there with one log line and returns what it stored so far; the post it was storing
-        is not marked as handled, so the next poll tries it again.
+        Each post is stored on its own: one the archive cannot take (StoreError: locked,
+        read-only, disk full) is logged and not marked as handled, so the next poll tries
+        it again, while the posts after it are stored now.
         """
         report = IngestReport()
         listing = await asyncio.to_thread(list_posts, self.directory)
@@ -147,15 +147,19 @@ class DirectorySource:
                 self._pending.pop(path, None)
                 self._seen[path] = signature  # touched, but the same bad content
                 continue
-            try:
-                if known is None:
+            if known is None:
+                try:
                     known = await self.archive.content_hashes()
+                except StoreError as exc:
+                    _cannot_store(str(path), exc)  # the archive cannot be read at all
+                    return report
+            try:
                 outcome = await ingest_post(
                     self.archive, str(path), data, known, report, today=self.today()
                 )
             except StoreError as exc:
                 _cannot_store(str(path), exc)  # not marked seen: tried again next poll
-                return report
+                continue
             self._pending.pop(path, None)
             if outcome is None:
                 self._bad[path] = digest
@@ -252,9 +256,9 @@ class HttpSource:
     async def poll(self) -> IngestReport:
         """Fetch each day of the lookback window, oldest first; failures become rejections.
 
-        When the archive cannot be used (StoreError), the poll stops there with one log line
-        and returns what it stored so far; that URL's validators are not saved, so the next
-        poll fetches it in full again.
+        Each post is stored on its own: when the archive cannot take one (StoreError), that
+        URL's validators are not saved, so the next poll fetches it in full again, and the
+        poll goes on with the next day.
         """
         report = IngestReport()
         today = self.today()
@@ -265,7 +269,6 @@ class HttpSource:
                 known = await self._poll_url(url, known, report, today)
             except StoreError as exc:
                 _cannot_store(url, exc)
-                return report
         return report
 
     async def _poll_url(
@@ -387,7 +390,7 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _cannot_store(post: str, exc: StoreError) -> None:
-    """The archive is locked or read-only: one line, no traceback; the poll stops here."""
+    """The archive cannot take this post (locked, read-only, full): one line, no traceback."""
     log.error("cannot store post %s: %s; will retry at the next poll", post, exc)
 
 
