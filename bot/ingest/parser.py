@@ -302,7 +302,7 @@ def _in_utc(stamp: dt.datetime, shown: str, path: str, line: int) -> dt.datetime
 
 
 class _Body:
-    """The post's lines and where each paper's parts are, by the writer's layout."""
+    """The post's lines, from which each paper's parts are read by the writer's layout."""
 
     def __init__(self, lines: list[str], count: int, path: str) -> None:
         self.lines = lines
@@ -462,7 +462,7 @@ def _abstract(body: _Body, categories_index: int, rank: int) -> tuple[str, int]:
     """The abstract, two lines below the categories line, and where the tweets may start.
 
     The writer prints it on one line (empty when arXiv gave none); lines right below it
-    (a carriage return in it) continue it, unless they start a tweet.
+    (a carriage return in it) continue it, unless they start a tweet or a heading.
     """
     lines = body.lines
     gap, index = categories_index + 1, categories_index + 2
@@ -484,7 +484,7 @@ def _abstract(body: _Body, categories_index: int, rank: int) -> tuple[str, int]:
     index += 1
     while index < body.count and lines[index].strip():
         stripped = lines[index].strip()
-        if stripped.startswith(("<blockquote", "<script")):
+        if stripped.startswith(("<blockquote", "<script")) or lines[index].startswith("#"):
             break
         parts.append(stripped)
         index += 1

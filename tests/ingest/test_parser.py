@@ -427,6 +427,13 @@ def test_a_wrapped_abstract_is_one_paragraph() -> None:
     assert parse_post(indented).papers[2].paper.abstract == PERCEIVER_ABSTRACT
 
 
+def test_a_heading_right_below_an_abstract_starts_the_next_paper() -> None:
+    march_15 = SAMPLES["2021-03-15"].read_text(encoding="utf-8")
+    text = replace_once(march_15, "\n\n\n\n# 10. Preregistering", "# 10. Preregistering")
+    assert "SGNAS.\n# 10. Preregistering" in text
+    assert parse_post(text) == parse_sample("2021-03-15")
+
+
 @pytest.mark.parametrize("gap", ["\n\n", "\n\n\n", "\n \n\t\n"])
 def test_a_second_abstract_paragraph_is_unexpected_text(gap: str) -> None:
     # No real post has one (test_every_real_post_parses): it is stray text, not abstract.
