@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.ingest import files as files_module
 from bot.ingest.files import (
     PostTooLarge,
@@ -271,3 +272,22 @@ def test_find_posts_does_not_follow_links_out_of_a_directory(
     ]
     # A file named on the command line is read wherever it is.
     assert find_posts([folder / "secret.md"]) == ([folder / "secret.md"], [])
+
+
+def test_hotpapers_ingest_takes_max_post_bytes_from_the_config(
+    tmp_path: Path, samples: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    size = samples[0].stat().st_size
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(f"[source]\nmax_post_bytes = {size - 1}\n", encoding="utf-8")
+    database = tmp_path / "archive.sqlite3"
+    argv = ["ingest", str(samples[0]), str(samples[1]), "--config", str(config)]
+    code = main([*argv, "--db", str(database)], environ={})
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.splitlines() == [
+        f"{samples[0]}:0: post is {size} bytes, more than [source] max_post_bytes ({size - 1})"
+    ]
+    assert out.splitlines()[0] == (
+        "posts: 1 new, 0 updated, 0 unchanged, 1 rejected; papers: 10; tweets: 11"
+    )
