@@ -109,5 +109,17 @@ def _check_month_and_version(text: str, month: str, version: str | None) -> None
         raise InvalidArxivId(text, f"version v{version} does not exist; versions start at v1")
 
 
+def parse_listed_id(text: str) -> str:
+    """The version-less id of a bare id as arXiv's own URLs carry it (`2103.03206v2`,
+    `hep-th/9901001`): no prefix, no URL, nothing after it. Raises InvalidArxivId."""
+    if not (_NEW_STYLE.fullmatch(text) or _OLD_STYLE.fullmatch(text)):
+        raise InvalidArxivId(text, "not a bare id like 2103.03206 or hep-th/9901001")
+    return parse_arxiv_id(text)
+
+
 def abs_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/abs/{arxiv_id}"
+
+
+def pdf_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/pdf/{arxiv_id}"

@@ -187,7 +187,12 @@ async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
         with tqdm(
             total=len(files), unit="post", file=sys.stderr, disable=not sys.stderr.isatty()
         ) as bar:
-            report = await ingest_files(store.archive, files, on_file=lambda _: _advance(bar))
+            report = await ingest_files(
+                store.archive,
+                files,
+                on_file=lambda _: _advance(bar),
+                max_post_bytes=config.source.max_post_bytes,
+            )
         report.rejected[:0] = missing
         days, papers, tweets = await store.archive.counts()
     for rejection in report.rejected:

@@ -45,6 +45,7 @@ class SourceConfig:
     lookback_days: int = 3  # how many days back the HTTP source asks for missing posts
     timeout_seconds: int = 30
     settle_seconds: float = 2.0  # a file modified more recently than this waits a poll
+    max_post_bytes: int = 2_000_000  # a bigger post file or response is refused unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,8 @@ def _check(config: Config, origin: str) -> None:
             f"[digest] deliver_seconds must be 1 to {MAX_DELIVER_SECONDS} (one hour), "
             f"got {digest.deliver_seconds}"
         )
+    if source.max_post_bytes < 1:
+        problems.append(f"[source] max_post_bytes must be at least 1, got {source.max_post_bytes}")
     if not 1 <= config.digest.top <= 25:
         problems.append(f"[digest] top must be 1 to 25, got {config.digest.top}")
     if config.digest.catch_up_days < 1:

@@ -37,7 +37,8 @@ class Paper:
 
     @property
     def primary_category(self) -> str:
-        return self.categories[0]
+        """The first category listed; "" for a paper listed without any."""
+        return self.categories[0] if self.categories else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,15 @@
 """APScheduler jobs: poll the sources and send due digests, each a plain async function.
 
-Two jobs serve any number of channels: due deliveries are found by an indexed query,
-never by a job per channel.
+One job per source, so a slow or hanging source never holds up another, and one delivery job
+for any number of channels: due deliveries are found by an indexed query, never by a job per
+channel.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -21,16 +22,21 @@ POLL_JOB = "poll-sources"
 DELIVER_JOB = "deliver-due"
 
 
+Job = Callable[[], Awaitable[object]]
+
+
 class Jobs:
+    """`polls` are (name, job) pairs, each run every poll_seconds on its own."""
+
     def __init__(
         self,
         *,
-        poll: Callable[[], Awaitable[object]],
-        deliver: Callable[[], Awaitable[object]],
+        polls: Sequence[tuple[str, Job]],
+        deliver: Job,
         poll_seconds: float,
         deliver_seconds: float,
     ) -> None:
-        self._poll = poll
+        self._polls = tuple(polls)
         self._deliver = deliver
         self.poll_seconds = poll_seconds
         self.deliver_seconds = deliver_seconds
@@ -38,7 +44,7 @@ class Jobs:
         self._delivering = False
         self._deliver_again = False
 
-    async def _run(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+    async def _run(self, name: str, job: Job) -> None:
         try:
             await job()
         except StoreError as exc:
@@ -47,9 +53,6 @@ class Jobs:
         except Exception:
             # A failed run is logged and tried again at the next interval; the bot keeps going.
             log.exception("scheduled job %s failed", name)
-
-    async def poll_job(self) -> None:
-        await self._run(POLL_JOB, self._poll)
 
     async def deliver_job(self) -> None:
         # A wake during a run goes again at its end: APScheduler would skip it (max_instances).
@@ -66,13 +69,16 @@ class Jobs:
     def start(self) -> None:
         now = dt.datetime.now(dt.UTC)
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        self.scheduler.add_job(
-            self.poll_job,
-            IntervalTrigger(seconds=self.poll_seconds),
-            id=POLL_JOB,
-            next_run_time=now,
-            **common,
-        )
+        for index, (name, poll) in enumerate(self._polls):
+            self.scheduler.add_job(
+                self._run,
+                IntervalTrigger(seconds=self.poll_seconds),
+                args=(name, poll),
+                id=f"{POLL_JOB}-{index}",
+                name=name,
+                next_run_time=now,
+                **common,
+            )
         self.scheduler.add_job(
             self.deliver_job,
             IntervalTrigger(seconds=self.deliver_seconds),
@@ -82,7 +88,8 @@ class Jobs:
         )
         self.scheduler.start()
         log.info(
-            "scheduler started: polling every %s s, deliveries checked every %s s",
+            "scheduler started: %d poll job(s) every %s s, deliveries checked every %s s",
+            len(self._polls),
             self.poll_seconds,
             self.deliver_seconds,
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, DatabaseConfig, load_config
+from bot.ingest.files import MAX_POST_BYTES
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "hotpapers.toml") -> Path:
@@ -268,3 +269,25 @@ def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
 )
 def test_the_bounds_themselves_are_accepted(tmp_path: Path, toml: str) -> None:
     load_config(write(tmp_path, toml), {})
+
+
+def test_max_post_bytes(tmp_path: Path) -> None:
+    assert load_config(None, {}).source.max_post_bytes == MAX_POST_BYTES == 2_000_000
+    path = write(tmp_path, "[source]\nmax_post_bytes = 500_000\n")
+    assert load_config(path, {}).source.max_post_bytes == 500_000
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "[source] max_post_bytes must be at least 1, got 0"),
+        ("-5", "[source] max_post_bytes must be at least 1, got -5"),
+        ("2.5", "[source] max_post_bytes must be a int, got 2.5"),
+        ('"2MB"', "[source] max_post_bytes must be a int, got '2MB'"),
+    ],
+)
+def test_max_post_bytes_must_be_a_positive_number(tmp_path: Path, value: str, message: str) -> None:
+    path = write(tmp_path, f"[source]\nmax_post_bytes = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}: {message}"

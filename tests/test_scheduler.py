@@ -1,4 +1,5 @@
-"""The scheduler's jobs: a wake never gets lost while a delivery run is going on."""
+"""The scheduler's jobs: a wake never gets lost while a delivery run is going on, and a
+source's poll that hangs holds up no other."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ async def idle() -> None:
 
 async def test_a_wake_during_a_delivery_run_runs_again_right_after_it() -> None:
     deliver, starts = recording(0.2)
-    jobs = Jobs(poll=idle, deliver=deliver, poll_seconds=60, deliver_seconds=60)
+    jobs = Jobs(polls=[("idle", idle)], deliver=deliver, poll_seconds=60, deliver_seconds=60)
     jobs.start()
     try:
         first = await asyncio.wait_for(starts.get(), 5)
@@ -40,7 +41,7 @@ async def test_a_wake_during_a_delivery_run_runs_again_right_after_it() -> None:
 
 async def test_a_wake_between_runs_runs_now() -> None:
     deliver, starts = recording(0)
-    jobs = Jobs(poll=idle, deliver=deliver, poll_seconds=60, deliver_seconds=60)
+    jobs = Jobs(polls=[("idle", idle)], deliver=deliver, poll_seconds=60, deliver_seconds=60)
     jobs.start()
     try:
         await asyncio.wait_for(starts.get(), 5)
@@ -48,4 +49,33 @@ async def test_a_wake_between_runs_runs_now() -> None:
         jobs.wake_delivery()
         await asyncio.wait_for(starts.get(), 5)
     finally:
+        jobs.shutdown()
+
+
+async def test_a_hanging_poll_holds_up_no_other_poll() -> None:
+    release = asyncio.Event()
+    hanging_started = asyncio.Event()
+    quick_runs: asyncio.Queue[None] = asyncio.Queue()
+
+    async def hanging() -> None:
+        hanging_started.set()
+        await release.wait()
+
+    async def quick() -> None:
+        quick_runs.put_nowait(None)
+
+    jobs = Jobs(
+        polls=[("hanging", hanging), ("quick", quick)],
+        deliver=idle,
+        poll_seconds=0.1,
+        deliver_seconds=60,
+    )
+    jobs.start()
+    try:
+        await asyncio.wait_for(hanging_started.wait(), 5)
+        for _ in range(3):  # the quick source keeps being polled at its interval meanwhile
+            await asyncio.wait_for(quick_runs.get(), 5)
+        assert not release.is_set()
+    finally:
+        release.set()
         jobs.shutdown()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,10 +21,10 @@ from bot.client.cogs.subscriptions import SubscriptionsCog
 from bot.client.tree import HotPapersTree
 from bot.config import DISCORD_GATEWAY, Config, DiscordConfig
 from bot.delivery import Deliverer, DeliveryReport, Pacer
-from bot.ingest.sources import Source, poll_sources
+from bot.ingest.sources import Source, poll_source
 from bot.planning import Planner
 from bot.render import Renderer
-from bot.scheduler import Jobs
+from bot.scheduler import POLL_JOB, Job, Jobs
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -72,11 +74,12 @@ class HotPapersBot(commands.AutoShardedBot):
         self.synced: bool | None = None
         self._plan_owed = False  # stored days not planned yet (the archive was unavailable)
         self._stored_dates: set[dt.date] = set()  # days stored since the last plan
+        self._planning = asyncio.Lock()  # the sources' jobs plan one at a time
         self.deliverer = Deliverer(
             self.http, store, user_id=lambda: self.user.id if self.user else None
         )
         self.jobs = Jobs(
-            poll=self.poll_sources,
+            polls=self.poll_jobs(),
             deliver=self.deliver_due,
             poll_seconds=config.source.poll_seconds,
             deliver_seconds=config.digest.deliver_seconds,
@@ -137,32 +140,57 @@ class HotPapersBot(commands.AutoShardedBot):
         self.jobs.shutdown()
         await super().close()
 
+    def poll_jobs(self) -> list[tuple[str, Job]]:
+        """A job per source, so a slow or hanging source never holds up another; without
+        sources, one job that still makes the plan owed from the start."""
+        if not self.sources:
+            return [(POLL_JOB, self.poll_sources)]
+        return [
+            (f"poll {source!r}", functools.partial(self.poll_source, source))
+            for source in self.sources
+        ]
+
     async def poll_sources(self) -> None:
-        report = await poll_sources(self.sources)
+        """Poll every source at once, each planned as soon as it has stored its posts; with
+        no sources, make the plan owed."""
+        if self.sources:
+            await asyncio.gather(*(self.poll_source(source) for source in self.sources))
+        elif self._plan_owed:
+            await self.plan_owed()
+
+    async def poll_source(self, source: Source) -> None:
+        report = await poll_source(source)
         for rejection in report.rejected:
             log.warning("post rejected: %s", rejection)
         if report.stored_days:
-            log.info("new posts: %s", report.summary())
-            self._plan_owed = True
+            log.info("new posts from %r: %s", source, report.summary())
             self._stored_dates.update(day.date for day in report.stored_days)
+            self._plan_owed = True
         if self._plan_owed:
             await self.plan_owed()
 
     async def plan_owed(self) -> None:
         """Plan the stored days; if the archive is unavailable, the plan stays owed and the
-        next poll tries again, so no stored day's digest is silently dropped."""
-        self._plan_owed = True
-        try:
-            # A changed post (e.g. one first read half-written) replans the deliveries of its
-            # day not begun yet, so they carry the post as it is now.
-            for date in sorted(self._stored_dates):
-                await self.store.deliveries.forget_unsent(date=date)
-                self._stored_dates.discard(date)
-            planned = await self.planner.plan()
-        except StoreError as exc:
-            log.error("cannot plan digests: %s; will retry at the next poll", exc)
-            return
-        self._plan_owed = False
+        next poll tries again, so no stored day's digest is silently dropped.
+
+        One plan at a time: a source that stores a day while another source's plan is under
+        way plans again after it, as the first may have started too early to see that day.
+        """
+        async with self._planning:
+            if not self._plan_owed:
+                return  # planned by another source's job while this one waited
+            self._plan_owed = False
+            try:
+                # A changed post (e.g. one first read half-written) replans the deliveries of
+                # its day not begun yet, so they carry the post as it is now.
+                for date in sorted(self._stored_dates):
+                    await self.store.deliveries.forget_unsent(date=date)
+                    self._stored_dates.discard(date)
+                planned = await self.planner.plan()
+            except StoreError as exc:
+                self._plan_owed = True
+                log.error("cannot plan digests: %s; will retry at the next poll", exc)
+                return
         if planned:
             self.jobs.wake_delivery()
 

@@ -42,6 +42,7 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
                     store.archive,
                     Path(config.source.directory),
                     settle_seconds=config.source.settle_seconds,
+                    max_post_bytes=config.source.max_post_bytes,
                 )
             )
         if config.source.url:
@@ -53,6 +54,7 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
                     session=session,
                     lookback_days=config.source.lookback_days,
                     timeout_seconds=config.source.timeout_seconds,
+                    max_bytes=config.source.max_post_bytes,
                 )
             )
         if not sources:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +17,9 @@ from bot.models import Day
 from bot.store import Archive, IngestOutcome
 
 log = logging.getLogger(__name__)
+
+MAX_POST_BYTES = 2_000_000
+"""The default of `[source] max_post_bytes`: a post is some 20 kB to 100 kB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +53,107 @@ class IngestReport:
         )
 
 
+@dataclass(slots=True)
+class PostListing:
+    """The `*.md` files under a directory, and the links there that lead out of it."""
+
+    root: str  # the directory's real path
+    files: list[tuple[Path, os.stat_result]] = field(default_factory=list)
+    outside: list[Path] = field(default_factory=list)
+
+
+def list_posts(directory: Path) -> PostListing | None:
+    """Regular `*.md` files under `directory`, recursively, in a stable order, with their
+    stat; None when it is not a directory.
+
+    Symbolic links are followed only to files and directories inside `directory`; those
+    leading out of it are listed in `outside`, never read. os.walk ignores subdirectories
+    that vanish or cannot be listed mid-walk, and a file that vanishes before its stat is
+    left out.
+    """
+    if not directory.is_dir():
+        return None
+    root = os.path.realpath(directory)
+    listing = PostListing(root)
+    walked = {root}
+    for parent, dirs, names in os.walk(directory, followlinks=True):
+        kept = []
+        for name in sorted(dirs):
+            path = os.path.join(parent, name)
+            real = os.path.realpath(path)
+            if not is_within(real, root):
+                listing.outside.append(Path(path))
+            elif real not in walked:  # else a loop, or a second way to the same directory
+                walked.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(names):
+            if not name.endswith(".md"):
+                continue
+            path = os.path.join(parent, name)
+            if os.path.islink(path) and not is_within(os.path.realpath(path), root):
+                listing.outside.append(Path(path))
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                listing.files.append((Path(path), info))
+    return listing
+
+
+def is_within(real: str, root: str) -> bool:
+    """Whether the real path `real` is `root` or under it."""
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def find_posts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Rejection]]:
-    """Files as given, directories searched recursively for `*.md`, in a stable order."""
+    """Files as given, directories searched recursively for `*.md`, in a stable order.
+
+    In a directory, symbolic links leading out of it are skipped with a warning, as the
+    watched directory does.
+    """
     files: list[Path] = []
     missing: list[Rejection] = []
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+        listing = list_posts(path)
+        if listing is not None:
+            for link in listing.outside:
+                log.warning("not following %s: it leads outside %s", link, path)
+            files.extend(sorted(found for found, _ in listing.files))
         elif path.is_file():
             files.append(path)
         else:
             missing.append(Rejection(str(given), 0, "no such file or directory"))
     return files, missing
+
+
+class PostTooLarge(Exception):
+    """A post over `[source] max_post_bytes`; `str()` is the reason, for a Rejection."""
+
+    def __init__(self, limit: int, size: int | None = None) -> None:
+        super().__init__(
+            f"post is {size} bytes, more than [source] max_post_bytes ({limit})"
+            if size is not None
+            else f"post is larger than [source] max_post_bytes ({limit})"
+        )
+
+
+def read_post(path: Path, max_bytes: int, *, follow_link: bool = True) -> bytes:
+    """The file's bytes; PostTooLarge when it has more than `max_bytes`, read no further than
+    one byte past them (its size is checked before reading). Without `follow_link`, a path
+    that is a symbolic link is an OSError (ELOOP)."""
+    flags = os.O_RDONLY | (0 if follow_link else os.O_NOFOLLOW)
+    with open(os.open(path, flags), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise PostTooLarge(max_bytes, size)
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew while being read
+        raise PostTooLarge(max_bytes)
+    return data
 
 
 def content_hash(data: bytes) -> str:
@@ -70,42 +165,48 @@ async def ingest_files(
     files: Sequence[Path],
     *,
     on_file: Callable[[Path], None] | None = None,
+    max_post_bytes: int = MAX_POST_BYTES,
+    today: Callable[[], dt.date] = dt.date.today,
 ) -> IngestReport:
     """Parse and store each file in its own transaction; a bad file is reported, not fatal."""
     report = IngestReport()
     known = await archive.content_hashes()
     for path in files:
         try:
-            data = path.read_bytes()
+            data = await asyncio.to_thread(read_post, path, max_post_bytes)
+        except PostTooLarge as exc:
+            report.rejected.append(Rejection(str(path), 0, str(exc)))
         except OSError as exc:
             report.rejected.append(Rejection(str(path), 0, f"cannot read: {exc.strerror or exc}"))
         else:
-            await _ingest_one(archive, path, data, known, report)
+            await ingest_post(archive, str(path), data, known, report, today=today())
         if on_file is not None:
             on_file(path)
     return report
 
 
-async def _ingest_one(
-    archive: Archive, path: Path, data: bytes, known: set[str], report: IngestReport
-) -> None:
-    await ingest_post(archive, str(path), data, known, report)
-
-
 async def ingest_post(
-    archive: Archive, source: str, data: bytes, known: set[str], report: IngestReport
+    archive: Archive,
+    source: str,
+    data: bytes,
+    known: set[str],
+    report: IngestReport,
+    *,
+    today: dt.date,
 ) -> IngestOutcome | None:
     """Parse and store one post's bytes under `source` (a path or URL), counting into `report`.
 
     Shared by `hotpapers ingest` and the pollers so every source stores posts the same way.
     Returns the outcome, or None when the post was rejected (and added to `report.rejected`).
+    A post dated more than a day after `today` is rejected. It is parsed in a worker thread:
+    a long post must not hold up the commands the event loop is answering.
     """
     digest = content_hash(data)
     if digest in known:
         report.unchanged += 1
         return IngestOutcome.UNCHANGED
     try:
-        day = parse_post(data, source)
+        day = await asyncio.to_thread(parse_post, data, source, today=today)
     except ParseError as exc:
         # INFO, not WARNING: each caller reports rejections itself (the CLI prints them, the
         # poller logs them), so a warning here would say everything twice.

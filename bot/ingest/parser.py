@@ -1,22 +1,29 @@
 """Hot Papers post (Markdown with YAML front matter) → Day.
 
-The format is machine-written and regular, so the parser is strict: anything it does not
-recognise is a ParseError naming the file and line, never a silently wrong paper.
+The posts are machine-written (HotPaperBlogWriter.save_markdown), so the parser follows that
+writer's layout: everything it could have written is accepted (an empty authors, categories
+or abstract line, no PDF link, an empty title, an abstract that looks like Markdown or HTML),
+and anything it could not have written is a ParseError naming the file and line, never a
+silently wrong paper. Every pattern runs in time linear in its input, so a hostile post
+costs no more than a long one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from bot.arxiv import InvalidArxivId, parse_arxiv_id
+from bot.arxiv import InvalidArxivId, abs_url, parse_listed_id, pdf_url
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
+
+log = logging.getLogger(__name__)
 
 
 class ParseError(ValueError):
@@ -29,36 +36,47 @@ class ParseError(ValueError):
         super().__init__(f"{path}:{line}: {reason}")
 
 
-_TITLE = re.compile(r"Hot Papers (\d{4}-\d{2}-\d{2})")
+# The writer prints `Hot Papers {since}` or, for several days, `Hot Papers {since} - {until}`.
+_TITLE = re.compile(r"Hot Papers (\d{4}-\d{2}-\d{2})(?: - (\d{4}-\d{2}-\d{2}))?")
 _PUBLISHED = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d*))?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?"
 )
-_SECTION = re.compile(r"# (\d{1,9})\.\s+(\S.*)")
+# `# {no}. {title}`: the title may be empty.
+_SECTION = re.compile(r"# (\d{1,9})\.(?:\s+(.*))?")
 _STATS = re.compile(
     r"- retweets: (\d{1,18}), favorites: (\d{1,18}) \((\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})\)"
 )
-_LINKS = re.compile(
-    r"- links: \[abs\]\((?P<abs>https?://arxiv\.org/abs/(?P<id>[^)\s]+))\)"
-    r"(?: \| \[pdf\]\((?P<pdf>https?://arxiv\.org/pdf/[^)\s]+)\))?"
-)
+_LINKS = re.compile(r"- links: \[abs\]\((?P<abs>[^()\s]*)\)(?: \| \[pdf\]\((?P<pdf>[^()\s]*)\))?")
+_ABS_URL = re.compile(r"https?://arxiv\.org/abs/(?P<id>.+)")
+_PDF_URL = re.compile(r"https?://arxiv\.org/pdf/(?P<id>.+?)(?:\.pdf)?")
 _CATEGORY = re.compile(
-    r"\[(?P<label>[^\]]+)\]\(https?://arxiv\.org/list/(?P<code>[A-Za-z-]+(?:\.[A-Za-z-]+)?)/recent\)"
+    r"\[[^\[\]]+\]\(https?://arxiv\.org/list/(?P<code>[A-Za-z-]+(?:\.[A-Za-z-]+)?)/recent\)"
 )
-_CATEGORY_LINK = r"\[[^\]]+\]\(https?://arxiv\.org/list/[A-Za-z-]+(?:\.[A-Za-z-]+)?/recent\)"
-_CATEGORY_LINE = re.compile(rf"- {_CATEGORY_LINK}(?: \| {_CATEGORY_LINK})*")
-_TWEET = re.compile(
-    r'<blockquote class="twitter-tweet"[^>]*>\s*'
-    r'<p lang="(?P<lang>[^"]*)"(?: dir="[a-z]*")?>(?P<body>.*)</p>\s*'
-    r"&mdash; (?P<author>.*?) \(@(?P<handle>\w{1,50})\)\s*"
-    r'<a href="https?://(?:mobile\.)?twitter\.com/(?P<url_handle>\w{1,50})/status/(?P<status>\d+)'
-    r'(?:\?[^"]*)?">(?P<posted>[A-Z][a-z]+ \d{1,2}, \d{4})</a>\s*</blockquote>',
-    re.DOTALL,
+_CATEGORY_LINK = r"\[[^\[\]]+\]\(https?://arxiv\.org/list/[A-Za-z-]+(?:\.[A-Za-z-]+)?/recent\)"
+# `'- ' + ' | '.join(links)`: just "-" (once stripped) when the paper has no categories.
+_CATEGORY_LINE = re.compile(rf"-(?: {_CATEGORY_LINK}(?: \| {_CATEGORY_LINK})*)?")
+# A tweet's oEmbed HTML is read in two anchored pieces around its last `</p>`, found with
+# rfind: one pattern spanning the body would backtrack over it for every candidate `</p>`.
+_TWEET_HEAD = re.compile(
+    r'<blockquote class="twitter-tweet"[^<>]*>\s*<p lang="(?P<lang>[^"<>]*)"(?: dir="[a-z]*")?>'
 )
-_SCRIPT = re.compile(r"<script\b[^>]*>\s*</script>")
+_TWEET_TAIL = re.compile(
+    r"\s*&mdash; (?P<author>[^<>]*?) \(@(?P<handle>\w{1,50})\)\s*"
+    r'<a href="https?://(?:mobile\.)?twitter\.com/(?P<url_handle>\w{1,50})/status/'
+    r'(?P<status>\d{1,30})(?:\?[^"<>]*)?">(?P<posted>[A-Z][a-z]+ \d{1,2}, \d{4})</a>\s*'
+    r"</blockquote>"
+)
+_TWEET_FORM = (
+    "tweet is not an embedded tweet of the form "
+    '\'<blockquote class="twitter-tweet"><p lang=..>text</p>&mdash; Name (@handle) '
+    '<a href="https://twitter.com/handle/status/ID">Month D, YYYY</a></blockquote>\''
+)
+_SCRIPT = re.compile(r"<script\b[^<>]*>\s*</script>")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")
 _SPACES = re.compile(r"\s+")
+_TRUNCATED = "the post ends without the blank line that closes every post; it looks truncated"
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -151,21 +169,27 @@ def decode_post(data: bytes, path: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse_post(source: str | bytes, path: str = "<post>") -> Day:
-    """Parse one Hot Papers post; raise ParseError (and only ParseError) when it is malformed."""
+def parse_post(source: str | bytes, path: str = "<post>", *, today: dt.date | None = None) -> Day:
+    """Parse one Hot Papers post; raise ParseError (and only ParseError) when it is malformed.
+
+    With `today`, a post whose day is more than a day after it is refused: the writer covers
+    days that are over (a day of slack for time zones).
+    """
     text = decode_post(source, path) if isinstance(source, bytes) else source
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     meta, body_start = _front_matter(lines, path)
-    date = _day_date(meta, lines, path)
+    date = _day_date(meta, lines, path, today)
     published_at = _published_at(meta, lines, path)
-    papers = tuple(_sections(lines, body_start, path, date))
-    if not text.endswith("\n\n" if papers else "\n"):
+    # The empty string after a final newline is no line of the post.
+    body = _Body(lines, len(lines) - 1 if text.endswith("\n") else len(lines), path)
+    papers, any_paper = _papers(body, body_start, date)
+    if not text.endswith("\n\n" if any_paper else "\n"):
         raise ParseError(
             path,
             len(lines),
-            "the post ends without the blank line that closes every post; it looks truncated"
-            if papers
+            _TRUNCATED
+            if any_paper
             else "the post ends in the middle of a line; it looks truncated",
         )
     return Day(date=date, published_at=published_at, papers=papers)
@@ -213,18 +237,35 @@ def _key_line(lines: list[str], key: str) -> int:
     return 1
 
 
-def _day_date(meta: dict[str, Any], lines: list[str], path: str) -> dt.date:
+def _day_date(meta: dict[str, Any], lines: list[str], path: str, today: dt.date | None) -> dt.date:
+    """The title's date; of a range of days (`Hot Papers A - B`), the first."""
     title = meta.get("title")
     line = _key_line(lines, "title")
     if not isinstance(title, str):
         raise ParseError(path, line, "front matter has no title; expected 'Hot Papers YYYY-MM-DD'")
     match = _TITLE.fullmatch(collapse(title))
     if not match:
-        raise ParseError(path, line, f"title {title!r} is not of the form 'Hot Papers YYYY-MM-DD'")
-    try:
-        return dt.date.fromisoformat(match[1])
-    except ValueError:
-        raise ParseError(path, line, f"title date {match[1]} does not exist") from None
+        raise ParseError(
+            path,
+            line,
+            f"title {title!r} is not of the form 'Hot Papers YYYY-MM-DD' "
+            "or 'Hot Papers YYYY-MM-DD - YYYY-MM-DD'",
+        )
+    dates = []
+    for text in filter(None, (match[1], match[2])):
+        try:
+            dates.append(dt.date.fromisoformat(text))
+        except ValueError:
+            raise ParseError(path, line, f"title date {text} does not exist") from None
+    date = dates[0]
+    if today is not None and (date - today).days > 1:
+        raise ParseError(
+            path,
+            line,
+            f"title date {date} is more than a day after today ({today}); "
+            "a post covers a day that is over",
+        )
+    return date
 
 
 def _published_at(meta: dict[str, Any], lines: list[str], path: str) -> dt.datetime:
@@ -260,158 +301,115 @@ def _in_utc(stamp: dt.datetime, shown: str, path: str, line: int) -> dt.datetime
         ) from None
 
 
-def _sections(lines: list[str], start: int, path: str, date: dt.date) -> Iterator[RankedPaper]:
-    """Split the body at `# N. Title` headings and parse each section."""
-    heading: tuple[int, re.Match[str]] | None = None
-    section: list[tuple[int, str]] = []
-    seen: dict[str, int] = {}
+class _Body:
+    """The post's lines, from which each paper's parts are read by the writer's layout."""
+
+    def __init__(self, lines: list[str], count: int, path: str) -> None:
+        self.lines = lines
+        self.count = count  # lines[count:] is only the empty string after a final newline
+        self.path = path
+
+    def error(self, index: int, reason: str) -> ParseError:
+        return ParseError(self.path, index + 1, reason)
+
+    def truncated(self) -> ParseError:
+        return ParseError(self.path, len(self.lines), _TRUNCATED)
+
+    def next_text(self, index: int, rank: int, expected: str) -> int:
+        """The first non-blank line from `index` on; the paper ends early if there is none."""
+        while index < self.count:
+            if self.lines[index].strip():
+                return index
+            index += 1
+        raise ParseError(
+            self.path, len(self.lines), f"paper {rank} ends early; expected {expected}"
+        )
+
+
+def _papers(body: _Body, start: int, date: dt.date) -> tuple[tuple[RankedPaper, ...], bool]:
+    """Each `# N. Title` section in order, and whether there was any. A paper listed again
+    later in the same post is dropped there: its first listing keeps its rank."""
+    papers: list[RankedPaper] = []
+    first_rank: dict[str, int] = {}
+    index = start
     expected_rank = 1
-    for index in range(start, len(lines)):
-        number, line = index + 1, lines[index]
-        if line.startswith("#"):
-            match = _SECTION.fullmatch(line.rstrip())
-            if not match:
-                raise ParseError(
-                    path, number, f"unexpected heading {line[:80]!r}; expected '# N. Title'"
-                )
-            if heading is not None:
-                yield _paper(heading, section, path, date, seen)
-            rank = int(match[1])
-            if rank != expected_rank:
-                raise ParseError(path, number, f"paper numbered {rank}; expected {expected_rank}")
-            expected_rank += 1
-            heading, section = (number, match), []
-        elif heading is None:
-            if line.strip():
-                raise ParseError(
-                    path, number, f"unexpected text {line[:80]!r} before the first '# 1. Title'"
-                )
-        else:
-            section.append((number, line))
-    if heading is not None:
-        yield _paper(heading, section, path, date, seen)
+    while index < body.count:
+        line = body.lines[index]
+        if not line.strip():
+            index += 1
+            continue
+        if not line.startswith("#"):
+            raise body.error(index, f"unexpected text {line[:80]!r} before the first '# 1. Title'")
+        heading = _SECTION.fullmatch(line.rstrip())
+        if not heading:
+            raise body.error(index, f"unexpected heading {line[:80]!r}; expected '# N. Title'")
+        rank = int(heading[1])
+        if rank != expected_rank:
+            raise body.error(index, f"paper numbered {rank}; expected {expected_rank}")
+        expected_rank += 1
+        ranked, links_line, index = _paper(body, index, heading, date)
+        arxiv_id = ranked.paper.arxiv_id
+        if arxiv_id in first_rank:
+            log.info(
+                "%s:%d: paper %s is listed again as paper %d (first as paper %d); "
+                "keeping the first listing",
+                body.path,
+                links_line + 1,
+                arxiv_id,
+                rank,
+                first_rank[arxiv_id],
+            )
+            continue
+        first_rank[arxiv_id] = rank
+        papers.append(ranked)
+    return tuple(papers), expected_rank > 1
 
 
 def _paper(
-    heading: tuple[int, re.Match[str]],
-    section: list[tuple[int, str]],
-    path: str,
-    date: dt.date,
-    seen: dict[str, int],
-) -> RankedPaper:
-    heading_line, match = heading
-    rank, title = int(match[1]), collapse(match[2])
-    rows = iter(section)
+    body: _Body, heading_index: int, heading: re.Match[str], date: dt.date
+) -> tuple[RankedPaper, int, int]:
+    """One paper from its heading: (the paper, its links line, where the next part starts).
 
-    def next_line(expected: str) -> tuple[int, str]:
-        for number, line in rows:
-            if line.strip():
-                return number, line.rstrip()
-        last = section[-1][0] if section else heading_line
-        raise ParseError(path, last, f"paper {rank} ends early; expected {expected}")
+    The writer prints, after `# N. Title`: the authors line (may be empty), the counts line,
+    the links line, the categories line, a blank line, the abstract line (may be empty), a
+    blank line, then each tweet's blockquote and script lines. The abstract is found by its
+    place, two lines below the categories line, so it may read like anything else.
+    """
+    lines = body.lines
+    rank, title = int(heading[1]), collapse(heading[2] or "")
+    counts_form = "'- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'"
+    links_form = "'- links: [abs](https://arxiv.org/abs/ID) | [pdf](...)'"
 
-    number, authors_line = next_line("the authors line")
-    if authors_line.startswith(("- ", "<")):
-        raise ParseError(
-            path, number, f"paper {rank} has no authors line before {authors_line[:40]!r}"
-        )
-    authors = tuple(a.strip() for a in authors_line.split(",") if a.strip())
-    if not authors:
-        raise ParseError(path, number, f"paper {rank} has no authors")
+    index = body.next_text(heading_index + 1, rank, "the authors line")
+    authors: tuple[str, ...] = ()
+    if not _STATS.fullmatch(lines[index].rstrip()):  # else the authors line is empty
+        authors = tuple(a.strip() for a in lines[index].split(",") if a.strip())
+        index = body.next_text(index + 1, rank, counts_form)
 
-    number, line = next_line("'- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'")
+    line = lines[index].rstrip()
     stats = _STATS.fullmatch(line)
     if not stats:
-        raise ParseError(
-            path,
-            number,
-            f"bad counts line {line[:80]!r}; expected "
-            "'- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'",
-        )
+        raise body.error(index, f"bad counts line {line[:80]!r}; expected {counts_form}")
     try:
         dt.datetime.strptime(stats[3], "%m/%d/%Y %H:%M:%S")
     except ValueError:
-        raise ParseError(path, number, f"counts timestamp {stats[3]!r} does not exist") from None
+        raise body.error(index, f"counts timestamp {stats[3]!r} does not exist") from None
 
-    number, line = next_line("'- links: [abs](https://arxiv.org/abs/ID) | [pdf](...)'")
-    links = _LINKS.fullmatch(line)
-    if not links:
-        raise ParseError(
-            path,
-            number,
-            f"paper {rank} has no arXiv link; expected "
-            f"'- links: [abs](https://arxiv.org/abs/ID) | [pdf](...)', found {line[:80]!r}",
-        )
-    try:
-        arxiv_id = parse_arxiv_id(links["id"])
-    except InvalidArxivId as exc:
-        raise ParseError(path, number, f"bad arXiv link: {exc}") from None
-    if arxiv_id in seen:
-        raise ParseError(
-            path, number, f"paper {arxiv_id} is listed twice (first as paper {seen[arxiv_id]})"
-        )
-    seen[arxiv_id] = rank
+    index = links_line = body.next_text(index + 1, rank, links_form)
+    arxiv_id, has_pdf = _links(body, index, rank, links_form)
 
-    number, line = next_line("a line of category links")
+    index = body.next_text(index + 1, rank, "a line of category links")
+    line = lines[index].rstrip()
     if not _CATEGORY_LINE.fullmatch(line):
-        raise ParseError(
-            path,
-            number,
+        raise body.error(
+            index,
             f"bad categories line {line[:80]!r}; expected "
-            "'- [cs.LG](https://arxiv.org/list/cs.LG/recent) | ...'",
+            "'- [cs.LG](https://arxiv.org/list/cs.LG/recent) | ...' (or '- ' for none)",
         )
     categories = tuple(dict.fromkeys(m["code"] for m in _CATEGORY.finditer(line)))
-    categories_line = number
 
-    abstract_lines: list[str] = []
-    abstract_ended = False
-    tweets: list[Tweet] = []
-    pending: list[str] = []
-    pending_line = 0
-    for number, line in rows:
-        stripped = line.strip()
-        if pending:
-            if stripped.startswith("<blockquote"):
-                # Else the next tweet's end would close this one: two tweets merged into one.
-                raise ParseError(
-                    path, pending_line, "tweet is cut off: '<blockquote>' is never closed"
-                )
-            pending.append(line)
-            if "</blockquote>" in line:
-                tweets.append(_tweet("\n".join(pending), pending_line, path))
-                pending = []
-        elif stripped.startswith("<blockquote"):
-            pending, pending_line = [line], number
-            if "</blockquote>" in line:
-                tweets.append(_tweet(line, number, path))
-                pending = []
-        elif tweets:
-            if stripped and not _SCRIPT.fullmatch(stripped):
-                raise ParseError(
-                    path, number, f"unexpected text after the tweets: {stripped[:80]!r}"
-                )
-        elif stripped.startswith("<script"):
-            raise ParseError(path, number, "script tag without a tweet before it")
-        elif not stripped:
-            abstract_ended = bool(abstract_lines)
-        elif abstract_ended:
-            # No real post has a second abstract paragraph: this is stray text, not abstract.
-            raise ParseError(
-                path,
-                number,
-                f"unexpected text after the abstract of paper {rank}: {stripped[:80]!r}",
-            )
-        else:
-            abstract_lines.append(stripped)
-    if pending:
-        raise ParseError(path, pending_line, "tweet is cut off: '<blockquote>' is never closed")
-    abstract = " ".join(abstract_lines)
-    if not abstract:
-        raise ParseError(
-            path, categories_line, f"paper {rank} has no abstract after its categories line"
-        )
-    if not title:
-        raise ParseError(path, heading_line, f"paper {rank} has no title")
+    abstract, index = _abstract(body, index, rank)
+    tweets, index = _tweets(body, index, rank)
 
     paper = Paper(
         arxiv_id=arxiv_id,
@@ -419,36 +417,142 @@ def _paper(
         authors=authors,
         categories=categories,
         abstract=abstract,
-        abs_url=links["abs"],
-        pdf_url=links["pdf"],
+        abs_url=abs_url(arxiv_id),
+        pdf_url=pdf_url(arxiv_id) if has_pdf else None,
     )
     appearance = Appearance(date=date, rank=rank, retweets=int(stats[1]), favorites=int(stats[2]))
-    return RankedPaper(paper=paper, appearance=appearance, tweets=tuple(tweets))
+    return RankedPaper(paper=paper, appearance=appearance, tweets=tweets), links_line, index
+
+
+def _links(body: _Body, index: int, rank: int, links_form: str) -> tuple[str, bool]:
+    """The links line's arXiv id, and whether it has a PDF link.
+
+    The writer copies arXiv's own links, so anything but arXiv's abs URL of a bare id (and
+    the PDF URL of the same id) is refused; the links stored are rebuilt from the id.
+    """
+    line = body.lines[index].rstrip()
+    links = _LINKS.fullmatch(line)
+    found = _ABS_URL.fullmatch(links["abs"]) if links else None
+    if not links or not found:
+        raise body.error(
+            index,
+            f"paper {rank} has no arXiv link; expected {links_form}, found {line[:80]!r}",
+        )
+    try:
+        arxiv_id = parse_listed_id(found["id"])
+    except InvalidArxivId as exc:
+        raise body.error(index, f"bad arXiv link: {exc}") from None
+    pdf = links["pdf"]
+    if pdf is not None:
+        pdf_match = _PDF_URL.fullmatch(pdf)
+        try:
+            pdf_id = parse_listed_id(pdf_match["id"]) if pdf_match else None
+        except InvalidArxivId:
+            pdf_id = None
+        if pdf_id != arxiv_id:
+            raise body.error(
+                index,
+                f"bad PDF link {pdf[:80]!r}: expected https://arxiv.org/pdf/{arxiv_id}, "
+                f"the PDF of the paper the abs link names",
+            )
+    return arxiv_id, pdf is not None
+
+
+def _abstract(body: _Body, categories_index: int, rank: int) -> tuple[str, int]:
+    """The abstract, two lines below the categories line, and where the tweets may start.
+
+    The writer prints it on one line (empty when arXiv gave none); lines right below it
+    (a carriage return in it) continue it, unless they start a tweet or a heading.
+    """
+    lines = body.lines
+    gap, index = categories_index + 1, categories_index + 2
+    if gap >= body.count:
+        raise body.truncated()
+    if lines[gap].strip():
+        raise body.error(
+            gap,
+            f"expected a blank line after the categories line of paper {rank}, "
+            f"found {lines[gap].strip()[:80]!r}",
+        )
+    if index >= body.count:
+        raise body.truncated()
+    if not lines[index].strip():
+        if index + 1 >= body.count:  # the writer's blank line after the empty abstract
+            raise body.truncated()
+        return "", index + 1
+    parts = [lines[index].strip()]
+    index += 1
+    while index < body.count and lines[index].strip():
+        stripped = lines[index].strip()
+        if stripped.startswith(("<blockquote", "<script")) or lines[index].startswith("#"):
+            break
+        parts.append(stripped)
+        index += 1
+    return " ".join(parts), index
+
+
+def _tweets(body: _Body, index: int, rank: int) -> tuple[tuple[Tweet, ...], int]:
+    """The tweets below the abstract, up to the next heading: (tweets, the heading's index)."""
+    lines = body.lines
+    tweets: list[Tweet] = []
+    pending: list[str] = []
+    pending_index = 0
+    while index < body.count:
+        line = lines[index]
+        stripped = line.strip()
+        if pending:
+            if stripped.startswith("<blockquote"):
+                # Else the next tweet's end would close this one: two tweets merged into one.
+                raise body.error(pending_index, "tweet is cut off: '<blockquote>' is never closed")
+            pending.append(line)
+            if "</blockquote>" in line:
+                tweets.append(_tweet("\n".join(pending), pending_index + 1, body.path))
+                pending = []
+        elif stripped.startswith("<blockquote"):
+            pending, pending_index = [line], index
+            if "</blockquote>" in line:
+                tweets.append(_tweet(line, index + 1, body.path))
+                pending = []
+        elif line.startswith("#"):
+            break
+        elif not stripped:
+            pass
+        elif tweets:
+            if not (stripped.startswith("<script") and _SCRIPT.fullmatch(stripped)):
+                raise body.error(index, f"unexpected text after the tweets: {stripped[:80]!r}")
+        elif stripped.startswith("<script"):
+            raise body.error(index, "script tag without a tweet before it")
+        else:
+            # No real post has a second abstract paragraph: this is stray text, not abstract.
+            raise body.error(
+                index, f"unexpected text after the abstract of paper {rank}: {stripped[:80]!r}"
+            )
+        index += 1
+    if pending:
+        raise body.error(pending_index, "tweet is cut off: '<blockquote>' is never closed")
+    return tuple(tweets), index
 
 
 def _tweet(block: str, line: int, path: str) -> Tweet:
-    match = _TWEET.fullmatch(block.strip())
-    if not match:
-        raise ParseError(
-            path,
-            line,
-            "tweet is not an embedded tweet of the form "
-            '\'<blockquote class="twitter-tweet"><p lang=..>text</p>&mdash; Name (@handle) '
-            '<a href="https://twitter.com/handle/status/ID">Month D, YYYY</a></blockquote>\'',
-        )
-    month_name, day_text, year_text = match["posted"].replace(",", "").split()
+    text = block.strip()
+    head = _TWEET_HEAD.match(text)
+    end = text.rfind("</p>")
+    tail = _TWEET_TAIL.fullmatch(text, end + 4) if head and end >= head.end() else None
+    if head is None or tail is None:
+        raise ParseError(path, line, _TWEET_FORM)
+    month_name, day_text, year_text = tail["posted"].replace(",", "").split()
     month = _MONTHS.get(month_name)
     try:
         if month is None:
             raise ValueError(month_name)
         posted = dt.date(int(year_text), month, int(day_text))
     except ValueError:
-        raise ParseError(path, line, f"tweet date {match['posted']!r} does not exist") from None
+        raise ParseError(path, line, f"tweet date {tail['posted']!r} does not exist") from None
     return Tweet(
-        url=f"https://twitter.com/{match['url_handle']}/status/{match['status']}",
-        author=collapse(html.unescape(_TAG.sub("", match["author"]))),
-        handle=match["handle"],
+        url=f"https://twitter.com/{tail['url_handle']}/status/{tail['status']}",
+        author=collapse(html.unescape(tail["author"])),
+        handle=tail["handle"],
         posted=posted,
-        lang=match["lang"],
-        text=tweet_text(match["body"]),
+        lang=head["lang"],
+        text=tweet_text(text[head.end() : end]),
     )

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import logging
 import os
-import stat
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,17 @@ from typing import Final, Literal, TypeAlias
 
 import aiohttp
 
-from bot.ingest.files import IngestReport, Rejection, content_hash, ingest_post
+from bot.ingest.files import (
+    MAX_POST_BYTES,
+    IngestReport,
+    PostTooLarge,
+    Rejection,
+    content_hash,
+    ingest_post,
+    is_within,
+    list_posts,
+    read_post,
+)
 from bot.store import Archive, BotState, IngestOutcome, StoreError
 
 log = logging.getLogger(__name__)
@@ -29,33 +38,17 @@ log = logging.getLogger(__name__)
 _Signature = tuple[int, int]
 
 
-def _list_posts(directory: Path) -> list[tuple[Path, _Signature, float]] | None:
-    """`*.md` files under `directory` with their signature and mtime; None if it is missing.
-
-    os.walk ignores subdirectories that vanish or cannot be listed mid-walk, where
-    Path.rglob would raise; a file that vanishes between listing and stat is skipped.
-    """
-    if not directory.is_dir():
-        return None
-    found: list[tuple[Path, _Signature, float]] = []
-    for parent, dirs, names in os.walk(directory):
-        dirs.sort()
-        for name in sorted(names):
-            if not name.endswith(".md"):
-                continue
-            path = Path(parent, name)
-            try:
-                info = path.stat()
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                found.append((path, (info.st_size, info.st_mtime_ns), info.st_mtime))
-    return found
+class _LeadsOutside(Exception):
+    """A post file that, by now, resolves to a place outside the watched directory."""
 
 
-def _read_file(path: Path) -> tuple[bytes, _Signature]:
-    """The file's bytes and its signature after reading, to notice a write during the read."""
-    data = path.read_bytes()
+def _read_file(path: Path, max_bytes: int, root: str) -> tuple[bytes, _Signature]:
+    """The file's bytes (PostTooLarge past `max_bytes`) and its signature after reading, to
+    notice a write during the read. It is read by its real path, and only inside `root`."""
+    real = os.path.realpath(path)
+    if not is_within(real, root):
+        raise _LeadsOutside
+    data = read_post(Path(real), max_bytes, follow_link=False)
     info = path.stat()
     return data, (info.st_size, info.st_mtime_ns)
 
@@ -69,15 +62,21 @@ class DirectorySource:
         directory: Path,
         settle_seconds: float,
         clock: Callable[[], float] = time.time,
+        *,
+        max_post_bytes: int = MAX_POST_BYTES,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.archive = archive
         self.directory = directory
         self.settle_seconds = settle_seconds
         self.clock = clock
+        self.max_post_bytes = max_post_bytes
+        self.today = today
         self._seen: dict[Path, _Signature] = {}  # fully handled at this signature
         self._bad: dict[Path, str] = {}  # path → hash of the content last rejected
-        self._unreadable: dict[Path, _Signature] = {}  # reported as unreadable at this signature
+        self._unread: dict[Path, _Signature] = {}  # unreadable or too large: reported at this
         self._pending: dict[Path, tuple[_Signature, float]] = {}  # unsettled: first seen when
+        self._outside: set[Path] = set()  # links leading out of the directory, reported once
         self._missing = False
 
     def __repr__(self) -> str:
@@ -86,12 +85,12 @@ class DirectorySource:
     async def poll(self) -> IngestReport:
         """Store new and changed posts; report bad ones once per distinct content.
 
-        When the archive cannot be written (StoreError: locked, read-only), the poll stops
-        there with one log line and returns what it stored so far; the post it was storing
-        is not marked as handled, so the next poll tries it again.
+        Each post is stored on its own: one the archive cannot take (StoreError: locked,
+        read-only, disk full) is logged and not marked as handled, so the next poll tries
+        it again, while the posts after it are stored now.
         """
         report = IngestReport()
-        listing = await asyncio.to_thread(_list_posts, self.directory)
+        listing = await asyncio.to_thread(list_posts, self.directory)
         if listing is None:
             if not self._missing:
                 log.warning("post directory %s does not exist; waiting for it", self.directory)
@@ -100,31 +99,45 @@ class DirectorySource:
         if self._missing:
             log.info("post directory %s is back", self.directory)
             self._missing = False
-        present = {path for path, _, _ in listing}
-        for table in (self._seen, self._bad, self._unreadable, self._pending):
+        present = {path for path, _ in listing.files}
+        for table in (self._seen, self._bad, self._unread, self._pending):
             for gone in [path for path in table if path not in present]:
                 del table[gone]
+        self._outside &= set(listing.outside)
+        for link in listing.outside:
+            self._leads_outside(link)
         known: set[str] | None = None
-        for path, signature, mtime in listing:
+        for path, info in listing.files:
+            signature = (info.st_size, info.st_mtime_ns)
             if self._seen.get(path) == signature:
                 if path not in self._bad:
                     report.unchanged += 1
                 continue
-            if not self._settled(path, signature, mtime):
+            if not self._settled(path, signature, info.st_mtime):
                 continue
             try:
-                data, after = await asyncio.to_thread(_read_file, path)
+                if info.st_size > self.max_post_bytes:
+                    raise PostTooLarge(self.max_post_bytes, info.st_size)
+                data, after = await asyncio.to_thread(
+                    _read_file, path, self.max_post_bytes, listing.root
+                )
             except FileNotFoundError:
                 log.debug("post %s vanished before it could be read", path)
                 continue
-            except OSError as exc:
-                if self._unreadable.get(path) != signature:
-                    self._unreadable[path] = signature
-                    reason = f"cannot read: {exc.strerror or exc}"
-                    log.warning("cannot read post %s: %s", path, exc)
+            except _LeadsOutside:
+                self._leads_outside(path)
+                continue
+            except (OSError, PostTooLarge) as exc:
+                if self._unread.get(path) != signature:
+                    self._unread[path] = signature
+                    if isinstance(exc, OSError):
+                        log.warning("cannot read post %s: %s", path, exc)
+                        reason = f"cannot read: {exc.strerror or exc}"
+                    else:
+                        reason = str(exc)
                     report.rejected.append(Rejection(str(path), 0, reason))
                 continue
-            self._unreadable.pop(path, None)
+            self._unread.pop(path, None)
             if after != signature:
                 log.debug("post %s changed while being read; waiting for it to settle", path)
                 self._pending[path] = (after, self.clock())
@@ -134,13 +147,19 @@ class DirectorySource:
                 self._pending.pop(path, None)
                 self._seen[path] = signature  # touched, but the same bad content
                 continue
-            try:
-                if known is None:
+            if known is None:
+                try:
                     known = await self.archive.content_hashes()
-                outcome = await ingest_post(self.archive, str(path), data, known, report)
+                except StoreError as exc:
+                    _cannot_store(str(path), exc)  # the archive cannot be read at all
+                    return report
+            try:
+                outcome = await ingest_post(
+                    self.archive, str(path), data, known, report, today=self.today()
+                )
             except StoreError as exc:
                 _cannot_store(str(path), exc)  # not marked seen: tried again next poll
-                return report
+                continue
             self._pending.pop(path, None)
             if outcome is None:
                 self._bad[path] = digest
@@ -148,6 +167,16 @@ class DirectorySource:
                 self._bad.pop(path, None)
             self._seen[path] = signature
         return report
+
+    def _leads_outside(self, path: Path) -> None:
+        """Say once that `path` is not read: its content is never quoted, or even opened."""
+        if path not in self._outside:
+            self._outside.add(path)
+            log.warning(
+                "not following %s: it leads outside the watched directory %s",
+                path,
+                self.directory,
+            )
 
     def _settled(self, path: Path, signature: _Signature, mtime: float) -> bool:
         """True once the file has not been written for settle_seconds.
@@ -201,7 +230,7 @@ class HttpSource:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         *,
         max_backoff_seconds: float = 60.0,
-        max_bytes: int = 16 * 1024 * 1024,
+        max_bytes: int = MAX_POST_BYTES,
     ) -> None:
         if "{date}" not in url_template:
             raise ValueError(f"URL template {url_template!r} has no {{date}}")
@@ -227,9 +256,9 @@ class HttpSource:
     async def poll(self) -> IngestReport:
         """Fetch each day of the lookback window, oldest first; failures become rejections.
 
-        When the archive cannot be used (StoreError), the poll stops there with one log line
-        and returns what it stored so far; that URL's validators are not saved, so the next
-        poll fetches it in full again.
+        Each post is stored on its own: when the archive cannot take one (StoreError), that
+        URL's validators are not saved, so the next poll fetches it in full again, and the
+        poll goes on with the next day.
         """
         report = IngestReport()
         today = self.today()
@@ -237,14 +266,13 @@ class HttpSource:
         for back in range(self.lookback_days, -1, -1):
             url = self.url_for(today - dt.timedelta(days=back))
             try:
-                known = await self._poll_url(url, known, report)
+                known = await self._poll_url(url, known, report, today)
             except StoreError as exc:
                 _cannot_store(url, exc)
-                return report
         return report
 
     async def _poll_url(
-        self, url: str, known: set[str] | None, report: IngestReport
+        self, url: str, known: set[str] | None, report: IngestReport, today: dt.date
     ) -> set[str] | None:
         """Fetch and store one day's post; returns the content hashes, once read."""
         try:
@@ -261,7 +289,7 @@ class HttpSource:
             return known
         if known is None:
             known = await self.archive.content_hashes()
-        outcome = await ingest_post(self.archive, url, fetched.body, known, report)
+        outcome = await ingest_post(self.archive, url, fetched.body, known, report, today=today)
         if outcome is IngestOutcome.UNCHANGED:
             log.debug("post %s is unchanged", url)
         # Remember validators only once the body has been handled (stored or rejected),
@@ -331,13 +359,17 @@ class HttpSource:
         raise _Give(f"{failure} after {attempts} attempt{'s' if attempts != 1 else ''}")
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
-        """The body, refusing more than max_bytes: a post is ~100 kB, not a disk's worth."""
+        """The body, refusing more than max_bytes (`[source] max_post_bytes`): by its declared
+        length before reading, else as soon as it has read one byte more."""
+        declared = resp.content_length
+        if declared is not None and declared > self.max_bytes:
+            raise _Give(str(PostTooLarge(self.max_bytes, declared)))
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > self.max_bytes:
-                raise _Give(f"response larger than {self.max_bytes} bytes")
+                raise _Give(str(PostTooLarge(self.max_bytes)))
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -358,22 +390,26 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _cannot_store(post: str, exc: StoreError) -> None:
-    """The archive is locked or read-only: one line, no traceback; the poll stops here."""
+    """The archive cannot take this post (locked, read-only, full): one line, no traceback."""
     log.error("cannot store post %s: %s; will retry at the next poll", post, exc)
 
 
+async def poll_source(source: Source) -> IngestReport:
+    """Poll one source; its crash is logged and gives an empty report, never an exception."""
+    try:
+        return await source.poll()
+    except StoreError as exc:  # the sources catch their own; one line, no traceback
+        log.error("polling %r failed: %s", source, exc)
+    except Exception:
+        log.exception("polling %r failed", source)
+    return IngestReport()
+
+
 async def poll_sources(sources: Sequence[Source]) -> IngestReport:
-    """Poll every source and merge their reports; one source's crash does not stop the rest."""
+    """Poll every source at once and merge their reports: a slow or crashing source holds up
+    or stops none of the others."""
     merged = IngestReport()
-    for source in sources:
-        try:
-            report = await source.poll()
-        except StoreError as exc:  # the sources catch their own; one line, no traceback
-            log.error("polling %r failed: %s", source, exc)
-            continue
-        except Exception:
-            log.exception("polling %r failed", source)
-            continue
+    for report in await asyncio.gather(*(poll_source(source) for source in sources)):
         merged.new += report.new
         merged.updated += report.updated
         merged.unchanged += report.unchanged

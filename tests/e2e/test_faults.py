@@ -26,6 +26,7 @@ import random
 import re
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -327,9 +328,9 @@ async def test_bad_posts_among_good_ones(
     reads: list[str] = []
     read_file = sources_module._read_file
 
-    def spy(path: Path) -> tuple[bytes, tuple[int, int]]:
+    def spy(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         reads.append(path.name)
-        return read_file(path)
+        return read_file(path, *args)
 
     monkeypatch.setattr(sources_module, "_read_file", spy)
     samples = {p.name[:10]: p.read_bytes() for p in sample_posts()}

@@ -14,18 +14,22 @@ import logging
 import os
 import shutil
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.ingest import files as files_module
 from bot.ingest import sources as sources_module
-from bot.ingest.files import IngestReport, Rejection
+from bot.ingest.files import MAX_POST_BYTES, IngestReport, Rejection
 from bot.ingest.sources import DirectorySource, HttpSource, poll_sources
+from bot.models import Day
 from bot.samples import sample_posts
 from bot.store import Store
 
@@ -87,9 +91,9 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     reads: list[Path] = []
     real = sources_module._read_file
 
-    def spy(path: Path) -> tuple[bytes, tuple[int, int]]:
+    def spy(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         reads.append(path)
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(sources_module, "_read_file", spy)
     return reads
@@ -219,12 +223,12 @@ async def test_directory_survives_vanished_and_unreadable_files(
     vanishing = folder / "2021-03" / SAMPLES["2021-03-05"].name
     locked = folder / "2021-03" / SAMPLES["2021-03-15"].name
 
-    def flaky(path: Path) -> tuple[bytes, tuple[int, int]]:
+    def flaky(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         if path == vanishing:
             path.unlink()  # deleted between listing and reading
         if path == locked:
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(sources_module, "_read_file", flaky)
     source = DirectorySource(store.archive, folder, settle_seconds=2.0, clock=Clock())
@@ -262,6 +266,144 @@ async def test_directory_missing_warns_once_until_it_reappears(
     shutil.rmtree(folder)
     assert await source.poll() == IngestReport()
     assert warnings() == 2
+
+
+async def test_directory_refuses_a_post_over_max_post_bytes_unread(
+    store: Store, tmp_path: Path, count_reads: list[Path]
+) -> None:
+    folder = tmp_path / "posts"
+    big = write(folder / "big.md", MARCH_5, NOW - 60)
+    write(folder / "small.md", MARCH_15, NOW - 60)
+    limit = len(MARCH_15)
+    source = DirectorySource(
+        store.archive, folder, settle_seconds=2.0, clock=Clock(), max_post_bytes=limit
+    )
+
+    first = await source.poll()
+    assert (first.new, days(first)) == (1, ["2021-03-15"])
+    assert first.rejected == [
+        Rejection(
+            str(big),
+            0,
+            f"post is {len(MARCH_5)} bytes, more than [source] max_post_bytes ({limit})",
+        )
+    ]
+    assert count_reads == [folder / "small.md"]  # refused by its size, never opened
+
+    again = await source.poll()  # the same file: not reported again
+    assert (again.new, again.rejected) == (0, [])
+
+    write(big, MARCH_24[:limit], NOW - 30)  # cut down: read, and rejected for what it is
+    cut = await source.poll()
+    assert [r.reason for r in cut.rejected] == [
+        "the post ends without the blank line that closes every post; it looks truncated"
+    ]
+    write(big, MARCH_5, NOW - 20)  # too large again: reported again
+    assert len((await source.poll()).rejected) == 1
+
+
+async def test_directory_rejects_a_post_dated_more_than_a_day_ahead(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "posts"
+    copy_samples(folder)
+    source = DirectorySource(
+        store.archive, folder, 2.0, clock=Clock(), today=lambda: dt.date(2021, 3, 14)
+    )
+    report = await source.poll()
+    assert days(report) == ["2021-03-05", "2021-03-15"]
+    assert [(Path(r.path).name, r.line, r.reason) for r in report.rejected] == [
+        (
+            SAMPLES["2021-03-24"].name,
+            2,
+            "title date 2021-03-24 is more than a day after today (2021-03-14); "
+            "a post covers a day that is over",
+        )
+    ]
+
+
+# --- symbolic links in the watched directory ---------------------------------------------------
+
+SECRET = b"password = hunter2\n"
+
+
+def outside_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "leads outside" in r.getMessage()
+    ]
+
+
+async def test_directory_does_not_follow_links_out_of_it(
+    store: Store, tmp_path: Path, count_reads: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    copy_samples(folder)
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere / "secret.md", SECRET, NOW - 60)
+    write(elsewhere / "nested" / "2021-03-05.md", MARCH_5, NOW - 60)
+    (folder / "secret.md").symlink_to(elsewhere / "secret.md")
+    (folder / "linked-dir").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "dangling.md").symlink_to(tmp_path / "missing.md")
+    source = DirectorySource(store.archive, folder, 2.0, clock=Clock())
+
+    first = await source.poll()
+    assert (first.new, first.rejected) == (3, [])
+    assert all(folder in path.parents and "linked-dir" not in str(path) for path in count_reads)
+    assert len(count_reads) == 3
+    assert sorted(outside_warnings(caplog)) == [
+        f"not following {folder / name}: it leads outside the watched directory {folder}"
+        for name in ("dangling.md", "linked-dir", "secret.md")
+    ]
+    assert all("hunter2" not in record.getMessage() for record in caplog.records)
+
+    caplog.clear()
+    again = await source.poll()  # said once, not at every poll
+    assert (again.new, again.unchanged, again.rejected) == (0, 3, [])
+    assert outside_warnings(caplog) == []
+    assert len(count_reads) == 3
+
+
+async def test_directory_follows_links_that_stay_inside_it(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    write(folder / "archive" / "2021" / "2021-03-05.md", MARCH_5, NOW - 60)
+    write(folder / "drafts" / "2021-03-15.md", MARCH_15, NOW - 60)
+    (folder / "latest.md").symlink_to(folder / "drafts" / "2021-03-15.md")
+    (folder / "current").symlink_to(Path("archive") / "2021", target_is_directory=True)
+    (folder / "archive" / "loop").symlink_to(folder, target_is_directory=True)  # a cycle
+    source = DirectorySource(store.archive, folder, 2.0, clock=Clock())
+
+    report = await source.poll()
+    # latest.md is the same post again; archive/2021, reached two ways, is listed once.
+    assert (report.new, report.unchanged, report.rejected) == (2, 1, [])
+    assert sorted(days(report)) == ["2021-03-05", "2021-03-15"]
+    assert outside_warnings(caplog) == []
+
+
+async def test_directory_link_swapped_out_of_it_before_the_read_is_not_read(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "posts"
+    post = write(folder / "2021-03-05.md", MARCH_5, NOW - 60)
+    secret = write(tmp_path / "secret.md", SECRET, NOW - 60)
+    list_posts = sources_module.list_posts
+
+    def then_swap(directory: Path) -> files_module.PostListing | None:
+        listing = list_posts(directory)
+        post.unlink()  # replaced by a link out of the directory after it was listed
+        post.symlink_to(secret)
+        return listing
+
+    monkeypatch.setattr(sources_module, "list_posts", then_swap)
+    report = await DirectorySource(store.archive, folder, 2.0, clock=Clock()).poll()
+    assert (report.new, report.rejected) == (0, [])
+    assert outside_warnings(caplog) == [
+        f"not following {post}: it leads outside the watched directory {folder}"
+    ]
+    assert all("hunter2" not in record.getMessage() for record in caplog.records)
 
 
 # --- the HTTP source --------------------------------------------------------------------------
@@ -305,6 +447,20 @@ class PostServer:
 
         return step
 
+    def streamed(self, body: bytes) -> Step:
+        """The body in chunks, without a Content-Length: its size is known only once read."""
+
+        async def step(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for start in range(0, len(body), 16 * 1024):
+                await response.write(body[start : start + 16 * 1024])
+            await response.write_eof()
+            return response
+
+        return step
+
     def hang(self) -> Step:
         async def step(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(TimeoutError):
@@ -334,6 +490,7 @@ class Http:
         retries: int = 3,
         backoff_seconds: float = 1.0,
         max_backoff_seconds: float = 60.0,
+        max_bytes: int = MAX_POST_BYTES,
     ) -> HttpSource:
         return HttpSource(
             store.archive,
@@ -347,6 +504,7 @@ class Http:
             backoff_seconds=backoff_seconds,
             sleep=self.sleep,
             max_backoff_seconds=max_backoff_seconds,
+            max_bytes=max_bytes,
         )
 
 
@@ -510,6 +668,43 @@ async def test_http_request_budget_per_poll(store: Store, http: Http) -> None:
     assert len(http.server.requests) == (2 + 1) * (3 + 1)
 
 
+async def test_http_refuses_a_post_over_max_post_bytes(store: Store, http: Http) -> None:
+    http.server.posts["2021-03-05"] = MARCH_5
+    http.server.scripts["2021-03-15"] = [http.server.streamed(MARCH_5)]
+    http.server.posts["2021-03-24"] = MARCH_24
+    limit = len(MARCH_24)
+    assert len(MARCH_5) > limit
+    source = http.source(store, today=dt.date(2021, 3, 24), lookback=19, max_bytes=limit)
+    report = await source.poll()
+    assert days(report) == ["2021-03-24"]
+    assert report.rejected == [
+        Rejection(
+            url(http, "2021-03-05"),
+            0,
+            f"post is {len(MARCH_5)} bytes, more than [source] max_post_bytes ({limit})",
+        ),
+        Rejection(
+            url(http, "2021-03-15"), 0, f"post is larger than [source] max_post_bytes ({limit})"
+        ),
+    ]
+    assert http.delays == []  # refused, not retried
+
+
+async def test_http_rejects_a_post_dated_more_than_a_day_ahead(store: Store, http: Http) -> None:
+    ahead = MARCH_5.replace(b"title: Hot Papers 2021-03-05", b"title: Hot Papers 2099-01-01", 1)
+    http.server.posts["2021-03-05"] = ahead
+    report = await http.source(store, today=dt.date(2021, 3, 6), lookback=1).poll()
+    assert report.rejected == [
+        Rejection(
+            url(http, "2021-03-05"),
+            2,
+            "title date 2099-01-01 is more than a day after today (2021-03-06); "
+            "a post covers a day that is over",
+        )
+    ]
+    assert await store.archive.days() == []
+
+
 # --- both ------------------------------------------------------------------------------------
 
 
@@ -541,3 +736,31 @@ async def test_poll_sources_merges_and_survives_a_crashing_source(
     assert len(crashes) == 1
     assert crashes[0].exc_info is not None
     assert "disk on fire" in str(crashes[0].exc_info[1])
+
+
+@pytest.mark.parametrize("kind", ["directory", "http"])
+async def test_polling_parses_off_the_event_loop(
+    store: Store, tmp_path: Path, http: Http, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop_ran = threading.Event()
+    real = files_module.parse_post
+
+    def parse_needing_the_loop(*args: Any, **kwargs: Any) -> Day:
+        # Returns only once the event loop has run a callback while the parse was under way.
+        loop.call_soon_threadsafe(loop_ran.set)
+        if not loop_ran.wait(timeout=5):
+            raise AssertionError("the event loop was blocked while the post was parsed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files_module, "parse_post", parse_needing_the_loop)
+    if kind == "directory":
+        write(tmp_path / "posts" / "2021-03-05.md", MARCH_5, NOW - 60)
+        source: DirectorySource | HttpSource = DirectorySource(
+            store.archive, tmp_path / "posts", 2.0, clock=Clock()
+        )
+    else:
+        http.server.posts["2021-03-05"] = MARCH_5
+        source = http.source(store, today=dt.date(2021, 3, 5))
+    report = await source.poll()
+    assert (report.new, report.rejected) == (1, [])

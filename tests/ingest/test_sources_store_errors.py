@@ -1,5 +1,6 @@
-"""A poll that finds the archive locked or read-only: one clear line, the days stored so far
-kept in the report, the post that failed tried again at the next poll.
+"""A poll that finds the archive locked, read-only or full: one clear line for each post it
+could not store, every other post stored all the same, the failed ones tried again at the next
+poll.
 
 The archive is really locked (another process holds BEGIN EXCLUSIVE, taken right after the
 first post is stored) or really read-only (see tests/store/test_unavailable.py).
@@ -24,7 +25,7 @@ from bot.ingest.files import IngestReport
 from bot.ingest.sources import DirectorySource, HttpSource, poll_sources
 from bot.models import Day
 from bot.samples import sample_posts
-from bot.store import IngestOutcome, Store
+from bot.store import IngestOutcome, Store, StoreUnavailable
 from bot.store.database import Database
 from tests.store.test_unavailable import Locker, is_locked, read_only
 
@@ -115,19 +116,21 @@ async def test_directory_poll_locked_midway_keeps_what_it_stored_and_retries_the
 
     report = await poll_sources([source])
 
-    assert is_locked(store.database.path)  # still locked: the poll gave up, it did not wait
+    assert is_locked(store.database.path)  # still locked: each post gave up, it did not wait
     assert (report.new, report.papers, report.unchanged, days(report)) == (
         1,
         13,
         0,
         ["2021-03-05"],
     )
-    [record] = errors(caplog)
-    assert (record.name, record.levelno, record.exc_info) == (SOURCES_LOGGER, logging.ERROR, None)
-    assert record.getMessage() == (
-        f"cannot store post {paths['2021-03-15']}: {locked_message(store)}; "
-        "will retry at the next poll"
-    )
+    records = errors(caplog)
+    assert [(r.name, r.levelno, r.exc_info) for r in records] == [
+        (SOURCES_LOGGER, logging.ERROR, None)
+    ] * 2
+    assert [r.getMessage() for r in records] == [
+        f"cannot store post {paths[date]}: {locked_message(store)}; will retry at the next poll"
+        for date in ("2021-03-15", "2021-03-24")
+    ]
     await locker.release()
     assert await stored(store) == ["2021-03-05"]
 
@@ -138,6 +141,51 @@ async def test_directory_poll_locked_midway_keeps_what_it_stored_and_retries_the
     assert await stored(store) == DATES
     third = await poll_sources([source])
     assert (third.new, third.unchanged, third.stored_days) == (0, 3, [])
+
+
+def full_for(store: Store, monkeypatch: pytest.MonkeyPatch, date: str) -> list[str]:
+    """The archive cannot take the post of `date` (a disk too full for it), once; returns the
+    dates it was asked to store, in order."""
+    ingest = store.archive.ingest
+    asked: list[str] = []
+
+    async def full_once(day: Day, *, source: str, content_hash: str) -> IngestOutcome:
+        asked.append(day.date.isoformat())
+        if day.date.isoformat() == date and asked.count(date) == 1:
+            raise StoreUnavailable(
+                f"database {store.database.path} is unavailable (database or disk is full); "
+                "nothing was changed"
+            )
+        return await ingest(day, source=source, content_hash=content_hash)
+
+    monkeypatch.setattr(store.archive, "ingest", full_once)
+    return asked
+
+
+async def test_directory_post_that_cannot_be_stored_holds_up_none_after_it(
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    paths = copy_samples(tmp_path / "posts")
+    source = DirectorySource(store.archive, tmp_path / "posts", 2.0, clock=lambda: NOW)
+    asked = full_for(store, monkeypatch, "2021-03-15")
+
+    report = await poll_sources([source])
+    assert (report.new, days(report)) == (2, ["2021-03-05", "2021-03-24"])
+    assert await stored(store) == ["2021-03-05", "2021-03-24"]
+    assert [r.getMessage() for r in errors(caplog)] == [
+        f"cannot store post {paths['2021-03-15']}: database {store.database.path} is "
+        "unavailable (database or disk is full); nothing was changed; will retry at the next poll"
+    ]
+
+    caplog.clear()
+    again = await poll_sources([source])  # only the post that failed is tried again
+    assert (again.new, again.unchanged, days(again)) == (1, 2, ["2021-03-15"])
+    assert asked == ["2021-03-05", "2021-03-15", "2021-03-24", "2021-03-15"]
+    assert errors(caplog) == []
+    assert await stored(store) == DATES
 
 
 async def test_directory_poll_on_a_read_only_archive_stores_nothing_then_everything(
@@ -151,16 +199,17 @@ async def test_directory_poll_on_a_read_only_archive_stores_nothing_then_everyth
         try:
             source = DirectorySource(store.archive, tmp_path / "posts", 2.0, clock=lambda: NOW)
             caplog.clear()
-            for _ in range(2):  # every poll retries the first post, and says so once
+            for _ in range(2):  # every poll retries each post, and says so once for each
                 report = await poll_sources([source])
                 assert (report.new, report.stored_days, report.rejected) == (0, [], [])
-                [record] = errors(caplog)
-                assert record.exc_info is None
-                assert record.getMessage() == (
-                    f"cannot store post {paths['2021-03-05']}: database {path} is read-only "
+                records = errors(caplog)
+                assert [r.exc_info for r in records] == [None] * 3
+                assert [r.getMessage() for r in records] == [
+                    f"cannot store post {paths[date]}: database {path} is read-only "
                     f"({path} cannot be written); nothing was changed; will retry at the next "
                     "poll"
-                )
+                    for date in DATES
+                ]
                 caplog.clear()
         except BaseException:
             await store.close()
@@ -235,14 +284,18 @@ async def test_http_poll_locked_midway_keeps_what_it_stored_and_refetches_the_re
     report = await poll_sources([source])
 
     assert is_locked(store.database.path)
-    # Stored, but its validators could not be saved: the poll stopped at once.
+    # Stored, but its validators could not be saved; the later posts could not be stored.
     assert (report.new, days(report), report.rejected) == (1, ["2021-03-05"], [])
-    assert [date for date, _ in posts.requests] == ["2021-03-05"]
-    [record] = errors(caplog)
-    assert (record.name, record.levelno, record.exc_info) == (SOURCES_LOGGER, logging.ERROR, None)
-    assert record.getMessage() == (
-        f"cannot store post {first}: {locked_message(store)}; will retry at the next poll"
-    )
+    assert len(posts.requests) == 20  # every day of the window was still asked for
+    records = errors(caplog)
+    assert [(r.name, r.levelno, r.exc_info) for r in records] == [
+        (SOURCES_LOGGER, logging.ERROR, None)
+    ] * 3
+    assert [r.getMessage() for r in records] == [
+        f"cannot store post {template.format(date=date)}: {locked_message(store)}; "
+        "will retry at the next poll"
+        for date in DATES
+    ]
     await locker.release()
     assert await store.state.get(f"http:etag:{first}") is None
 
@@ -254,3 +307,36 @@ async def test_http_poll_locked_midway_keeps_what_it_stored_and_refetches_the_re
     assert posts.requests[0] == ("2021-03-05", None)  # fetched in full again
     assert await stored(store) == DATES
     assert await store.state.get(f"http:etag:{first}") is not None
+
+
+async def test_http_post_that_cannot_be_stored_holds_up_none_after_it(
+    store: Store,
+    site: tuple[Posts, str, aiohttp.ClientSession],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, template, session = site
+    source = HttpSource(
+        store.archive,
+        store.state,
+        template,
+        session,
+        lookback_days=19,
+        timeout_seconds=5,
+        today=lambda: dt.date(2021, 3, 24),
+        retries=0,
+    )
+    full_for(store, monkeypatch, "2021-03-15")
+
+    report = await poll_sources([source])
+    assert (report.new, days(report)) == (2, ["2021-03-05", "2021-03-24"])
+    assert [r.getMessage() for r in errors(caplog)] == [
+        f"cannot store post {template.format(date='2021-03-15')}: database "
+        f"{store.database.path} is unavailable (database or disk is full); nothing was "
+        "changed; will retry at the next poll"
+    ]
+    assert await store.state.get(f"http:etag:{template.format(date='2021-03-15')}") is None
+
+    again = await poll_sources([source])
+    assert (again.new, again.unchanged, days(again)) == (1, 2, ["2021-03-15"])
+    assert await stored(store) == DATES
