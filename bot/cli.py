@@ -19,6 +19,7 @@ from tqdm import tqdm
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.errors import BotStartError
 from bot.config import Config, ConfigError, DatabaseConfig, load_config
+from bot.dates import parse_day
 from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
 from bot.digest import Digest, build_digest, subscription_codes
 from bot.ingest.files import find_posts, ingest_files
@@ -244,7 +245,7 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
 
 def _date_argument(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         raise CommandError(f"{text!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE) from None
 

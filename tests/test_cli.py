@@ -418,6 +418,15 @@ def test_day_errors(run: Run, samples_db: Path, args: list[str], code: int, mess
     assert run("day", *args, "--db", samples_db) == (code, "", message + "\n")
 
 
+@pytest.mark.parametrize("given", ["20210305", "2021-W10-1", "2021-03-05T00:00", "٢٠٢١-٠٣-٠٥"])  # noqa: RUF001
+def test_day_and_digest_take_only_yyyy_mm_dd(run: Run, samples_db: Path, given: str) -> None:
+    refused = (2, "", f"hotpapers: {given!r} is not a date; expected YYYY-MM-DD\n")
+    assert run("day", given, "--db", samples_db) == refused
+    digest = ("digest", "--date", given, "--categories", "cs.CV", "--db", samples_db)
+    assert run(*digest) == refused
+    assert run(*digest, "--json") == refused
+
+
 def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     code, out, err = run("day", "--db", empty_db)
     assert (code, out) == (1, "")
