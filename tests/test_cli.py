@@ -266,7 +266,10 @@ def test_unknown_paper(run: Run, samples_db: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("given", ["not-an-id", "2113.03206", "2103.0320"])
+@pytest.mark.parametrize(
+    "given",
+    ["not-an-id", "2113.03206", "2103.0320", "٢١٠٣.٠٣٢٠٦"],  # the last: Arabic-Indic
+)
 def test_malformed_paper_id(run: Run, samples_db: Path, given: str) -> None:
     code, out, err = run("paper", given, "--json", "--db", samples_db)
     assert (code, out) == (2, "")
