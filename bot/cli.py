@@ -33,6 +33,7 @@ from bot.taxonomy import UnknownCategory
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SNOWFLAKE_MAX = 2**64 - 1  # Discord ids are unsigned 64-bit integers
 
 
 class CommandError(Exception):
@@ -331,8 +332,14 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
         raise CommandError(f"--top must be 1 to {DIGEST_TOP_LIMIT}, got {top}", EXIT_USAGE)
     if args.min_score < 0:
         raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
-    if args.channel is not None and (not args.json or args.channel < 1):
+    if args.channel is not None and not args.json:
         raise CommandError("--channel takes a channel id and goes with --json", EXIT_USAGE)
+    if args.channel is not None and not 1 <= args.channel <= SNOWFLAKE_MAX:
+        raise CommandError(
+            f"--channel {args.channel} is not a Discord channel id; "
+            f"expected a snowflake, 1 to {SNOWFLAKE_MAX}",
+            EXIT_USAGE,
+        )
     async with await _open_existing(config) as store:
         day = await store.archive.day(date)
     if day is None:

@@ -430,6 +430,28 @@ def test_day_and_digest_take_only_yyyy_mm_dd(run: Run, samples_db: Path, given: 
     assert run(*digest, "--json") == refused
 
 
+CS_CV_0305 = ("--date", "2021-03-05", "--categories", "cs.CV")
+
+
+@pytest.mark.parametrize("channel", ["0", "-1", str(2**64), "1" * 41])
+def test_digest_channel_must_be_a_discord_id(run: Run, samples_db: Path, channel: str) -> None:
+    assert run("digest", *CS_CV_0305, "--json", f"--channel={channel}", "--db", samples_db) == (
+        2,
+        "",
+        f"hotpapers: --channel {int(channel)} is not a Discord channel id; "
+        "expected a snowflake, 1 to 18446744073709551615\n",
+    )
+
+
+def test_digest_for_the_largest_channel_id(run: Run, samples_db: Path) -> None:
+    channel = str(2**64 - 1)
+    code, out, err = run("digest", *CS_CV_0305, "--json", "--channel", channel, "--db", samples_db)
+    assert (code, err) == (0, "")
+    bodies = json.loads(out)
+    assert [b["nonce"] for b in bodies] == [f"3w5e11264sgsf.210305.{i}" for i in range(len(bodies))]
+    assert bodies[0]["enforce_nonce"] is True
+
+
 def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     code, out, err = run("day", "--db", empty_db)
     assert (code, out) == (1, "")
