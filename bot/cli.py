@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SNOWFLAKE_MAX = 2**64 - 1  # Discord ids are unsigned 64-bit integers
+NO_ABSTRACT = "No abstract available"
 
 
 class CommandError(Exception):
@@ -406,7 +407,8 @@ def write_digest(digest: Digest, header: str, out: TextIO) -> None:
         out.write(f"    {_authors(paper.authors, 3)}\n")
         out.write(f"    {codes}\n")
         out.write(f"    {seen.retweets:,} retweets · {seen.favorites:,} favorites\n")
-        out.write(wrap.fill(shorten(" ".join(paper.abstract.split()), 280)) + "\n")
+        abstract = " ".join(paper.abstract.split())
+        out.write(wrap.fill(shorten(abstract, 280) if abstract else NO_ABSTRACT) + "\n")
         if entry.ranked.tweets:
             out.write(f"    Top tweet: {entry.ranked.tweets[0].url}\n")
         out.write(f"    {paper.abs_url}\n")
@@ -420,7 +422,8 @@ def write_paper(history: PaperHistory, out: TextIO) -> None:
     out.write(f"{_authors(paper.authors)}\n")
     out.write(f"abs: {paper.abs_url}\n")
     out.write(f"pdf: {paper.pdf_url or '(none)'}\n\n")
-    for paragraph in paper.abstract.split("\n\n"):
+    paragraphs = paper.abstract.split("\n\n") if paper.abstract.strip() else [NO_ABSTRACT]
+    for paragraph in paragraphs:
         out.write(wrap.fill(paragraph) + "\n")
     out.write("\nHot on:\n")
     for a in history.appearances:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import pytest
 
 from bot.arxiv import EXPECTED_FORMS
 from bot.cli import main
+from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
@@ -255,6 +257,49 @@ def test_paper_with_many_authors_and_no_tweets(run: Run, samples_db: Path) -> No
     code, out, _ = run("paper", "2103.07289", "--db", samples_db)
     assert code == 0
     assert "Tweets (0):" in out.splitlines()
+
+
+@pytest.fixture
+async def no_abstract_db(db: Path) -> Path:
+    """2021-03-05 stored with Perceiver (#3) listed without an abstract."""
+    day = parse_post(sample_posts()[0].read_bytes())
+    papers = tuple(
+        dataclasses.replace(p, paper=dataclasses.replace(p.paper, abstract=""))
+        if p.paper.arxiv_id == "2103.03206"
+        else p
+        for p in day.papers
+    )
+    async with await Store.open(db) as store:
+        await store.archive.ingest(
+            dataclasses.replace(day, papers=papers), source="test", content_hash="no-abstract"
+        )
+    return db
+
+
+def test_paper_without_an_abstract(run: Run, no_abstract_db: Path) -> None:
+    code, out, err = run("paper", "2103.03206", "--db", no_abstract_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[4:9] == [
+        "pdf: https://arxiv.org/pdf/2103.03206",
+        "",
+        "  No abstract available",
+        "",
+        "Hot on:",
+    ]
+
+
+def test_digest_of_a_paper_without_an_abstract(run: Run, no_abstract_db: Path) -> None:
+    code, out, err = run(
+        "digest", "--date", "2021-03-05", "--categories", "cs.SD", "--db", no_abstract_db
+    )
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    perceiver = lines.index("#3 · Perceiver: General Perception with Iterative Attention")
+    assert lines[perceiver + 3 : perceiver + 6] == [
+        "    857 retweets · 251 favorites",
+        "    No abstract available",
+        "    Top tweet: https://twitter.com/arankomatsuzaki/status/1367657530143383561",
+    ]
 
 
 def test_unknown_paper(run: Run, samples_db: Path) -> None:
