@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.errors import BotStartError
-from bot.config import Config, ConfigError, DatabaseConfig, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.dates import parse_day
 from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
 from bot.digest import Digest, build_digest, subscription_codes
@@ -27,6 +27,7 @@ from bot.models import Day, PaperHistory
 from bot.models_json import paper_json
 from bot.render import Renderer, delivery_nonce, shorten
 from bot.samples import sample_posts
+from bot.sandbox import DEMO_SCRIPT
 from bot.store import Store, StoreError
 from bot.taxonomy import UnknownCategory
 
@@ -45,9 +46,11 @@ class CommandError(Exception):
         self.code = code
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(
+    parser: argparse.ArgumentParser, db_help: str = "SQLite archive (overrides the config)"
+) -> None:
     parser.add_argument("--config", metavar="PATH", help="TOML configuration file")
-    parser.add_argument("--db", metavar="PATH", help="SQLite archive (overrides the config)")
+    parser.add_argument("--db", metavar="PATH", help=db_help)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log progress at INFO level on stderr"
     )
@@ -83,22 +86,28 @@ def build_parser() -> argparse.ArgumentParser:
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
     day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
 
-    run = commands.add_parser(
-        "run",
-        help="run the Discord bot (token from DISCORD_TOKEN); without a token, the offline sandbox",
-    )
+    run = commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     _common(run)
-    run.add_argument(
+
+    sandbox = commands.add_parser(
+        "sandbox", help="the whole bot offline, against a local Discord stand-in"
+    )
+    _common(
+        sandbox,
+        db_help="keep the sandbox's archive in this file (default: a temporary one; "
+        "[database] path and HOTPAPERS_DB are never used)",
+    )
+    sandbox.add_argument(
         "--publish-every",
         type=float,
         default=25.0,
         metavar="SECONDS",
-        help="sandbox: publish the next sample day every SECONDS (25)",
+        help="publish the next sample day every SECONDS (25)",
     )
-    run.add_argument(
-        "--fresh",
+    sandbox.add_argument(
+        "--demo",
         action="store_true",
-        help="sandbox: a new temporary database even if --db, HOTPAPERS_DB or --config name one",
+        help=f"run the demo commands first: {', '.join(DEMO_SCRIPT)}",
     )
 
     sync = commands.add_parser("sync-commands", help="register the slash commands with Discord now")
@@ -268,38 +277,38 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _token(args: argparse.Namespace) -> str:
+def _token(args: argparse.Namespace, hint: str = "") -> str:
     token = str(args.environ.get("DISCORD_TOKEN", "")).strip()
     if not token:
         raise CommandError(
-            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal",
+            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal"
+            + hint,
             EXIT_USAGE,
         )
     return token
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    if not str(args.environ.get("DISCORD_TOKEN", "")).strip():
-        return await _run_sandbox(config, args)
+    token = _token(args, "; to try the bot offline without one, run `hotpapers sandbox`")
     from bot.client.runner import run_bot
 
-    await run_bot(config, _token(args))
+    await run_bot(config, token)
     return EXIT_OK
 
 
-async def _run_sandbox(config: Config, args: argparse.Namespace) -> int:
-    """No token: the bot against the built-in local Discord. A database named by --db,
-    HOTPAPERS_DB or the config is used (and kept) unless --fresh; otherwise a temporary one,
-    so every run shows the same demo."""
+async def cmd_sandbox(config: Config, args: argparse.Namespace) -> int:
+    """The bot against the built-in local Discord, on a temporary archive unless --db names
+    one. Never the archive of --config or HOTPAPERS_DB: the sandbox's Discord knows none of
+    the real channels, so the bot would drop their subscriptions as deleted."""
     from bot.sandbox.run import SandboxOptions, run_sandbox
 
     if not args.publish_every > 0:
         raise CommandError(f"--publish-every must be positive, got {args.publish_every}", 2)
-    named = args.db is not None or config.database.path != DatabaseConfig().path
     options = SandboxOptions(
         publish_every=args.publish_every,
-        database=config.database.path if named and not args.fresh else None,
+        database=args.db,
         verbose=args.verbose,
+        demo=args.demo,
     )
     return await run_sandbox(config, options)
 
@@ -372,6 +381,7 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "days": cmd_days,
     "day": cmd_day,
     "run": cmd_run,
+    "sandbox": cmd_sandbox,
     "sync-commands": cmd_sync_commands,
     "digest": cmd_digest,
 }

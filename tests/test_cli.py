@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -640,6 +642,96 @@ def test_usage_errors_exit_2(run: Run) -> None:
     with pytest.raises(SystemExit) as info:
         run()
     assert info.value.code == 2
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+NO_TOKEN = (
+    "hotpapers: DISCORD_TOKEN is not set: export the bot token from the Discord developer "
+    "portal; to try the bot offline without one, run `hotpapers sandbox`\n"
+)
+
+
+@pytest.mark.parametrize("environ", [{}, {"DISCORD_TOKEN": " "}])
+def test_run_without_a_token_opens_no_database(
+    run: Run, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    configured = tmp_path / "production.sqlite3"
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(f"[database]\npath = {json.dumps(str(configured))}\n", encoding="utf-8")
+    assert run("run", "--config", config, environ=environ) == (2, "", NO_TOKEN)
+    assert not configured.exists()
+
+
+def test_run_without_a_token_leaves_an_archive_as_it_was(run: Run, samples_db: Path) -> None:
+    config = samples_db.parent / "hotpapers.toml"
+    config.write_text(f"[database]\npath = {json.dumps(str(samples_db))}\n", encoding="utf-8")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in samples_db.parent.iterdir()}
+    assert run("run", "--config", config) == (2, "", NO_TOKEN)
+    assert run("run", environ={"HOTPAPERS_DB": str(samples_db)}) == (2, "", NO_TOKEN)
+    assert run("run", "--db", samples_db) == (2, "", NO_TOKEN)
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in samples_db.parent.iterdir()}
+    assert after == before
+
+
+def start_run(config: Path, *args: str) -> subprocess.Popen[str]:
+    """`hotpapers run -v` as a process, with a token."""
+    environ = {k: v for k, v in os.environ.items() if k != "HOTPAPERS_DB"}
+    environ["DISCORD_TOKEN"] = "test-token"
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config), "-v", *args],
+        cwd=REPO_ROOT,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def discord_at(tmp_path: Path, port: int) -> Path:
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(
+        f'[database]\npath = "{tmp_path / "bot.sqlite3"}"\n\n'
+        f'[discord]\napi_base = "http://127.0.0.1:{port}/api/v10"\n'
+        f'gateway_url = "ws://127.0.0.1:{port}/"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_run_when_discord_cannot_be_reached(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+        port = closed.getsockname()[1]
+        process = start_run(discord_at(tmp_path, port))
+        out, err = process.communicate(timeout=60)
+    assert (process.returncode, out) == (1, "")
+    last = err.splitlines()[-1]
+    assert last.startswith(
+        f"hotpapers: cannot log in to Discord at http://127.0.0.1:{port}/api/v10: "
+        f"Cannot connect to host 127.0.0.1:{port}"
+    )
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_logging_in_stops_cleanly(tmp_path: Path, number: signal.Signals) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(60)
+        process = start_run(discord_at(tmp_path, server.getsockname()[1]))
+        try:
+            connection, _ = server.accept()  # the bot logs in; Discord never answers
+            with connection:
+                process.send_signal(number)
+                out, err = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert (process.returncode, out) == (0, ""), err
+    assert f"{number.name}: stopping once the messages being posted are recorded" in err
+    assert "Traceback" not in err
 
 
 # --- the installed entry point -----------------------------------------------------------------
