@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"run the demo commands first: {', '.join(DEMO_SCRIPT)}",
     )
 
+    forget = commands.add_parser(
+        "forget-day",
+        help="remove a stored day (e.g. a post with a wrong date) and its digests not sent",
+    )
+    _common(forget)
+    forget.add_argument("date", metavar="YYYY-MM-DD", help="the day to forget")
+
     sync = commands.add_parser("sync-commands", help="register the slash commands with Discord now")
     _common(sync)
 
@@ -277,6 +284,44 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_forget_day(config: Config, args: argparse.Namespace) -> int:
+    date = _date_argument(args.date)
+    async with await _open_existing(config) as store:
+        forgotten = await store.archive.forget_day(date)
+    if forgotten is None:
+        raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
+    print(
+        f"forgot {date} (from {forgotten.source}): {_many(forgotten.papers, 'paper', 'papers')}"
+        f" listed, {_many(forgotten.tweets, 'tweet', 'tweets')}"
+    )
+    print(
+        f"removed {_many(forgotten.papers_removed, 'paper', 'papers')} no other day lists;"
+        f" dropped {_many(forgotten.deliveries, 'delivery', 'deliveries')} not sent"
+    )
+    print(
+        f"{_many(forgotten.channels, 'channel', 'channels')} that subscribed while it was"
+        " stored now start as if it never was"
+    )
+    if await asyncio.to_thread(_still_watched, forgotten.source, config.source.directory):
+        print(
+            f"note: {forgotten.source} is still in the watched directory: delete it, or the"
+            " bot stores the day again when it next starts"
+        )
+    return EXIT_OK
+
+
+def _still_watched(post: str, directory: str) -> bool:
+    """True when `post` is a file in the bot's [source] directory (which it reads again)."""
+    if not directory:
+        return False
+    path = Path(post).expanduser().resolve()
+    return path.is_file() and path.is_relative_to(Path(directory).expanduser().resolve())
+
+
+def _many(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def _token(args: argparse.Namespace, hint: str = "") -> str:
     token = str(args.environ.get("DISCORD_TOKEN", "")).strip()
     if not token:
@@ -383,6 +428,7 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "run": cmd_run,
     "sandbox": cmd_sandbox,
     "sync-commands": cmd_sync_commands,
+    "forget-day": cmd_forget_day,
     "digest": cmd_digest,
 }
 

@@ -505,6 +505,72 @@ def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
 
 
+# --- forget-day -------------------------------------------------------------------------------
+
+
+def test_forget_day(run: Run, samples_db: Path) -> None:
+    code, out, err = run("forget-day", "2021-03-24", "--db", samples_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"forgot 2021-03-24 (from {sample_posts()[2]}): 15 papers listed, 17 tweets",
+        "removed 15 papers no other day lists; dropped 0 deliveries not sent",
+        "0 channels that subscribed while it was stored now start as if it never was",
+    ]
+    assert run("days", "--db", samples_db)[1].splitlines()[1:] == [
+        "2021-03-05      13      20  2021-03-06 15:15",
+        "2021-03-15      10      11  2021-03-16 09:09",
+        "2 days, 23 papers listed",
+    ]
+    assert run("paper", "2103.12352", "--db", samples_db)[0] == 1  # iMAP, hot on 03-24 only
+    assert (
+        run("day", "--db", samples_db)[1].splitlines()[0] == "Hot Papers 2021-03-15: top 10 of 10"
+    )
+    # Stored again, the day is new again.
+    code, out, _ = run("ingest", "--samples", "--db", samples_db)
+    assert out.splitlines()[0] == (
+        "posts: 1 new, 0 updated, 2 unchanged, 0 rejected; papers: 15; tweets: 17"
+    )
+
+
+def test_forget_day_notes_a_post_the_bot_would_read_again(run: Run, tmp_path: Path) -> None:
+    watched = tmp_path / "posts"
+    watched.mkdir()
+    post = watched / "2021-03-05---Hot-Papers.md"
+    shutil.copy(sample_posts()[0], post)
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(
+        f"[database]\npath = {json.dumps(str(tmp_path / 'bot.sqlite3'))}\n\n"
+        f"[source]\ndirectory = {json.dumps(str(watched))}\n",
+        encoding="utf-8",
+    )
+    assert run("ingest", watched, "--config", config)[0] == 0
+    code, out, _ = run("forget-day", "2021-03-05", "--config", config)
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        f"note: {post} is still in the watched directory: delete it, or the bot stores the day "
+        "again when it next starts"
+    )
+    post.unlink()
+    assert run("ingest", "--samples", "--config", config)[0] == 0
+    code, out, _ = run("forget-day", "2021-03-05", "--config", config)
+    assert code == 0
+    assert len(out.splitlines()) == 3  # no note: a bundled sample is no watched post
+
+
+@pytest.mark.parametrize(
+    ("date", "code", "message"),
+    [
+        ("2021-03-06", 1, "no post for 2021-03-06 in the archive; `hotpapers days` lists them"),
+        ("2021-3-24", 2, "'2021-3-24' is not a date; expected YYYY-MM-DD"),
+        ("20210324", 2, "'20210324' is not a date; expected YYYY-MM-DD"),
+    ],
+)
+def test_forget_day_errors(run: Run, samples_db: Path, date: str, code: int, message: str) -> None:
+    before = run("days", "--db", samples_db)
+    assert run("forget-day", date, "--db", samples_db) == (code, "", f"hotpapers: {message}\n")
+    assert run("days", "--db", samples_db) == before
+
+
 # --- a missing archive ------------------------------------------------------------------------
 
 
@@ -523,6 +589,7 @@ def no_archive(path: Path | str) -> str:
         ["day", "2021-03-05"],
         ["digest", "--date", "2021-03-05", "--categories", "cs.CV"],
         ["digest", "--date", "2021-03-05", "--categories", "cs.CV", "--json"],
+        ["forget-day", "2021-03-05"],
     ],
 )
 def test_read_only_commands_refuse_a_missing_archive(

@@ -363,4 +363,3 @@ async def _settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
             if planned and not await store.deliveries.due(dt.datetime.now(dt.UTC)):
                 return
         await asyncio.sleep(0.2)
-
