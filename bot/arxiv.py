@@ -9,9 +9,11 @@ EXPECTED_FORMS = (
     "or https://arxiv.org/abs/2103.03206"
 )
 
-_NEW_STYLE = re.compile(r"(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>\d+))?")
+# re.ASCII: \d is 0-9 only, not every script's digits (٢١٠٣.٠٣٢٠٦ is no arXiv id).
+_NEW_STYLE = re.compile(r"(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>\d+))?", re.ASCII)
 _OLD_STYLE = re.compile(
-    r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?P<subject>\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<version>\d+))?"
+    r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?P<subject>\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<version>\d+))?",
+    re.ASCII,
 )
 # The archives of old-style ids (before April 2007), including ones arXiv has since merged
 # into others (e.g. alg-geom into math): ids under them stay valid forever.

@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.errors import BotStartError
-from bot.config import Config, ConfigError, DatabaseConfig, load_config
+from bot.config import Config, ConfigError, load_config
+from bot.dates import parse_day
 from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
 from bot.digest import Digest, build_digest, subscription_codes
 from bot.ingest.files import find_posts, ingest_files
@@ -26,12 +27,15 @@ from bot.models import Day, PaperHistory
 from bot.models_json import paper_json
 from bot.render import Renderer, delivery_nonce, shorten
 from bot.samples import sample_posts
+from bot.sandbox import DEMO_SCRIPT
 from bot.store import Store, StoreError
 from bot.taxonomy import UnknownCategory
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SNOWFLAKE_MAX = 2**64 - 1  # Discord ids are unsigned 64-bit integers
+NO_ABSTRACT = "No abstract available"
 
 
 class CommandError(Exception):
@@ -42,9 +46,11 @@ class CommandError(Exception):
         self.code = code
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(
+    parser: argparse.ArgumentParser, db_help: str = "SQLite archive (overrides the config)"
+) -> None:
     parser.add_argument("--config", metavar="PATH", help="TOML configuration file")
-    parser.add_argument("--db", metavar="PATH", help="SQLite archive (overrides the config)")
+    parser.add_argument("--db", metavar="PATH", help=db_help)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log progress at INFO level on stderr"
     )
@@ -80,23 +86,36 @@ def build_parser() -> argparse.ArgumentParser:
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
     day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
 
-    run = commands.add_parser(
-        "run",
-        help="run the Discord bot (token from DISCORD_TOKEN); without a token, the offline sandbox",
-    )
+    run = commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     _common(run)
-    run.add_argument(
+
+    sandbox = commands.add_parser(
+        "sandbox", help="the whole bot offline, against a local Discord stand-in"
+    )
+    _common(
+        sandbox,
+        db_help="keep the sandbox's archive in this file (default: a temporary one; "
+        "[database] path and HOTPAPERS_DB are never used)",
+    )
+    sandbox.add_argument(
         "--publish-every",
         type=float,
         default=25.0,
         metavar="SECONDS",
-        help="sandbox: publish the next sample day every SECONDS (25)",
+        help="publish the next sample day every SECONDS (25)",
     )
-    run.add_argument(
-        "--fresh",
+    sandbox.add_argument(
+        "--demo",
         action="store_true",
-        help="sandbox: a new temporary database even if --db, HOTPAPERS_DB or --config name one",
+        help=f"run the demo commands first: {', '.join(DEMO_SCRIPT)}",
     )
+
+    forget = commands.add_parser(
+        "forget-day",
+        help="remove a stored day (e.g. a post with a wrong date) and its digests not sent",
+    )
+    _common(forget)
+    forget.add_argument("date", metavar="YYYY-MM-DD", help="the day to forget")
 
     sync = commands.add_parser("sync-commands", help="register the slash commands with Discord now")
     _common(sync)
@@ -249,7 +268,7 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
 
 def _date_argument(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         raise CommandError(f"{text!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE) from None
 
@@ -270,38 +289,76 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _token(args: argparse.Namespace) -> str:
+async def cmd_forget_day(config: Config, args: argparse.Namespace) -> int:
+    date = _date_argument(args.date)
+    async with await _open_existing(config) as store:
+        forgotten = await store.archive.forget_day(date)
+    if forgotten is None:
+        raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
+    print(
+        f"forgot {date} (from {forgotten.source}): {_many(forgotten.papers, 'paper', 'papers')}"
+        f" listed, {_many(forgotten.tweets, 'tweet', 'tweets')}"
+    )
+    print(
+        f"removed {_many(forgotten.papers_removed, 'paper', 'papers')} no other day lists;"
+        f" dropped {_many(forgotten.deliveries, 'delivery', 'deliveries')} not sent"
+    )
+    print(
+        f"{_many(forgotten.channels, 'channel', 'channels')} that subscribed while it was"
+        " stored now start as if it never was"
+    )
+    if await asyncio.to_thread(_still_watched, forgotten.source, config.source.directory):
+        print(
+            f"note: {forgotten.source} is still in the watched directory: delete it, or the"
+            " bot stores the day again when it next starts"
+        )
+    return EXIT_OK
+
+
+def _still_watched(post: str, directory: str) -> bool:
+    """True when `post` is a file in the bot's [source] directory (which it reads again)."""
+    if not directory:
+        return False
+    path = Path(post).expanduser().resolve()
+    return path.is_file() and path.is_relative_to(Path(directory).expanduser().resolve())
+
+
+def _many(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _token(args: argparse.Namespace, hint: str = "") -> str:
     token = str(args.environ.get("DISCORD_TOKEN", "")).strip()
     if not token:
         raise CommandError(
-            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal",
+            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal"
+            + hint,
             EXIT_USAGE,
         )
     return token
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    if not str(args.environ.get("DISCORD_TOKEN", "")).strip():
-        return await _run_sandbox(config, args)
+    token = _token(args, "; to try the bot offline without one, run `hotpapers sandbox`")
     from bot.client.runner import run_bot
 
-    await run_bot(config, _token(args))
+    await run_bot(config, token)
     return EXIT_OK
 
 
-async def _run_sandbox(config: Config, args: argparse.Namespace) -> int:
-    """No token: the bot against the built-in local Discord. A database named by --db,
-    HOTPAPERS_DB or the config is used (and kept) unless --fresh; otherwise a temporary one,
-    so every run shows the same demo."""
+async def cmd_sandbox(config: Config, args: argparse.Namespace) -> int:
+    """The bot against the built-in local Discord, on a temporary archive unless --db names
+    one. Never the archive of --config or HOTPAPERS_DB: the sandbox's Discord knows none of
+    the real channels, so the bot would drop their subscriptions as deleted."""
     from bot.sandbox.run import SandboxOptions, run_sandbox
 
     if not args.publish_every > 0:
         raise CommandError(f"--publish-every must be positive, got {args.publish_every}", 2)
-    named = args.db is not None or config.database.path != DatabaseConfig().path
     options = SandboxOptions(
         publish_every=args.publish_every,
-        database=config.database.path if named and not args.fresh else None,
+        database=args.db,
         verbose=args.verbose,
+        demo=args.demo,
     )
     return await run_sandbox(config, options)
 
@@ -335,8 +392,14 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
         raise CommandError(f"--top must be 1 to {DIGEST_TOP_LIMIT}, got {top}", EXIT_USAGE)
     if args.min_score < 0:
         raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
-    if args.channel is not None and (not args.json or args.channel < 1):
+    if args.channel is not None and not args.json:
         raise CommandError("--channel takes a channel id and goes with --json", EXIT_USAGE)
+    if args.channel is not None and not 1 <= args.channel <= SNOWFLAKE_MAX:
+        raise CommandError(
+            f"--channel {args.channel} is not a Discord channel id; "
+            f"expected a snowflake, 1 to {SNOWFLAKE_MAX}",
+            EXIT_USAGE,
+        )
     async with await _open_existing(config) as store:
         day = await store.archive.day(date)
     if day is None:
@@ -368,7 +431,9 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "days": cmd_days,
     "day": cmd_day,
     "run": cmd_run,
+    "sandbox": cmd_sandbox,
     "sync-commands": cmd_sync_commands,
+    "forget-day": cmd_forget_day,
     "digest": cmd_digest,
 }
 
@@ -403,7 +468,8 @@ def write_digest(digest: Digest, header: str, out: TextIO) -> None:
         out.write(f"    {_authors(paper.authors, 3)}\n")
         out.write(f"    {codes}\n")
         out.write(f"    {seen.retweets:,} retweets · {seen.favorites:,} favorites\n")
-        out.write(wrap.fill(shorten(" ".join(paper.abstract.split()), 280)) + "\n")
+        abstract = " ".join(paper.abstract.split())
+        out.write(wrap.fill(shorten(abstract, 280) if abstract else NO_ABSTRACT) + "\n")
         if entry.ranked.tweets:
             out.write(f"    Top tweet: {entry.ranked.tweets[0].url}\n")
         out.write(f"    {paper.abs_url}\n")
@@ -417,7 +483,8 @@ def write_paper(history: PaperHistory, out: TextIO) -> None:
     out.write(f"{_authors(paper.authors)}\n")
     out.write(f"abs: {paper.abs_url}\n")
     out.write(f"pdf: {paper.pdf_url or '(none)'}\n\n")
-    for paragraph in paper.abstract.split("\n\n"):
+    paragraphs = paper.abstract.split("\n\n") if paper.abstract.strip() else [NO_ABSTRACT]
+    for paragraph in paragraphs:
         out.write(wrap.fill(paragraph) + "\n")
     out.write("\nHot on:\n")
     for a in history.appearances:

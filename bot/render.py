@@ -22,7 +22,9 @@ from bot.models import PaperHistory, Subscription
 if TYPE_CHECKING:
     from bot.digest import Digest, DigestEntry
 
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
+# holds the files themselves there.
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

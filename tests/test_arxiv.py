@@ -73,6 +73,11 @@ def test_accepted_forms_give_the_versionless_id(text: str, expected: str) -> Non
         ("hep-th/9900001", "month 00 does not exist"),
         ("https://arxiv.org/abs/math.GT/0313136", "month 13 does not exist"),
         ("hep-th/9901001v0", "version v0 does not exist; versions start at v1"),
+        # Digits of other scripts are no arXiv digits (Python's \d would take them).
+        ("٢١٠٣.٠٣٢٠٦", "unrecognised format"),  # Arabic-Indic digits
+        ("2103.03206v٢", "unrecognised format"),
+        ("hep-th/٩٩٠١٠٠١", "unrecognised format"),
+        ("２１０３.０３２０６", "unrecognised format"),  # noqa: RUF001 - fullwidth digits
     ],
 )
 def test_rejected_text_says_what_a_valid_id_looks_like(text: str, reason: str) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +19,7 @@ import pytest
 
 from bot.arxiv import EXPECTED_FORMS
 from bot.cli import main
+from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
@@ -257,6 +261,49 @@ def test_paper_with_many_authors_and_no_tweets(run: Run, samples_db: Path) -> No
     assert "Tweets (0):" in out.splitlines()
 
 
+@pytest.fixture
+async def no_abstract_db(db: Path) -> Path:
+    """2021-03-05 stored with Perceiver (#3) listed without an abstract."""
+    day = parse_post(sample_posts()[0].read_bytes())
+    papers = tuple(
+        dataclasses.replace(p, paper=dataclasses.replace(p.paper, abstract=""))
+        if p.paper.arxiv_id == "2103.03206"
+        else p
+        for p in day.papers
+    )
+    async with await Store.open(db) as store:
+        await store.archive.ingest(
+            dataclasses.replace(day, papers=papers), source="test", content_hash="no-abstract"
+        )
+    return db
+
+
+def test_paper_without_an_abstract(run: Run, no_abstract_db: Path) -> None:
+    code, out, err = run("paper", "2103.03206", "--db", no_abstract_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[4:9] == [
+        "pdf: https://arxiv.org/pdf/2103.03206",
+        "",
+        "  No abstract available",
+        "",
+        "Hot on:",
+    ]
+
+
+def test_digest_of_a_paper_without_an_abstract(run: Run, no_abstract_db: Path) -> None:
+    code, out, err = run(
+        "digest", "--date", "2021-03-05", "--categories", "cs.SD", "--db", no_abstract_db
+    )
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    perceiver = lines.index("#3 · Perceiver: General Perception with Iterative Attention")
+    assert lines[perceiver + 3 : perceiver + 6] == [
+        "    857 retweets · 251 favorites",
+        "    No abstract available",
+        "    Top tweet: https://twitter.com/arankomatsuzaki/status/1367657530143383561",
+    ]
+
+
 def test_unknown_paper(run: Run, samples_db: Path) -> None:
     code, out, err = run("paper", "2101.00001", "--db", samples_db)
     assert (code, out) == (1, "")
@@ -266,7 +313,10 @@ def test_unknown_paper(run: Run, samples_db: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("given", ["not-an-id", "2113.03206", "2103.0320"])
+@pytest.mark.parametrize(
+    "given",
+    ["not-an-id", "2113.03206", "2103.0320", "٢١٠٣.٠٣٢٠٦"],  # the last: Arabic-Indic
+)
 def test_malformed_paper_id(run: Run, samples_db: Path, given: str) -> None:
     code, out, err = run("paper", given, "--json", "--db", samples_db)
     assert (code, out) == (2, "")
@@ -418,10 +468,107 @@ def test_day_errors(run: Run, samples_db: Path, args: list[str], code: int, mess
     assert run("day", *args, "--db", samples_db) == (code, "", message + "\n")
 
 
+@pytest.mark.parametrize("given", ["20210305", "2021-W10-1", "2021-03-05T00:00", "٢٠٢١-٠٣-٠٥"])  # noqa: RUF001
+def test_day_and_digest_take_only_yyyy_mm_dd(run: Run, samples_db: Path, given: str) -> None:
+    refused = (2, "", f"hotpapers: {given!r} is not a date; expected YYYY-MM-DD\n")
+    assert run("day", given, "--db", samples_db) == refused
+    digest = ("digest", "--date", given, "--categories", "cs.CV", "--db", samples_db)
+    assert run(*digest) == refused
+    assert run(*digest, "--json") == refused
+
+
+CS_CV_0305 = ("--date", "2021-03-05", "--categories", "cs.CV")
+
+
+@pytest.mark.parametrize("channel", ["0", "-1", str(2**64), "1" * 41])
+def test_digest_channel_must_be_a_discord_id(run: Run, samples_db: Path, channel: str) -> None:
+    assert run("digest", *CS_CV_0305, "--json", f"--channel={channel}", "--db", samples_db) == (
+        2,
+        "",
+        f"hotpapers: --channel {int(channel)} is not a Discord channel id; "
+        "expected a snowflake, 1 to 18446744073709551615\n",
+    )
+
+
+def test_digest_for_the_largest_channel_id(run: Run, samples_db: Path) -> None:
+    channel = str(2**64 - 1)
+    code, out, err = run("digest", *CS_CV_0305, "--json", "--channel", channel, "--db", samples_db)
+    assert (code, err) == (0, "")
+    bodies = json.loads(out)
+    assert [b["nonce"] for b in bodies] == [f"3w5e11264sgsf.210305.{i}" for i in range(len(bodies))]
+    assert bodies[0]["enforce_nonce"] is True
+
+
 def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     code, out, err = run("day", "--db", empty_db)
     assert (code, out) == (1, "")
     assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
+
+
+# --- forget-day -------------------------------------------------------------------------------
+
+
+def test_forget_day(run: Run, samples_db: Path) -> None:
+    code, out, err = run("forget-day", "2021-03-24", "--db", samples_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"forgot 2021-03-24 (from {sample_posts()[2]}): 15 papers listed, 17 tweets",
+        "removed 15 papers no other day lists; dropped 0 deliveries not sent",
+        "0 channels that subscribed while it was stored now start as if it never was",
+    ]
+    assert run("days", "--db", samples_db)[1].splitlines()[1:] == [
+        "2021-03-05      13      20  2021-03-06 15:15",
+        "2021-03-15      10      11  2021-03-16 09:09",
+        "2 days, 23 papers listed",
+    ]
+    assert run("paper", "2103.12352", "--db", samples_db)[0] == 1  # iMAP, hot on 03-24 only
+    assert (
+        run("day", "--db", samples_db)[1].splitlines()[0] == "Hot Papers 2021-03-15: top 10 of 10"
+    )
+    # Stored again, the day is new again.
+    code, out, _ = run("ingest", "--samples", "--db", samples_db)
+    assert out.splitlines()[0] == (
+        "posts: 1 new, 0 updated, 2 unchanged, 0 rejected; papers: 15; tweets: 17"
+    )
+
+
+def test_forget_day_notes_a_post_the_bot_would_read_again(run: Run, tmp_path: Path) -> None:
+    watched = tmp_path / "posts"
+    watched.mkdir()
+    post = watched / "2021-03-05---Hot-Papers.md"
+    shutil.copy(sample_posts()[0], post)
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(
+        f"[database]\npath = {json.dumps(str(tmp_path / 'bot.sqlite3'))}\n\n"
+        f"[source]\ndirectory = {json.dumps(str(watched))}\n",
+        encoding="utf-8",
+    )
+    assert run("ingest", watched, "--config", config)[0] == 0
+    code, out, _ = run("forget-day", "2021-03-05", "--config", config)
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        f"note: {post} is still in the watched directory: delete it, or the bot stores the day "
+        "again when it next starts"
+    )
+    post.unlink()
+    assert run("ingest", "--samples", "--config", config)[0] == 0
+    code, out, _ = run("forget-day", "2021-03-05", "--config", config)
+    assert code == 0
+    assert len(out.splitlines()) == 3  # no note: a bundled sample is no watched post
+
+
+@pytest.mark.parametrize(
+    ("date", "code", "message"),
+    [
+        ("2021-03-06", 1, "no post for 2021-03-06 in the archive; `hotpapers days` lists them"),
+        ("2021-3-24", 2, "'2021-3-24' is not a date; expected YYYY-MM-DD"),
+        ("20210324", 2, "'20210324' is not a date; expected YYYY-MM-DD"),
+    ],
+)
+def test_forget_day_errors(run: Run, samples_db: Path, date: str, code: int, message: str) -> None:
+    before = run("days", "--db", samples_db)
+    assert run("forget-day", date, "--db", samples_db) == (code, "", f"hotpapers: {message}\n")
+    assert run("days", "--db", samples_db) == before
 
 
 # --- a missing archive ------------------------------------------------------------------------
@@ -442,6 +589,7 @@ def no_archive(path: Path | str) -> str:
         ["day", "2021-03-05"],
         ["digest", "--date", "2021-03-05", "--categories", "cs.CV"],
         ["digest", "--date", "2021-03-05", "--categories", "cs.CV", "--json"],
+        ["forget-day", "2021-03-05"],
     ],
 )
 def test_read_only_commands_refuse_a_missing_archive(
@@ -561,6 +709,96 @@ def test_usage_errors_exit_2(run: Run) -> None:
     with pytest.raises(SystemExit) as info:
         run()
     assert info.value.code == 2
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+NO_TOKEN = (
+    "hotpapers: DISCORD_TOKEN is not set: export the bot token from the Discord developer "
+    "portal; to try the bot offline without one, run `hotpapers sandbox`\n"
+)
+
+
+@pytest.mark.parametrize("environ", [{}, {"DISCORD_TOKEN": " "}])
+def test_run_without_a_token_opens_no_database(
+    run: Run, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    configured = tmp_path / "production.sqlite3"
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(f"[database]\npath = {json.dumps(str(configured))}\n", encoding="utf-8")
+    assert run("run", "--config", config, environ=environ) == (2, "", NO_TOKEN)
+    assert not configured.exists()
+
+
+def test_run_without_a_token_leaves_an_archive_as_it_was(run: Run, samples_db: Path) -> None:
+    config = samples_db.parent / "hotpapers.toml"
+    config.write_text(f"[database]\npath = {json.dumps(str(samples_db))}\n", encoding="utf-8")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in samples_db.parent.iterdir()}
+    assert run("run", "--config", config) == (2, "", NO_TOKEN)
+    assert run("run", environ={"HOTPAPERS_DB": str(samples_db)}) == (2, "", NO_TOKEN)
+    assert run("run", "--db", samples_db) == (2, "", NO_TOKEN)
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in samples_db.parent.iterdir()}
+    assert after == before
+
+
+def start_run(config: Path, *args: str) -> subprocess.Popen[str]:
+    """`hotpapers run -v` as a process, with a token."""
+    environ = {k: v for k, v in os.environ.items() if k != "HOTPAPERS_DB"}
+    environ["DISCORD_TOKEN"] = "test-token"
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config), "-v", *args],
+        cwd=REPO_ROOT,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def discord_at(tmp_path: Path, port: int) -> Path:
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(
+        f'[database]\npath = "{tmp_path / "bot.sqlite3"}"\n\n'
+        f'[discord]\napi_base = "http://127.0.0.1:{port}/api/v10"\n'
+        f'gateway_url = "ws://127.0.0.1:{port}/"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_run_when_discord_cannot_be_reached(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+        port = closed.getsockname()[1]
+        process = start_run(discord_at(tmp_path, port))
+        out, err = process.communicate(timeout=60)
+    assert (process.returncode, out) == (1, "")
+    last = err.splitlines()[-1]
+    assert last.startswith(
+        f"hotpapers: cannot log in to Discord at http://127.0.0.1:{port}/api/v10: "
+        f"Cannot connect to host 127.0.0.1:{port}"
+    )
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_logging_in_stops_cleanly(tmp_path: Path, number: signal.Signals) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(60)
+        process = start_run(discord_at(tmp_path, server.getsockname()[1]))
+        try:
+            connection, _ = server.accept()  # the bot logs in; Discord never answers
+            with connection:
+                process.send_signal(number)
+                out, err = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert (process.returncode, out) == (0, ""), err
+    assert f"{number.name}: stopping once the messages being posted are recorded" in err
+    assert "Traceback" not in err
 
 
 # --- the installed entry point -----------------------------------------------------------------

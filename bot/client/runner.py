@@ -3,9 +3,12 @@ config → store → renderer → planner → sources → bot."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,10 @@ from bot.render import Renderer
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+# On SIGTERM or SIGINT, how long the messages being posted may take to be answered and
+# recorded before the bot closes anyway (under the 10 s a container manager usually allows).
+STOP_GRACE = 8.0
 
 
 @contextlib.asynccontextmanager
@@ -72,13 +79,87 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
 
 
 async def run_bot(config: Config, token: str) -> None:
-    async with build_bot(config) as bot:
+    """Run until Discord refuses the bot, or SIGTERM or SIGINT asks it to stop: then the
+    messages being posted are answered and recorded, nothing new starts, and it closes."""
+    stop = asyncio.Event()
+    with stop_on_signals(stop):
+        async with build_bot(config) as bot:
+            running = asyncio.create_task(_start(bot, token), name="hotpapers-bot")
+            stopping = asyncio.create_task(stop.wait(), name="hotpapers-stop")
+            try:
+                await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+            if running.done():
+                running.result()  # Discord refused the bot: BotStartError
+                return
+            # The gateway connection (or a login still under way) posts no digest: it ends
+            # at once, and so no job can start after the close below.
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await finish_posting(bot)
+            await bot.close()
+            log.info("stopped")
+
+
+async def _start(bot: HotPapersBot, token: str) -> None:
+    try:
+        await bot.start(token)
+    except discord.LoginFailure:
+        raise BotStartError("Discord refused the token in DISCORD_TOKEN") from None
+    except discord.PrivilegedIntentsRequired as exc:
+        raise BotStartError(f"Discord refused the intents: {exc}") from None
+    except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+        # Once connected, discord.py reconnects by itself: this is a failed login.
+        api = bot.config.discord.api_base
+        raise BotStartError(f"cannot log in to Discord at {api}: {exc}") from None
+
+
+async def finish_posting(bot: HotPapersBot) -> None:
+    """Before closing: start no new job, and let the messages being posted get Discord's
+    answer and their ledger entry, so none is left posted but unrecorded.
+
+    Halting the deliverer (as when Discord refuses the bot) stops each delivery before its
+    next message; its next run waits for the current one to end, then returns at once.
+    """
+    if bot.jobs.scheduler.running:
+        bot.jobs.scheduler.pause()
+    bot.deliverer.halted_until = dt.datetime.max.replace(tzinfo=dt.UTC)
+    try:
+        await asyncio.wait_for(bot.deliverer.deliver_due(), STOP_GRACE)
+    except TimeoutError:
+        log.warning(
+            "messages still being posted after %g s; stopping anyway (their nonces keep a "
+            "restart from posting them twice)",
+            STOP_GRACE,
+        )
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Inside: SIGTERM and SIGINT set `stop` (a clean shutdown) instead of ending the
+    process at once or raising KeyboardInterrupt. Where the loop cannot handle signals
+    (not the main thread, Windows), they keep their usual effect."""
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
         try:
-            await bot.start(token)
-        except discord.LoginFailure:
-            raise BotStartError("Discord refused the token in DISCORD_TOKEN") from None
-        except discord.PrivilegedIntentsRequired as exc:
-            raise BotStartError(f"Discord refused the intents: {exc}") from None
+            loop.add_signal_handler(number, _stop_requested, number, stop)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        handled.append(number)
+    try:
+        yield
+    finally:
+        for number in handled:
+            loop.remove_signal_handler(number)
+
+
+def _stop_requested(number: signal.Signals, stop: asyncio.Event) -> None:
+    if not stop.is_set():
+        log.info("%s: stopping once the messages being posted are recorded", number.name)
+    stop.set()
 
 
 async def sync_commands(config: Config, token: str) -> int:

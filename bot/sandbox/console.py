@@ -338,13 +338,15 @@ class Console:
                     found[command["name"]] = command
         return found
 
-    async def execute(self, line: str) -> bool:
-        """Run one line; False when it asks to quit. Never raises for bad input."""
+    async def execute(self, line: str, *, echo: bool | None = None) -> bool:
+        """Run one line; False when it asks to quit. Never raises for bad input.
+
+        `echo` shows the line first (by default when not at a terminal, which showed it)."""
         self._prompting = False
         text = line.strip()
         if not text or text.startswith("#"):
             return True
-        if not self.interactive:
+        if not self.interactive if echo is None else echo:
             self.write([self.style.bold(f"> {text}")])
         word = text.lower()
         if word in ("quit", "exit", "q", ":q"):

@@ -1,6 +1,6 @@
 """A local Discord (REST API + gateway) on 127.0.0.1 that the real discord.py client talks to.
 
-The offline sandbox (``hotpapers run`` without a token) runs the bot against it, and the
+The offline sandbox (``hotpapers sandbox``) runs the bot against it, and the
 end-to-end tests drive it (``tests/e2e/fake_discord.py`` adds their request validator).
 
 Usage::

@@ -1,9 +1,10 @@
-"""`hotpapers run` without a token: the real bot, offline, against a local Discord.
+"""`hotpapers sandbox`: the real bot, offline, against a local Discord.
 
 The bot is built by `build_bot` exactly as for Discord; only the endpoints differ (the local
 Discord on 127.0.0.1), the posts come from a temporary directory the sandbox "publishes" the
 bundled sample days into one after another, and the timers are short so digests arrive
-within seconds.
+within seconds. The archive is a temporary one unless `--db` names a file: never the
+config's, which may be production's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import dataclasses
 import datetime as dt
 import logging
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Sequence
@@ -23,18 +23,18 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from bot.client.bot import HotPapersBot
-from bot.client.runner import build_bot
+from bot.client.runner import build_bot, finish_posting, stop_on_signals
 from bot.config import Config
 from bot.samples import sample_posts
+from bot.sandbox import DEMO_SCRIPT
 from bot.sandbox.console import Console, LineReader, stdin_is_terminal, terminal_style
 from bot.sandbox.local_discord import LocalDiscord
 
 EXIT_OK, EXIT_FAILED = 0, 1
 SANDBOX_TOKEN = "sandbox-token"
 START_TIMEOUT = 20.0
-# Piped runs wait at most this long after the last publication for its digests.
+# Runs without a terminal wait at most this long after the last publication for its digests.
 SETTLE_TIMEOUT = 30.0
-DEMO_SCRIPT = ("/subscribe cs.CV", "/paper 2103.03206", "/digest", "/settings top:5")
 # Loggers that report normal operation at WARNING and would clutter the console.
 _QUIET_LOGGERS = ("discord", "apscheduler")
 # With -v: APScheduler logs every run of the 1-second jobs at INFO.
@@ -46,6 +46,7 @@ class SandboxOptions:
     publish_every: float = 25.0  # seconds between two sample days
     database: str | None = None  # None: a temporary database, gone at exit
     verbose: bool = False
+    demo: bool = False  # run DEMO_SCRIPT before anything typed or piped
     posts: Sequence[Path] = field(default_factory=sample_posts)
 
 
@@ -110,7 +111,8 @@ async def run_sandbox(
     out: TextIO | None = None,
     interactive: bool | None = None,
 ) -> int:
-    """Run the sandbox until `quit`, end of input, Ctrl-C or, when piped, the demo's end."""
+    """Run the sandbox until `quit`, Ctrl-C or, at a terminal, the end of input; without
+    one, until stdin's commands have run and every sample day's digests are delivered."""
     out = sys.stdout if out is None else out
     if interactive is None:
         interactive = stdin_is_terminal()
@@ -172,32 +174,28 @@ class Sandbox:
 
     async def run(self) -> int:
         """0 after `quit`, end of input, Ctrl-C or (piped) the last digest; 1 on failure."""
-        loop = asyncio.get_running_loop()
-        handled = [s for s in (signal.SIGINT, signal.SIGTERM) if _on_signal(loop, s, self.stop)]
         self.publisher.publish_next()  # the first day is there when the bot starts
         try:
-            async with build_bot(self.config, force_sync=True) as bot:
-                main = asyncio.create_task(self._main(bot), name="sandbox")
-                stop = asyncio.create_task(self.stop.wait(), name="sandbox-stop")
-                try:
-                    await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for task in (stop, main):
-                        if not task.done():
-                            task.cancel()
-                            with contextlib.suppress(asyncio.CancelledError):
-                                await task
-                if main.cancelled():
-                    self.console.end_prompt()
-                    self.console.note("stopped")
-                    return EXIT_OK
-                return main.result()
+            with stop_on_signals(self.stop):
+                async with build_bot(self.config, force_sync=True) as bot:
+                    main = asyncio.create_task(self._main(bot), name="sandbox")
+                    stop = asyncio.create_task(self.stop.wait(), name="sandbox-stop")
+                    try:
+                        await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for task in (stop, main):
+                            if not task.done():
+                                task.cancel()
+                                with contextlib.suppress(asyncio.CancelledError):
+                                    await task
+                    if main.cancelled():
+                        self.console.end_prompt()
+                        self.console.note("stopped")
+                        return EXIT_OK
+                    return main.result()
         except SandboxError as exc:
             self.console.error(str(exc))
             return EXIT_FAILED
-        finally:
-            for number in handled:
-                loop.remove_signal_handler(number)
 
     async def _main(self, bot: HotPapersBot) -> int:
         gateway: asyncio.Task[None] | None = None
@@ -222,6 +220,7 @@ class Sandbox:
                 with contextlib.suppress(asyncio.CancelledError):
                     await publishing
         finally:
+            await finish_posting(bot)  # a kept --db keeps a ledger true to what was posted
             await bot.close()
             if gateway is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -231,7 +230,7 @@ class Sandbox:
         style = self.console.style
         later = " and ".join(str(post_date(p)) for p in self.publisher.pending)
         database = (
-            f"{self.options.database} (kept; --fresh for a temporary one)"
+            f"{self.options.database} (kept)"
             if self.options.database
             else "temporary (give --db PATH to keep one)"
         )
@@ -254,7 +253,11 @@ class Sandbox:
             tries = " · ".join(style.bold(c) for c in (*DEMO_SCRIPT, "help", "quit"))
             lines.append(f"  Try: {tries}")
         else:
-            lines.append("  Running the commands from stdin, then publishing the other days.")
+            demo = "the demo, then " if self.options.demo else ""
+            lines.append(
+                f"  No terminal: running {demo}the commands on stdin, then publishing the"
+                " other days and waiting for their digests."
+            )
         self.console.write([*lines, ""])
 
     async def publish_now(self) -> str:
@@ -272,24 +275,28 @@ class Sandbox:
                 self.console.note(self.publisher.announce(self.publisher.publish_next()))
         self.all_published.set()
 
+    async def _demo(self) -> None:
+        """With --demo: the demo's commands, shown as if typed, before anything else."""
+        if not self.options.demo:
+            return
+        self.console.note("the demo:")
+        for line in DEMO_SCRIPT:
+            await self.console.execute(line, echo=True)
+
     async def _interactive(self) -> int:
         reader = LineReader(self.stdin_fd)
+        await self._demo()
         self.clock_started.set()
         await self.console.loop(reader)
         return EXIT_OK
 
     async def _piped(self, bot: HotPapersBot) -> int:
-        """Run stdin's commands (or the demo), then wait for the remaining days' digests."""
+        """The demo if asked, stdin's commands (if any), then the remaining days' digests."""
         reader = LineReader(self.stdin_fd)
-        commands = 0
+        await self._demo()
         while (line := await reader.readline()) is not None:
-            commands += bool(line.strip()) and not line.strip().startswith("#")
             if not await self.console.execute(line):
                 return EXIT_OK
-        if not commands:
-            self.console.note("nothing on stdin, so here is a demo:")
-            for line in DEMO_SCRIPT:
-                await self.console.execute(line)
         self.clock_started.set()
         await self.all_published.wait()
         dates = [post_date(p) for p in self.publisher.published]
@@ -356,12 +363,3 @@ async def _settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
             if planned and not await store.deliveries.due(dt.datetime.now(dt.UTC)):
                 return
         await asyncio.sleep(0.2)
-
-
-def _on_signal(loop: asyncio.AbstractEventLoop, number: int, stop: asyncio.Event) -> bool:
-    """Let `number` set `stop` (a clean shutdown) rather than raise; False where unsupported."""
-    try:
-        loop.add_signal_handler(number, stop.set)
-    except (NotImplementedError, RuntimeError, ValueError):
-        return False
-    return True

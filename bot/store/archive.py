@@ -29,6 +29,19 @@ class IngestOutcome(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ForgottenDay:
+    """What forgetting a stored day removed."""
+
+    date: dt.date
+    source: str  # where its post was read from
+    papers: int  # papers the day listed
+    tweets: int
+    papers_removed: int  # of those, the ones no other day lists
+    deliveries: int  # its ledger rows not sent
+    channels: int  # channels whose first day it had pushed past the days after it
+
+
+@dataclass(frozen=True, slots=True)
 class PaperMatch:
     """A search or autocomplete hit: enough to label a choice."""
 
@@ -88,6 +101,59 @@ class Archive:
                     "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
                 )
         return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
+
+    async def forget_day(self, date: dt.date) -> ForgottenDay | None:
+        """Remove a stored day as if it had never been ingested; None if it is not stored.
+
+        Its appearances and tweets go, and the papers no other day lists; the others take
+        back the details of their newest remaining listing, as when a post is replaced.
+        Its deliveries not sent go too, and channels that subscribed while it was stored
+        (so start after it) start after the newest other day stored then. One transaction:
+        a running bot never plans or sends from half of it.
+        """
+        key = date.isoformat()
+        async with self.database.transaction() as db:
+            async with db.execute(
+                "SELECT source, paper_count, tweet_count FROM days WHERE date = ?", (key,)
+            ) as cursor:
+                head = await cursor.fetchone()
+            if head is None:
+                return None
+            async with db.execute(
+                "SELECT arxiv_id FROM appearances WHERE date = ?", (key,)
+            ) as cursor:
+                listed = {r[0] for r in await cursor.fetchall()}
+            await db.execute("DELETE FROM tweets WHERE date = ?", (key,))
+            await db.execute("DELETE FROM appearances WHERE date = ?", (key,))
+            await db.execute("DELETE FROM days WHERE date = ?", (key,))
+            await self._restore_details(db, key, listed)
+            cursor = await db.executemany(
+                "DELETE FROM papers WHERE arxiv_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)",
+                [(arxiv_id,) for arxiv_id in sorted(listed)],
+            )
+            papers_removed = max(cursor.rowcount, 0)
+            cursor = await db.execute(
+                "DELETE FROM deliveries WHERE date = ? AND status <> 'sent'", (key,)
+            )
+            deliveries = max(cursor.rowcount, 0)
+            # A new channel starts the day after the newest stored day (Subscriptions.subscribe).
+            cursor = await db.execute(
+                "UPDATE channels SET since_date = coalesce((SELECT date(max(d.date), '+1 day')"
+                " FROM days d WHERE d.ingested_at <= channels.created_at), ?)"
+                " WHERE since_date = date(?, '+1 day')",
+                (dt.date.min.isoformat(), key),
+            )
+            channels = max(cursor.rowcount, 0)
+        return ForgottenDay(
+            date=date,
+            source=head["source"],
+            papers=head["paper_count"],
+            tweets=head["tweet_count"],
+            papers_removed=papers_removed,
+            deliveries=deliveries,
+            channels=channels,
+        )
 
     @staticmethod
     async def _keep_listings(

@@ -1,10 +1,12 @@
-"""The offline sandbox: `hotpapers run` without a token, end to end, and its console parser."""
+"""The offline sandbox: `hotpapers sandbox`, end to end, and its console parser."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -57,11 +59,14 @@ CS_CV = {
 }
 
 
-def run_sandbox(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_sandbox(
+    tmp_path: Path, stdin: str, *args: str, environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "HOTPAPERS_DB")}
     env["PYTHONWARNINGS"] = "default::ResourceWarning"  # show unclosed sessions and sockets
+    env.update(environ or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--publish-every", "1", *args],
+        [sys.executable, "-m", "bot", "sandbox", "--publish-every", "1", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -128,12 +133,15 @@ def test_piped_commands_then_the_later_days_digests(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the temporary database was not left behind
 
 
-def test_empty_stdin_runs_the_demo(tmp_path: Path) -> None:
-    result = run_sandbox(tmp_path, "")
+DEMO = ("> /subscribe cs.CV", "> /paper 2103.03206", "> /digest", "> /settings top:5")
+
+
+def test_the_demo_only_when_asked(tmp_path: Path) -> None:
+    result = run_sandbox(tmp_path, "", "--demo")
     assert_clean_exit(result)
     out = result.stdout
-    for command in ("> /subscribe cs.CV", "> /paper 2103.03206", "> /digest", "> /settings top:5"):
-        assert command in out
+    order = [out.index(command) for command in DEMO]
+    assert order == sorted(order)
     assert PERCEIVER_HOT in out
     # /digest previews the latest day, 2021-03-05 (8 cs.CV papers), for the asker only.
     assert "Anycost GANs for Interactive Image Synthesis and Editing" in out
@@ -143,6 +151,32 @@ def test_empty_stdin_runs_the_demo(tmp_path: Path) -> None:
     assert_digest(posts, "2021-03-15", top=5)
     assert_digest(posts, "2021-03-24", top=5)
     assert "every sample day is published" in out
+
+
+def test_nothing_on_stdin_publishes_the_days_and_ends(tmp_path: Path) -> None:
+    result = run_sandbox(tmp_path, "")
+    assert_clean_exit(result)
+    out = result.stdout
+    assert not any(command in out for command in DEMO)
+    assert "No terminal: running the commands on stdin, then publishing the other days" in out
+    for later in ("2021-03-15", "2021-03-24"):
+        assert f"[sandbox] published Hot Papers {later}" in out
+    assert channel_posts(out) == {}  # nobody subscribed
+    assert out.splitlines()[-1] == (
+        "[sandbox] every sample day is published and its digests delivered; bye"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_then_the_piped_commands(tmp_path: Path) -> None:
+    result = run_sandbox(tmp_path, "/settings top:3\n", "--demo")
+    assert_clean_exit(result)
+    out = result.stdout
+    order = [out.index(command) for command in (*DEMO, "> /settings top:3")]
+    assert order == sorted(order)
+    posts = channel_posts(out)
+    assert_digest(posts, "2021-03-15", top=3)
+    assert_digest(posts, "2021-03-24", top=3)
 
 
 def test_bad_input_is_reported_and_the_console_carries_on(tmp_path: Path) -> None:
@@ -171,10 +205,30 @@ def test_a_persistent_database_with_db(tmp_path: Path) -> None:
     assert_clean_exit(second)
     assert "cs.CV — Computer Vision" in second.stdout
     assert channel_posts(second.stdout) == {}
-    # --fresh: a temporary database again, as on a first run.
-    fresh = run_sandbox(tmp_path, "/subscriptions\n", "--db", str(database), "--fresh")
-    assert_clean_exit(fresh)
-    assert "no subscriptions" in fresh.stdout
+
+
+def test_never_the_configured_database(tmp_path: Path) -> None:
+    """The sandbox's Discord knows none of the real channels: on the archive of the config or
+    HOTPAPERS_DB it would drop their subscriptions. Only an explicit --db is used."""
+    configured = tmp_path / "production.sqlite3"
+    from_environ = tmp_path / "from-environ.sqlite3"
+    for existing in (configured, from_environ):
+        with contextlib.closing(sqlite3.connect(existing)) as db, db:
+            db.execute("CREATE TABLE kept (value TEXT)")
+    before = {p.name: p.read_bytes() for p in (configured, from_environ)}
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(f'[database]\npath = "{configured}"\n', encoding="utf-8")
+    result = run_sandbox(
+        tmp_path,
+        "/subscriptions\n",
+        "--config",
+        str(config),
+        environ={"HOTPAPERS_DB": str(from_environ), "DISCORD_TOKEN": ""},
+    )
+    assert_clean_exit(result)
+    assert "Database: temporary (give --db PATH to keep one)" in result.stdout
+    assert "no subscriptions" in result.stdout
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.sqlite3*")} == before
 
 
 # ---------------------------------------------------------------------------------------------

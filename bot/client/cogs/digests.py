@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,6 +11,7 @@ from discord.ext import commands
 from bot.client.context import channel_target
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
+from bot.dates import parse_day
 from bot.planning import Planner
 from bot.render import CHOICES_LIMIT, Renderer
 from bot.store import Archive, Subscriptions
@@ -49,7 +49,7 @@ class DigestsCog(commands.Cog):
                 raise Refusal(self.renderer.notice("empty_archive"))
         else:
             try:
-                day_date = dt.date.fromisoformat(date.strip())
+                day_date = parse_day(date)
             except ValueError:
                 raise Refusal(self.renderer.notice("invalid_date", text=date)) from None
         await interaction.response.defer(ephemeral=True, thinking=True)
