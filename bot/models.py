@@ -112,3 +112,6 @@ class Subscription:
     timezone: str
     paused: bool
     pause_reason: str | None
+    # Why the stored settings cannot be used (an unreadable time or date in an old or
+    # edited archive); such a channel gets no digests until its settings are fixed.
+    problem: str | None = None

@@ -73,6 +73,8 @@ class Planner:
         Raises ValueError (or TypeError) for a subscription the archive should not hold:
         settings out of range, a category arXiv no longer has.
         """
+        if subscription.problem:
+            raise ValueError(subscription.problem)
         if digests is None:
             digests = DigestPlanner(day, self.renderer)
         return digests.messages(

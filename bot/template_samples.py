@@ -64,6 +64,7 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "invalid_date": [{"text": "2021-13-01"}],
     "unknown_day": [{"date": "2021-03-06"}],
     "no_match": [{"date": "2021-03-05", "categories": ("hep-lat", "cs.*")}],
+    "unusable_settings": [{"problem": "stored deliver_at '25:99' cannot be read"}],
     "store_unavailable": [{}],
 }
 
@@ -129,6 +130,7 @@ def subscriptions() -> list[Subscription | None]:
         dataclasses.replace(active, top=5, deliver_at=dt.time(8, 30), timezone="Europe/Paris"),
         dataclasses.replace(active, paused=True),
         dataclasses.replace(active, paused=True, pause_reason="Discord refused to post here"),
+        dataclasses.replace(active, problem="stored deliver_at '25:99' cannot be read"),
     ]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aiosqlite
 
@@ -162,15 +163,46 @@ class Subscriptions:
 
 
 def subscription_from_row(row: aiosqlite.Row, categories: tuple[str, ...]) -> Subscription:
+    """The channel's row as a Subscription. A value that cannot be read (an old or edited
+    archive) never raises here, where it would stop every channel listed with it: the
+    subscription carries the problem instead, and planning skips just that channel."""
+    problems: list[str] = []
+    since = _read(row, "since_date", dt.date.fromisoformat, dt.date.max, problems)
+    deliver_at = _read(row, "deliver_at", dt.time.fromisoformat, None, problems)
+    top, min_score = row["top"], row["min_score"]
+    for name, value in (("top", top), ("min_score", min_score)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            problems.append(f"stored {name} {value!r} is not a whole number")
     return Subscription(
         channel_id=row["channel_id"],
         guild_id=row["guild_id"],
         categories=categories,
-        since_date=dt.date.fromisoformat(row["since_date"]),
-        top=row["top"],
-        min_score=row["min_score"],
-        deliver_at=dt.time.fromisoformat(row["deliver_at"]) if row["deliver_at"] else None,
-        timezone=row["timezone"],
+        since_date=since,
+        top=top if isinstance(top, int) else None,
+        min_score=min_score if isinstance(min_score, int) else 0,
+        deliver_at=deliver_at,
+        timezone=str(row["timezone"]),
         paused=bool(row["paused"]),
         pause_reason=row["pause_reason"],
+        problem="; ".join(problems) or None,
     )
+
+
+T = TypeVar("T")
+
+
+def _read(
+    row: aiosqlite.Row,
+    column: str,
+    parse: Callable[[str], T],
+    fallback: T,
+    problems: list[str],
+) -> T:
+    value = row[column]
+    if value is None or value == "":
+        return fallback
+    try:
+        return parse(value)
+    except (TypeError, ValueError):
+        problems.append(f"stored {column} {value!r} cannot be read")
+        return fallback

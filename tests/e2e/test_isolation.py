@@ -148,3 +148,70 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         assert (await d.bot.deliver_due()).failed == 0
         assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
         assert len(d.posts(GENERAL)) == 1
+
+
+async def test_unreadable_settings_cost_only_their_own_channel(
+    fake_discord: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Values that cannot even be read (not just out of range) used to raise while the
+    channels were listed for planning, which stopped every channel's digest."""
+    guild = fake_discord.guilds[GUILD_ID]
+    guild.channels += [FakeChannel(1105, "bad-time", 0), FakeChannel(1106, "bad-top", 0)]
+    caplog.set_level(logging.WARNING)
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.CV", channel=1105)
+        await d.subscribe("cs.CV", channel=1106)
+        forge(
+            tmp_path,
+            "UPDATE channels SET deliver_at = '25:99' WHERE channel_id = 1105",
+            "UPDATE channels SET top = 'ten' WHERE channel_id = 1106",
+        )
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        for _ in range(2):
+            await d.run()
+
+        assert d.titles(PAPERS) == [CV_0315_TITLES]
+        assert d.posts(1105) == d.posts(1106) == []
+        assert [m for _, m in warnings(caplog)] == [
+            f"channel 1105 {SKIPPED}: stored deliver_at '25:99' cannot be read",
+            f"channel 1106 {SKIPPED}: stored top 'ten' is not a whole number",
+        ]
+
+        shown = await d.subscriptions(channel=1105)
+        assert shown["fields"][0]["value"].endswith(
+            "No digests: the stored settings cannot be used (stored deliver\\_at '25:99' cannot"
+            " be read). Set them again with /settings."
+        )
+        reply = await d.command("digest", channel=1106)
+        assert reply["content"] == (
+            "This channel's stored settings cannot be used (stored top 'ten' is not a whole"
+            " number), so it gets no digests. Someone with Manage Channels can set them again"
+            " with `/settings` (for example `/settings time:now top:10`)."
+        )
+        await d.command("settings", {"time": "now"}, channel=1105)
+        await d.run()
+        assert d.titles(1105) == [CV_0315_TITLES]
+        assert d.posts(1106) == []
+
+
+async def test_a_stored_digest_that_is_not_json_fails_alone(
+    fake_discord: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await d.subscribe("cs.CV")
+        await d.subscribe("cs.LG", channel=GENERAL)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.bot.poll_sources()
+        forge(
+            tmp_path,
+            "UPDATE digests SET messages = 'not json' WHERE digest_hash ="
+            f" (SELECT digest_hash FROM deliveries WHERE channel_id = {PAPERS})",
+        )
+        report = await d.bot.deliver_due()
+        assert (report.completed, report.failed) == (1, 1)
+        assert [m["content"] for m in d.messages(GENERAL)] == [LG_0315_HEADER]
+        [row] = await d.ledger(PAPERS)
+        assert row.status == "failed"
+        assert row.last_error is not None
+        assert row.last_error.startswith("ValueError: the stored digest cannot be read (")

@@ -56,7 +56,11 @@ class DigestsCog(commands.Cog):
         day = await self.archive.day(day_date)
         if day is None:
             raise Refusal(self.renderer.notice("unknown_day", date=day_date.isoformat()))
-        messages = self.planner.messages(day, subscription)
+        try:
+            messages = self.planner.messages(day, subscription)
+        except (ValueError, TypeError) as exc:
+            # Settings the archive should not hold (an old or edited database).
+            raise Refusal(self.renderer.notice("unusable_settings", problem=str(exc))) from None
         if not messages:
             raise Refusal(
                 self.renderer.notice(
