@@ -160,6 +160,8 @@ class Deliverer:
                 if self.halted_until is not None:
                     return
                 try:
+                    if item.problem:
+                        raise ValueError(item.problem)
                     if not await self._deliver(item, report):
                         return
                 except StoreError:

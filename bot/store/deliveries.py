@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from bot.models import Subscription
 from bot.store.database import Database
 from bot.store.subscriptions import subscription_from_row
@@ -77,6 +79,29 @@ class Delivery:
     parts_sent: int
     message_ids: tuple[int, ...]
     attempts: int
+    problem: str | None = None  # why it cannot be sent, when its stored digest is unreadable
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    """A due row; stored JSON that cannot be read (an edited archive) becomes the row's
+    `problem`, so that row alone fails instead of every channel's delivery."""
+    try:
+        messages = tuple(json.loads(row[3]))
+        message_ids = tuple(json.loads(row[5]))
+        problem = None
+    except (TypeError, ValueError) as exc:
+        messages, message_ids = (), ()
+        problem = f"the stored digest cannot be read ({exc})"
+    return Delivery(
+        channel_id=row[0],
+        guild_id=row[1],
+        date=dt.date.fromisoformat(row[2]),
+        messages=messages,
+        parts_sent=row[4],
+        message_ids=message_ids,
+        attempts=row[6],
+        problem=problem,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,18 +201,7 @@ class Deliveries:
             ) as cursor,
         ):
             rows = await cursor.fetchall()
-        return [
-            Delivery(
-                channel_id=r[0],
-                guild_id=r[1],
-                date=dt.date.fromisoformat(r[2]),
-                messages=tuple(json.loads(r[3])),
-                parts_sent=r[4],
-                message_ids=tuple(json.loads(r[5])),
-                attempts=r[6],
-            )
-            for r in rows
-        ]
+        return [_delivery(r) for r in rows]
 
     async def next_due(self, channel_id: int) -> dt.datetime | None:
         async with (
