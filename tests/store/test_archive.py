@@ -509,3 +509,35 @@ async def test_counts(store: Store) -> None:
     assert await store.archive.counts() == (0, 0, 0)
     await ingest_samples(store)
     assert await store.archive.counts() == (3, 38, 48)
+
+
+async def test_links_stored_verbatim_by_older_versions_are_rebuilt_from_the_id(
+    tmp_path: Path,
+) -> None:
+    """Before links were rebuilt from ids, a crafted links line was stored as written and
+    then used as an embed URL that Discord refuses; opening such an archive mends it."""
+    path = tmp_path / "v5.sqlite3"
+    with sqlite3.connect(path) as db:
+        for number, _, sql in migrations()[:5]:
+            db.executescript(f"{sql}\nPRAGMA user_version = {number};")
+        db.execute(
+            "INSERT INTO days VALUES ('2021-04-01', '2021-04-02T00:00:00+00:00', 'p', 'h',"
+            " 'x', 2, 0)"
+        )
+        db.executemany(
+            "INSERT INTO papers VALUES (?, 'T', '[]', '[]', 'A', ?, ?, '2021-04-01')",
+            [
+                ("2104.00002", 'https://arxiv.org/abs/arxiv.org/abs/2104.00002?ref="x"', None),
+                ("2104.00003", "http://arxiv.org/abs/2104.00003v2", "http://arxiv.org/pdf/x"),
+            ],
+        )
+    db.close()
+    async with await Store.open(path) as store:
+        links = {
+            h.paper.arxiv_id: (h.paper.abs_url, h.paper.pdf_url)
+            async for h in store.archive.papers()
+        }
+    assert links == {
+        "2104.00002": ("https://arxiv.org/abs/2104.00002", None),
+        "2104.00003": ("https://arxiv.org/abs/2104.00003", "https://arxiv.org/pdf/2104.00003"),
+    }
