@@ -17,7 +17,6 @@ URI, with their paper ids.
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -26,7 +25,8 @@ from typing import Any
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as TIDs use
-_BASE32_OF_BYTE = tuple("abcdefghijklmnopqrstuvwxyz234567"[byte % 32] for byte in range(256))
+_TID_PAIRS = tuple(a + b for a in _TID_CHARS for b in _TID_CHARS)  # ten bits at a time
+_BASE32_OF_BYTE = bytes.maketrans(bytes(range(256)), b"abcdefghijklmnopqrstuvwxyz234567" * 8)
 
 # Every form of paper link the collector accepts; {id} is the paper, {v} a version.
 LINK_FORMS = (
@@ -412,7 +412,8 @@ class SyntheticStream:
     def _words(self, lang: str, least: int, most: int) -> str:
         words = _WORDS[lang]
         joiner = "" if lang == "ja" else " "
-        return joiner.join(self.rng.choices(words, k=self.rng.randint(least, most)))
+        count = least + int(self.rng.random() * (most - least + 1))
+        return joiner.join(self.rng.choices(words, k=count))
 
     def _commit(
         self, operation: str, collection: str, rkey: str, record: dict[str, Any] | None
@@ -436,7 +437,7 @@ class SyntheticStream:
 
     def _base32(self, length: int) -> str:
         """`length` random characters of atproto's lower-case base32."""
-        return "".join(map(_BASE32_OF_BYTE.__getitem__, self.rng.randbytes(length)))
+        return self.rng.randbytes(length).translate(_BASE32_OF_BYTE).decode()
 
     def _blob(self, mime: str) -> dict[str, Any]:
         return {
@@ -471,18 +472,16 @@ class SyntheticStream:
         """A timestamp id: 53 bits of microseconds, 10 of clock id, base32-sortable."""
         self._clock_id = (self._clock_id + 1) % 1024
         value = ((time_us if time_us is not None else self.time_us) << 10) | self._clock_id
-        chars = []
-        for _ in range(13):
-            chars.append(_TID_CHARS[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        pairs = _TID_PAIRS
+        return _TID_CHARS[value >> 60] + "".join(
+            pairs[(value >> shift) & 1023] for shift in (50, 40, 30, 20, 10, 0)
+        )
 
     def _stamp(self) -> str:
         """The record's createdAt: a little before the event, in milliseconds, UTC."""
-        moment = dt.datetime.fromtimestamp(
-            (self.time_us - self.rng.randrange(0, 3_000_000)) / 1e6, dt.UTC
-        )
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        milliseconds = (self.time_us - int(self.rng.random() * 3_000_000)) // 1000
+        seconds, millis = divmod(milliseconds, 1000)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
     def _next_relay_seq(self) -> int:
         self._relay_seq += self.rng.randrange(1, 1000)
