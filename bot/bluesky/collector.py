@@ -13,6 +13,7 @@ Entry point: `run_collector(config, store, session=...)`, until cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -40,7 +41,6 @@ POSTS = "app.bsky.feed.post"
 # Jetstream's Go client reads frames up to 32 MiB; larger ones end the connection. Frames
 # past the decoder's own limit are skipped, never fatal.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-_STOPPED = "the database cannot be written; stopped reading"
 
 
 @dataclass
@@ -107,8 +107,8 @@ def subscribe_url(url: str, cursor: Cursor | None, margin_seconds: float) -> yar
 class Collector:
     """Keeps the posts of one Jetstream stream that link papers; `run` until cancelled.
 
-    `clock` (monotonic seconds) times batches and the periodic summary, and `sleep` waits
-    between reconnects: tests inject both. A batch is stored after `batch_size` events or
+    `clock` (monotonic seconds) times the periodic summary and `sleep` waits between
+    reconnects: tests inject both. A batch is stored after `batch_size` events or
     `flush_seconds` after its first. A StoreError stops reading (the connection is closed)
     and the batch is retried with backoff, so memory holds at most one batch; once stored,
     the collector reconnects from the stored cursor.
@@ -149,7 +149,8 @@ class Collector:
         self.decoder = FrameDecoder()
         self._changes: list[Change] = []
         self._events = 0  # events read since the last stored batch
-        self._position: Cursor | None = None  # of the last event read
+        self._time_us = 0  # the position of the last event read
+        self._seq: int | None = None
         self._unstored: BlueskyBatch | None = None  # a batch the store refused, to retry
         self._progress = False  # a batch was stored on the current connection
         self._summary_at = clock()
@@ -202,47 +203,43 @@ class Collector:
             self._events = 0
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
-        decode = self.decoder.decode
-        started = 0.0  # clock() at the batch's first event
         while True:
-            if self._events:
-                remaining = self.flush_seconds - (self.clock() - started)
-                if self._events >= self.batch_size or remaining <= 0:
-                    if not await self._flush():
-                        return _STOPPED
-                    continue
-                try:
-                    message = await ws.receive(timeout=remaining)
-                except TimeoutError:  # nothing more came in time: store what came
-                    if not await self._flush():
-                        return _STOPPED
-                    continue
-            else:
-                message = await ws.receive()
-                started = self.clock()
-            if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                self.stats.events += 1
-                event = decode(message.data)
-                if event is not None:
-                    self._events += 1
-                    if event.change is not None:
-                        self._changes.append(event.change)
-                    self._position = Cursor(event.time_us, event.seq)
-                continue
-            # The connection ended: store what was read, then say why.
+            # A batch starts with its first event, however long that takes; then it fills for
+            # at most flush_seconds. One deadline per batch, not one per frame: the stream
+            # may bring tens of thousands of frames a second.
+            ended = await self._receive(ws)
+            if ended is None and self._events:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.flush_seconds):
+                        while ended is None and self._events < self.batch_size:
+                            ended = await self._receive(ws)
             if self._events and not await self._flush():
-                return _STOPPED
-            if message.type == aiohttp.WSMsgType.ERROR:
-                return f"the connection failed ({ws.exception()!r})"
-            if ws.close_code in (None, aiohttp.WSCloseCode.ABNORMAL_CLOSURE):
-                return "the connection was lost without a close frame"
-            return f"the server closed the connection (code {ws.close_code})"
+                return "the database cannot be written; stopped reading"
+            if ended is not None:
+                return ended
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> str | None:
+        """Read and decode one frame into the batch; None, or why the connection ended."""
+        message = await ws.receive()
+        if message.type is aiohttp.WSMsgType.TEXT or message.type is aiohttp.WSMsgType.BINARY:
+            self.stats.events += 1
+            event = self.decoder.decode(message.data)
+            if event is not None:
+                self._events += 1
+                if event.change is not None:
+                    self._changes.append(event.change)
+                self._time_us, self._seq = event.time_us, event.seq
+            return None
+        if message.type is aiohttp.WSMsgType.ERROR:
+            return f"the connection failed ({ws.exception()!r})"
+        if ws.close_code in (None, aiohttp.WSCloseCode.ABNORMAL_CLOSURE):
+            return "the connection was lost without a close frame"
+        return f"the server closed the connection (code {ws.close_code})"
 
     async def _flush(self) -> bool:
         """Store the batch read so far with its end position; False when the store refused
         it (kept in `_unstored` to retry once reading has stopped)."""
-        assert self._position is not None
-        batch = BlueskyBatch(tuple(self._changes), self._position)
+        batch = BlueskyBatch(tuple(self._changes), Cursor(self._time_us, self._seq))
         self._changes.clear()
         self._events = 0
         try:
