@@ -41,6 +41,7 @@ POSTS = "app.bsky.feed.post"
 # Jetstream's Go client reads frames up to 32 MiB; larger ones end the connection. Frames
 # past the decoder's own limit are skipped, never fatal.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+DECODER_FAILED = "the decoder failed (logged once)"
 
 
 @dataclass
@@ -223,7 +224,13 @@ class Collector:
         message = await ws.receive()
         if message.type is aiohttp.WSMsgType.TEXT or message.type is aiohttp.WSMsgType.BINARY:
             self.stats.events += 1
-            event = self.decoder.decode(message.data)
+            try:
+                event = self.decoder.decode(message.data)
+            except Exception:  # a bug: one frame must not stop the stream
+                self.decoder.malformed[DECODER_FAILED] += 1
+                if self.decoder.malformed[DECODER_FAILED] == 1:
+                    log.exception("cannot decode a Jetstream frame: %.300s", message.data)
+                return None
             if event is not None:
                 self._events += 1
                 if event.change is not None:

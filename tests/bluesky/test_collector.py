@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.bluesky.collector import Collector, run_collector, subscribe_url
-from bot.bluesky.events import Cursor
+from bot.bluesky.collector import DECODER_FAILED, Collector, run_collector, subscribe_url
+from bot.bluesky.events import Cursor, Event, FrameDecoder
 from bot.config import BlueskyConfig, Config
 from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream
@@ -338,6 +338,41 @@ async def test_malformed_events_are_counted_and_skipped(
         "post langs not a list of at most 3 language tags": 1,
         "did missing or invalid": 1,
     }
+
+
+class BrokenDecoder(FrameDecoder):
+    """A decoder with a bug that shows on frames mentioning "boom"."""
+
+    def decode(self, frame: str | bytes) -> Event | None:
+        if "boom" in str(frame):
+            raise KeyError("boom")
+        return super().decode(frame)
+
+
+async def test_a_decoder_bug_skips_the_frame_and_is_logged_once(
+    store: Store,
+    jetstream: LocalJetstream,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    synthetic = stream(9)
+    collector = collector_for(store, jetstream, session)
+    collector.decoder = BrokenDecoder()
+    identity = {"did": "did:plc:boom", "seq": 1, "time": "x"}
+    async with running(collector) as task:
+        await connected(jetstream)
+        publish(jetstream, synthetic, 200)
+        jetstream.publish({"identity": identity})
+        publish(jetstream, synthetic, 200)
+        jetstream.publish({"identity": identity})
+        publish(jetstream, synthetic, 200)
+        await caught_up(store, jetstream)
+        assert not task.done()
+    assert await kept(store) == synthetic.expected
+    assert collector.stats.malformed == {DECODER_FAILED: 2}
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage().startswith('cannot decode a Jetstream frame: {"did":"did:plc:boom"')
+    assert record.exc_info is not None
 
 
 async def test_a_locked_database_stops_reading_until_it_can_store(
