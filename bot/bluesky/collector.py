@@ -24,6 +24,7 @@ import aiohttp
 import yarl
 
 from bot.bluesky.events import (
+    POST,
     AccountRemoved,
     Change,
     Cursor,
@@ -37,7 +38,6 @@ from bot.store.bluesky import BlueskyBatch, BlueskyPosts
 
 log = logging.getLogger(__name__)
 
-POSTS = "app.bsky.feed.post"
 # Jetstream's Go client reads frames up to 32 MiB; larger ones end the connection. Frames
 # past the decoder's own limit are skipped, never fatal.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -49,7 +49,8 @@ class CollectorStats:
     """What the collector did since it started; logged in its periodic summary."""
 
     events: int = 0  # frames read
-    kept: int = 0  # posts linking papers stored, created or updated
+    # Changes stored; a post delivered again after a resume counts again.
+    kept: int = 0  # posts linking papers, created or updated
     deletes: int = 0  # posts deleted, or updated to link no paper
     accounts: int = 0  # accounts deleted
     batches: int = 0  # batches stored
@@ -99,7 +100,7 @@ def subscribe_url(url: str, cursor: Cursor | None, margin_seconds: float) -> yar
     moment on every instance, while sequence numbers are instance-local. A resume point older
     than the instance's window starts at its oldest event.
     """
-    query: dict[str, str] = {"wantedCollections": POSTS}
+    query: dict[str, str] = {"wantedCollections": POST}
     if cursor is not None:
         query["cursor"] = str(max(0, cursor.time_us - round(margin_seconds * 1_000_000)))
     return yarl.URL(url).update_query(query)
@@ -253,7 +254,11 @@ class Collector:
             await self.store.record(batch)
         except StoreError as exc:
             self.stats.store_errors += 1
-            log.warning("cannot store %d changes from Jetstream: %s", len(batch.changes), exc)
+            log.warning(
+                "cannot store %d changes from Jetstream (%s); stopped reading until they are",
+                len(batch.changes),
+                exc,
+            )
             self._unstored = batch
             return False
         self._stored(batch)
@@ -280,19 +285,20 @@ class Collector:
     async def _store_unstored(self) -> None:
         """Retry the batch the store refused until it is stored, reading nothing meanwhile."""
         retry = Backoff(self.backoff.base, self.backoff.cap, self.backoff.rng)
+        delay = retry.next()
         while self._unstored is not None:
-            delay = retry.next()
-            log.warning(
-                "Jetstream: retrying %d unstored changes in %.1f s",
-                len(self._unstored.changes),
-                delay,
-            )
             await self.sleep(delay)
             try:
                 await self.store.record(self._unstored)
             except StoreError as exc:
                 self.stats.store_errors += 1
-                log.warning("still cannot store changes from Jetstream: %s", exc)
+                delay = retry.next()
+                log.warning(
+                    "still cannot store %d changes from Jetstream (%s); trying again in %.1f s",
+                    len(self._unstored.changes),
+                    exc,
+                    delay,
+                )
                 continue
             self._stored(self._unstored)
             self._unstored = None

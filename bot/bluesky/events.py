@@ -25,9 +25,9 @@ from bot.bluesky.links import EXTERNAL, RECORD_WITH_MEDIA, arxiv_ids
 from bot.bluesky.posts import CollectedPost
 
 POST = "app.bsky.feed.post"
-# Frames far beyond any real event (a post's text is at most 3,000 bytes) are refused
-# before decoding.
-MAX_FRAME_CHARS = 256 * 1024
+# Frames far beyond any real post event (its text is at most 3,000 bytes, and the rest is
+# a few short fields) are refused before decoding.
+MAX_FRAME_CHARS = 1024 * 1024
 # The lexicon's limits for a post record.
 MAX_TEXT_BYTES = 3000
 MAX_LANGS = 3

@@ -252,7 +252,9 @@ class LocalJetstream:
             raise ValueError(f"an event holds one of {', '.join(KINDS)}; got {sorted(event)}")
         kind = kinds[0]
         part = event[kind]
-        did = event.get("did", part.get("did") if isinstance(part, Mapping) else None)
+        if not isinstance(part, Mapping):
+            raise ValueError(f"an event's {kind} is an object, got {part!r}")
+        did = event.get("did", part.get("did"))
         if not isinstance(did, str):
             raise ValueError(f"a {kind} event needs a did, got {did!r}")
         collection = part.get("collection") if kind == "commit" else None

@@ -310,7 +310,7 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
     ("not JSON", "{not json", "not JSON"),
     ("binary junk", b"\xff\xfe\x00arxiv", "not UTF-8"),
     ("a JSON array", '["arxiv"]', "not a JSON object"),
-    ("too large", commit_frame()[:-2] + " " * 300_000 + "}}", "frame too large"),
+    ("too large", commit_frame()[:-2] + " " * 1_048_576 + "}}", "frame too large"),
     ("no time_us", commit_frame("delete", time_us=None), BAD_TIME),
     ("time_us a string", commit_frame("delete", time_us=str(TIME)), BAD_TIME),
     ("time_us a bool", commit_frame("delete", time_us=True), BAD_TIME),

@@ -249,6 +249,7 @@ async def test_bad_requests_are_refused_with_a_reason(
             "an event holds one of commit, account, identity; got ['account', 'commit', 'did']",
         ),
         ({"commit": commit()}, "a commit event needs a did, got None"),
+        ({"did": ALICE, "identity": "bob"}, "an event's identity is an object, got 'bob'"),
         (
             {"did": ALICE, "commit": {"operation": "create"}},
             "a commit needs a collection, got None",
