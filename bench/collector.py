@@ -84,7 +84,7 @@ async def throughput(events: int) -> None:
         f"replay of {events:,} events numbered by the server"
         f" in {time.perf_counter() - started:.0f} s"
     )
-    reports = []
+    reports: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "archive.sqlite3"
         async with await Store.open(database) as store:
@@ -117,7 +117,11 @@ async def throughput(events: int) -> None:
             ("figure", "value", "target"),
             [
                 ("events read", f"{last['events']:,}", ""),
-                ("posts kept (expected)", f"{kept:,} ({replay['expected']:,})", "equal"),
+                (
+                    "linking posts kept (expected), share of events",
+                    f"{kept:,} ({replay['expected']:,}), {kept / events:.1%}",
+                    "equal",
+                ),
                 (
                     "events per CPU-second of the collector",
                     f"{cpu_rate:,.0f} (all: {last['events'] / last['cpu_s']:,.0f})",
@@ -141,15 +145,17 @@ async def kill9(events: int, kills: int) -> None:
     print(f"command: .venv/bin/python -m bench.collector kill9 {events} {kills}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        await replay_with_kills(Path(tmp), events, kills, seed=SEED)
+        kept, sent = await replay_with_kills(Path(tmp), events, kills, seed=SEED)
     print(
         table(
-            ("events", "kill -9s", "result", "seconds"),
+            ("events", "kill -9s", "frames sent", "posts stored", "result", "seconds"),
             [
                 (
                     f"{events:,}",
                     kills,
-                    "every linking post not deleted stored once, nothing else",
+                    f"{sent:,}",
+                    f"{kept:,}",
+                    "exactly the linking posts not deleted, each once",
                     f"{time.perf_counter() - started:.0f}",
                 )
             ],

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from bot.bluesky.collector import DECODER_FAILED, Collector, run_collector, subscribe_url
-from bot.bluesky.events import Cursor, Event, FrameDecoder
+from bot.bluesky.events import POST, Cursor, Event, FrameDecoder
 from bot.config import BlueskyConfig, Config
 from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream
@@ -278,7 +278,7 @@ async def test_redelivered_events_are_kept_once_and_an_edit_is_not_undone(
     synthetic = stream(5)
     did, rkey = "did:plc:editor", "3kedited2222a"
     record = {"$type": "app.bsky.feed.post", "createdAt": "2024-09-09T19:46:02.102Z"}
-    created = {"rev": "a", "operation": "create", "collection": "app.bsky.feed.post"}
+    created: dict[str, Any] = {"rev": "a", "operation": "create", "collection": POST}
     created |= {"rkey": rkey, "cid": "bafyrei"}
     created["record"] = {**record, "text": "arxiv.org/abs/2401.00001"}
     updated = {**created, "operation": "update"}

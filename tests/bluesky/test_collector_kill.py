@@ -20,9 +20,10 @@ EVENTS = 50_000
 KILLS = 3
 
 
-async def replay_with_kills(tmp_path: Path, events: int, kills: int, seed: int) -> None:
+async def replay_with_kills(tmp_path: Path, events: int, kills: int, seed: int) -> tuple[int, int]:
     """Replay `events` synthetic events to a collector process killed `kills` times at random
-    moments, and check what it stored. Also run, longer, by `bench.collector kill9`."""
+    moments, and check what it stored; returns the posts stored and the frames sent. Also
+    run, longer, by `bench.collector kill9`."""
     rng = random.Random(seed)
     start_us = int(time.time() * 1e6) - 3_600_000_000  # an hour ago: inside the window
     synthetic = SyntheticStream(PAPERS, seed=seed, start_us=start_us, account_share=0.001)
@@ -65,6 +66,7 @@ async def replay_with_kills(tmp_path: Path, events: int, kills: int, seed: int) 
         assert jetstream.stats.connections == kills + 1
         # Killed mid-stream, each restart read the last few seconds again.
         assert jetstream.stats.frames_sent > events
+        return len(stored), jetstream.stats.frames_sent
 
 
 async def test_kill_9_at_random_moments_loses_no_post_and_counts_none_twice(
