@@ -364,7 +364,7 @@ class LocalJetstream:
         reader = asyncio.create_task(self._read_client(subscriber))
         try:
             await self._stream(subscriber)
-        except (ConnectionError, RuntimeError):
+        except ConnectionError:
             pass  # the client went away mid-send
         finally:
             self._subscribers.discard(subscriber)
