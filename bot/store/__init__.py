@@ -6,6 +6,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
+from bot.store.bluesky import BlueskyPosts
 from bot.store.database import Database, StoreError, StoreUnavailable
 from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
 from bot.store.state import BotState
@@ -13,6 +14,7 @@ from bot.store.subscriptions import SettingsChange, Subscriptions
 
 __all__ = [
     "Archive",
+    "BlueskyPosts",
     "BotState",
     "Deliveries",
     "Delivery",
@@ -37,6 +39,7 @@ class Store:
         self.subscriptions = Subscriptions(database)
         self.state = BotState(database)
         self.deliveries = Deliveries(database)
+        self.bluesky = BlueskyPosts(database)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -1,0 +1,109 @@
+"""The collector as a real process (`run_collector` under `python -c`) reading a local Jetstream
+served by the caller, so the caller can kill it (SIGKILL) at any moment and start it again
+over the same database. Used by test_collector_kill.py and bench/collector.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STOP_TIMEOUT = 10.0
+
+# `run_collector` as a deployment calls it. With `--report N` it runs the same Collector
+# (as run_collector builds it) and prints a JSON line every N events read: events, resident
+# MB, CPU seconds and wall seconds so far.
+COLLECTOR = """
+import asyncio, json, logging, resource, sys, time
+
+import aiohttp
+
+from bot.bluesky.collector import Collector, run_collector
+from bot.config import load_config
+from bot.store import Store
+
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def report(collector, every):
+    started, next_at = time.perf_counter(), every
+    while True:
+        await asyncio.sleep(0.005)
+        if collector.stats.events >= next_at:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            print(json.dumps({
+                "events": collector.stats.events,
+                "rss_mb": rss_mb(),
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "wall_s": time.perf_counter() - started,
+            }), flush=True)
+            next_at += every
+
+
+async def main():
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    config = load_config(sys.argv[1], {})
+    async with await Store.open(config.database.path) as store:
+        async with aiohttp.ClientSession() as session:
+            print("started", flush=True)
+            if sys.argv[2:3] == ["--report"]:
+                collector = Collector(store.bluesky, config.bluesky.jetstream_url, session)
+                await asyncio.gather(collector.run(), report(collector, int(sys.argv[3])))
+            else:
+                await run_collector(config, store, session=session)
+
+
+asyncio.run(main())
+"""
+
+
+def write_config(directory: Path, database: Path, jetstream_url: str) -> Path:
+    path = directory / "collector.toml"
+    path.write_text(
+        f'[database]\npath = "{database}"\n\n[bluesky]\njetstream_url = "{jetstream_url}"\n'
+    )
+    return path
+
+
+class CollectorProcess:
+    """One `run_collector` process; start, kill -9 and wait for it from the caller's loop."""
+
+    def __init__(self, config: Path, report_every: int = 0) -> None:
+        self.config = config
+        self.report_every = report_every
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        args = [sys.executable, "-c", COLLECTOR, str(self.config)]
+        if self.report_every:
+            args += ["--report", str(self.report_every)]
+        self.process = await asyncio.create_subprocess_exec(
+            *args, cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE
+        )
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 30)
+        assert line == b"started\n", line
+
+    async def report(self) -> str:
+        """The next line the process prints (a report)."""
+        assert self.process is not None
+        assert self.process.stdout is not None
+        return (await self.process.stdout.readline()).decode()
+
+    async def kill(self) -> None:
+        """SIGKILL: no cleanup of any kind runs in the collector."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
