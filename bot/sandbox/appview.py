@@ -53,14 +53,16 @@ class Fault:
     remaining: int
     status: int = 500
     seconds: float = math.inf
+    after: int = 0  # requests to answer normally first
 
 
 class LocalService:
     """An aiohttp server on 127.0.0.1 (ephemeral port) with public fault hooks.
 
-    Faults apply to the next requests in the order they were added: `fail_next` answers
-    with a status, `hang_next` holds the answer back (until `seconds` pass or the server
-    stops), `malformed_next` answers a body cut short, `empty_next` an empty result.
+    Faults apply to the next requests in the order they were added, each after `after`
+    requests answered normally: `fail_next` answers with a status, `hang_next` holds the
+    answer back (until `seconds` pass or the server stops), `malformed_next` answers a body
+    cut short, `empty_next` an empty result.
     """
 
     def __init__(self) -> None:
@@ -109,21 +111,21 @@ class LocalService:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def fail_next(self, count: int = 1, status: int = 500) -> None:
+    def fail_next(self, count: int = 1, status: int = 500, *, after: int = 0) -> None:
         """Answer the next `count` requests with `status`, each service in its own words."""
-        self.faults.append(Fault("status", count, status=status))
+        self.faults.append(Fault("status", count, status=status, after=after))
 
-    def hang_next(self, count: int = 1, seconds: float = math.inf) -> None:
+    def hang_next(self, count: int = 1, seconds: float = math.inf, *, after: int = 0) -> None:
         """Hold the next `count` answers back for `seconds`, or until the server stops."""
-        self.faults.append(Fault("hang", count, seconds=seconds))
+        self.faults.append(Fault("hang", count, seconds=seconds, after=after))
 
-    def malformed_next(self, count: int = 1) -> None:
+    def malformed_next(self, count: int = 1, *, after: int = 0) -> None:
         """Answer the next `count` requests with a body cut off in the middle."""
-        self.faults.append(Fault("malformed", count))
+        self.faults.append(Fault("malformed", count, after=after))
 
-    def empty_next(self, count: int = 1) -> None:
+    def empty_next(self, count: int = 1, *, after: int = 0) -> None:
         """Answer the next `count` requests with a well-formed but empty result."""
-        self.faults.append(Fault("empty", count))
+        self.faults.append(Fault("empty", count, after=after))
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -131,6 +133,9 @@ class LocalService:
     def _take_fault(self) -> Fault | None:
         while self.faults:
             fault = self.faults[0]
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             if fault.remaining > 0:
                 fault.remaining -= 1
                 if fault.remaining == 0:
