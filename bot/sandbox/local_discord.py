@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ import re
 import secrets
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, Self, TypeVar
@@ -65,6 +66,7 @@ __all__ = [
     "MEMBER_USER_ID",
     "PAPERS_CHANNEL_ID",
     "THREAD_ID",
+    "Answer",
     "FailureRule",
     "FakeChannel",
     "FakeGuild",
@@ -73,7 +75,9 @@ __all__ = [
     "FakeUser",
     "GatewayConnection",
     "GatewaySession",
+    "Handle",
     "InteractionHandle",
+    "Interceptor",
     "LocalDiscord",
     "Overwrite",
     "Perm",
@@ -123,6 +127,27 @@ class RequestCheck(Protocol):
 
 Validator = Callable[[str, str, Any], RequestCheck]
 """Checks one request: ``(method, API path without /api/v10, parsed JSON body)``."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the local Discord answers one REST request."""
+
+    status: int
+    body: JSON = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handle = Callable[[], Awaitable[Answer]]
+"""Carries out the request (authorization, then its route) and gives the answer."""
+
+Interceptor = Callable[["RecordedRequest", Handle], Awaitable[Answer]]
+"""Consulted for each REST request of a known route, after validation and rate limits.
+
+It returns the answer to send: its own (the request is not carried out), or what ``handle()``
+gives, or its own after ``handle()`` (the request is carried out and its answer replaced).
+Whatever it does after ``await handle()`` happens once the route stored its change and
+before the answer is sent."""
 
 
 class Perm:
@@ -801,8 +826,24 @@ class LocalDiscord:
     * ``reject_invalid``: answer 400 (code 50035) when the validator finds a problem Discord
       would reject (True); other problems (e.g. a no-ping policy) are only collected
     * ``enforce_permissions``: 403 when the bot lacks View Channel / Send Messages (True)
+    * ``enforce_command_gates``: see the attribute below (True)
     * ``rate_limits``: a ``RateLimits`` to enforce Discord's rate limits (None: no limits);
       what it did is in ``rate_limit_stats``
+
+    Hooks:
+
+    * ``validator`` (above) checks request bodies.
+    * ``interceptors``: a list of ``Interceptor``, consulted in order for each REST request of
+      a known route after validation and rate limits. Each may answer instead (an ``Answer``)
+      or let the request through (``await handle()``), and may act between the route
+      storing its change and the answer being sent (after ``await handle()``).
+    * ``message_listeners``: called with each message posted to a channel (not interaction
+      replies) once it is stored, before the answer is sent.
+    * ``enforce_command_gates``: ``interact`` raises ``PermissionError`` where Discord's
+      client would not offer the command (a member without its
+      ``default_member_permissions``, a context it is not enabled in). False delivers the
+      interaction anyway: a server's Integrations settings can override
+      ``default_member_permissions``, and a bot must not rely on either gate.
     """
 
     def __init__(
@@ -819,6 +860,7 @@ class LocalDiscord:
         validator: Validator | None = None,
         reject_invalid: bool = True,
         enforce_permissions: bool = True,
+        enforce_command_gates: bool = True,
         rate_limits: RateLimits | None = None,
     ) -> None:
         self.bot_user = FakeUser(bot_user_id, bot_name, None, bot=True)
@@ -832,6 +874,8 @@ class LocalDiscord:
         self.validator = validator
         self.reject_invalid = reject_invalid
         self.enforce_permissions = enforce_permissions
+        self.enforce_command_gates = enforce_command_gates
+        self.interceptors: list[Interceptor] = []
         self.rate_limits = rate_limits
         # READY's resume address (None: this server); a test may name another one.
         self.resume_gateway_url: str | None = None
@@ -849,7 +893,6 @@ class LocalDiscord:
         self.unknown_requests: list[RecordedRequest] = []
         self.schema_problems: list[str] = []
         self.messages: dict[int, dict[str, Any]] = {}
-        # Called with each message posted to a channel (not interaction replies), once stored.
         self.message_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.deleted_messages: list[dict[str, Any]] = []
         self.nonce_hits = 0
@@ -1102,13 +1145,13 @@ class LocalDiscord:
         await self._read_body(request, record)
         self.requests.append(record)
         try:
-            status, payload, headers = await self._process(request, record, full_path, prefix)
+            answer = await self._process(request, record, full_path, prefix)
         except _ApiError as exc:
-            status, payload, headers = exc.status, exc.payload, {}
-        record.status = status
-        record.response = payload
+            answer = Answer(exc.status, exc.payload)
+        record.status = answer.status
+        record.response = answer.body
         self._notifier.notify()
-        return _json_response(status, payload, headers)
+        return _json_response(answer.status, answer.body, answer.headers)
 
     async def _read_body(self, request: web.Request, record: RecordedRequest) -> None:
         if not request.can_read_body:
@@ -1143,7 +1186,7 @@ class LocalDiscord:
 
     async def _process(
         self, request: web.Request, record: RecordedRequest, full_path: str, prefix: str
-    ) -> tuple[int, JSON, dict[str, str]]:
+    ) -> Answer:
         route = None
         if full_path.startswith(prefix + "/"):
             for method, regex, name, handler in self._routes:
@@ -1155,7 +1198,7 @@ class LocalDiscord:
                     break
         if route is None:
             self.unknown_requests.append(record)
-            return 404, {"message": "404: Not Found", "code": 0}, {}
+            return Answer(404, {"message": "404: Not Found", "code": 0})
         name, handler, params = route
         record.route = name
 
@@ -1186,7 +1229,7 @@ class LocalDiscord:
         if self.rate_limits is not None:
             limited = self._rate_limit(self.rate_limits, name, params)
             if isinstance(limited, tuple):
-                return limited
+                return Answer(*limited)
             limit_headers = limited
         rule = next((r for r in self.failures if r.matches(record.method, record.path)), None)
         if rule is not None:
@@ -1196,7 +1239,7 @@ class LocalDiscord:
             if rule.commit:
                 with contextlib.suppress(_ApiError):
                     await handler(call)
-            return rule.status, copy.deepcopy(rule.body), dict(rule.headers)
+            return Answer(rule.status, copy.deepcopy(rule.body), dict(rule.headers))
         chaos = self.random_failures
         kind = chaos.draw(record.method, record.path) if chaos is not None else None
         if chaos is not None and kind is not None:
@@ -1205,17 +1248,26 @@ class LocalDiscord:
                 with contextlib.suppress(_ApiError):
                     await handler(call)
             body, headers = _default_failure(429 if kind == "429" else 500, chaos.retry_after)
-            return (429 if kind == "429" else 500), body, headers
+            return Answer((429 if kind == "429" else 500), body, headers)
 
-        if not name.split(" ", 1)[1].startswith(("/webhooks/", "/interactions/")):
-            self._check_auth(request)
-        result = await handler(call)
-        if result is None:
-            return 204, None, limit_headers
-        if isinstance(result, tuple):
-            status, payload = result
-            return status, payload, limit_headers
-        return 200, result, limit_headers
+        async def carry_out() -> Answer:
+            try:
+                if not name.split(" ", 1)[1].startswith(("/webhooks/", "/interactions/")):
+                    self._check_auth(request)
+                result = await handler(call)
+            except _ApiError as exc:
+                return Answer(exc.status, exc.payload)
+            if result is None:
+                return Answer(204, None, limit_headers)
+            if isinstance(result, tuple):
+                status, payload = result
+                return Answer(status, payload, limit_headers)
+            return Answer(200, result, limit_headers)
+
+        handle: Handle = carry_out
+        for interceptor in reversed(self.interceptors):
+            handle = functools.partial(interceptor, record, handle)
+        return await handle()
 
     def _rate_limit(
         self, limits: RateLimits, route: str, params: Mapping[str, str]
@@ -2339,7 +2391,7 @@ class LocalDiscord:
         ``member`` carries ``permissions`` (computed from roles and overwrites unless given);
         ``dm=True`` invokes it in the user's DM with the bot (``user``, context 1).
         Raises ``LookupError`` when the command was not synced and ``PermissionError`` when
-        Discord would not let this user invoke it (default_member_permissions / contexts).
+        Discord would not let this user invoke it (see ``enforce_command_gates``).
         """
         return await self._create_interaction(
             2,
@@ -2462,7 +2514,8 @@ class LocalDiscord:
         if definition is None or definition.get("type", 1) != 1:
             synced = {k: [c["name"] for c in v] for k, v in self.commands.items()}
             raise LookupError(f"/{root} was not synced (synced commands: {synced})")
-        self._check_invocable(definition, member_perms, dm, guild)
+        if self.enforce_command_gates:
+            self._check_invocable(definition, member_perms, dm, guild)
 
         resolved: dict[str, dict[str, Any]] = {}
         leaf_defs: list[dict[str, Any]] = definition.get("options") or []

@@ -142,17 +142,14 @@ def past_discord_gates(fake: FakeDiscord) -> Iterator[None]:
     Discord hides a command from members lacking its ``default_member_permissions`` and from
     contexts it is not enabled in, but a server's Integrations settings can override the
     former (and the bot must not rely on either): inside this block the fake skips that
-    check, so a test can reach the bot's own runtime checks. Everything else is unchanged.
+    check (``enforce_command_gates``), so a test can reach the bot's own runtime checks.
+    Everything else is unchanged.
     """
-
-    def allow(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    fake._check_invocable = allow  # type: ignore[method-assign]
+    before, fake.enforce_command_gates = fake.enforce_command_gates, False
     try:
         yield
     finally:
-        del fake._check_invocable
+        fake.enforce_command_gates = before
 
 
 def request_paths(fake: FakeDiscord, method: str, pattern: str) -> list[str]:

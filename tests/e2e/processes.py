@@ -23,7 +23,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -420,9 +420,9 @@ def tally(setup: Setup, dates: tuple[str, ...], expected: Expected) -> Tally:
 class KillSwitch:
     """SIGKILLs the armed process the moment the fake stores the ``at``-th message.
 
-    Installed over the fake's message handler: the message is stored, the process dies, and
-    the answer is lost with it (as when a bot crashes while Discord answers). ``kills`` holds
-    the message count at each kill.
+    One of the fake's message listeners, which hear of a message once it is stored and before
+    it is answered: the process dies and the answer is lost with it (as when a bot crashes
+    while Discord answers). ``kills`` holds the message count at each kill.
     """
 
     def __init__(self, fake: FakeDiscord, channels: Iterable[int] = CHANNELS) -> None:
@@ -432,20 +432,16 @@ class KillSwitch:
         self.kills: list[int] = []
         self._victim: subprocess.Popen[bytes] | None = None
         self._at = 0
-        create: Callable[[Any], Awaitable[Any]] = fake._create_channel_message
+        fake.message_listeners.append(self._stored)
 
-        async def create_then_kill(call: Any) -> Any:
-            before = len(fake.messages)
-            message = await create(call)
-            if len(fake.messages) > before and message["channel_id"] in self.channels:
-                self.stored += 1
-                if self._victim is not None and self.stored >= self._at:
-                    self._victim.send_signal(signal.SIGKILL)
-                    self._victim = None
-                    self.kills.append(self.stored)
-            return message
-
-        fake._create_channel_message = create_then_kill  # type: ignore[method-assign]
+    def _stored(self, message: dict[str, Any]) -> None:
+        if message["channel_id"] not in self.channels:
+            return
+        self.stored += 1
+        if self._victim is not None and self.stored >= self._at:
+            self._victim.send_signal(signal.SIGKILL)
+            self._victim = None
+            self.kills.append(self.stored)
 
     def arm(self, process: subprocess.Popen[bytes], at: int) -> None:
         """Kill ``process`` when the ``at``-th message (counted from the start) is stored."""

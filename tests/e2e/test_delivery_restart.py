@@ -65,15 +65,11 @@ async def test_killed_while_posting_resumes_without_duplicates(
     victim: list[subprocess.Popen[bytes]] = []
 
     # SIGKILL the bot when the K-th digest message is stored, before Discord answers it.
-    create_message = fake_discord._create_channel_message
-
-    async def create_then_kill(call: Any) -> Any:
-        message = await create_message(call)
+    def kill_once_stored(message: dict[str, Any]) -> None:
         if victim and delivered(fake_discord) >= kill_after:
             victim.pop().send_signal(signal.SIGKILL)
-        return message
 
-    fake_discord._create_channel_message = create_then_kill  # type: ignore[method-assign]
+    fake_discord.message_listeners.append(kill_once_stored)
 
     async with bot_processes(setup) as processes:
         victim.append(await processes.start_connected())

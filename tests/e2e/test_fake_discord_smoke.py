@@ -20,7 +20,10 @@ from .fake_discord import (
     MEMBER_USER_ID,
     PAPERS_CHANNEL_ID,
     THREAD_ID,
+    Answer,
     FakeDiscord,
+    Handle,
+    RecordedRequest,
     discord,
 )
 
@@ -303,6 +306,40 @@ async def test_server_error_then_success_is_retried(fake_discord: FakeDiscord) -
         fake_discord.fail_next("POST", "/channels/*", 403)
         with pytest.raises(discord.Forbidden):
             await channel.send("forbidden")
+
+
+async def test_interceptors_answer_instead_or_act_before_the_answer(
+    fake_discord: FakeDiscord,
+) -> None:
+    seen: list[tuple[str | None, int, int]] = []
+
+    async def refuse_general(request: RecordedRequest, handle: Handle) -> Answer:
+        if request.path == f"/channels/{GENERAL_CHANNEL_ID}/messages":
+            return Answer(403, {"message": "Missing Permissions", "code": 50013})
+        return await handle()
+
+    async def after_storing(request: RecordedRequest, handle: Handle) -> Answer:
+        answer = await handle()
+        stored = len(fake_discord.channel_messages(PAPERS_CHANNEL_ID))
+        seen.append((request.route, request.status, stored))
+        return answer
+
+    async with running_client(fake_discord, sync=False) as client:
+        papers = client.get_channel(PAPERS_CHANNEL_ID)
+        general = client.get_channel(GENERAL_CHANNEL_ID)
+        assert isinstance(papers, discord.TextChannel)
+        assert isinstance(general, discord.TextChannel)
+        fake_discord.interceptors += [refuse_general, after_storing]
+        sent = await papers.send("stored, then answered")
+        with pytest.raises(discord.Forbidden):
+            await general.send("refused")
+
+    # The message was stored when the second interceptor ran, and not yet answered (status 0).
+    assert seen == [("POST /channels/{channel_id}/messages", 0, 1)]
+    assert [m["id"] for m in fake_discord.channel_messages(PAPERS_CHANNEL_ID)] == [str(sent.id)]
+    assert fake_discord.channel_messages(GENERAL_CHANNEL_ID) == []
+    refused = fake_discord.find_requests("POST", f"/channels/{GENERAL_CHANNEL_ID}/messages")
+    assert [r.status for r in refused] == [403]
 
 
 async def test_dm_interaction(fake_discord: FakeDiscord) -> None:
