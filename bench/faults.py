@@ -35,7 +35,6 @@ from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.sources import DirectorySource, poll_sources
 from bot.samples import sample_posts
 from bot.store import Store
-from tests.e2e.fake_discord import FakeDiscord, point_discord_at
 from tests.e2e.processes import (
     DAY_A,
     DAY_B,
@@ -58,6 +57,7 @@ from tests.e2e.test_faults import (
     prepare_view,
     without_line,
 )
+from tests.support.fake_discord import FakeDiscord, point_discord_at
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PER_SECOND = DiscordConfig().requests_per_second

@@ -1,7 +1,8 @@
 """A local Discord (REST API + gateway) on 127.0.0.1 that the real discord.py client talks to.
 
 The offline sandbox (``hotpapers sandbox``) runs the bot against it, and the
-end-to-end tests drive it (``tests/e2e/fake_discord.py`` adds their request validator).
+end-to-end tests drive it (``tests/support/fake_discord.py`` adds their request validation
+and injected failures, on the public hooks described in ``LocalDiscord``).
 
 Usage::
 
@@ -21,9 +22,9 @@ Usage::
 
 It is data driven: guilds, channels, roles and members are plain dataclasses (``FakeGuild``
 ...); every HTTP request is recorded in ``requests``; bodies are checked by the ``validator``
-given to the constructor, if any (problems collected in ``schema_problems``); failures can be
-injected with ``fail_next``; gateway events are pushed with ``dispatch`` and the helpers built
-on it; ``message_listeners`` hear of every message posted to a channel.
+given to the constructor, if any (problems collected in ``schema_problems``); the
+``interceptors`` may answer a request instead; gateway events are pushed with ``dispatch``
+and the helpers built on it; ``message_listeners`` hear of every message posted to a channel.
 """
 
 from __future__ import annotations
@@ -35,12 +36,11 @@ import functools
 import hashlib
 import json
 import logging
-import random
 import re
 import secrets
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, Self, TypeVar
@@ -67,7 +67,6 @@ __all__ = [
     "PAPERS_CHANNEL_ID",
     "THREAD_ID",
     "Answer",
-    "FailureRule",
     "FakeChannel",
     "FakeGuild",
     "FakeMember",
@@ -81,14 +80,13 @@ __all__ = [
     "LocalDiscord",
     "Overwrite",
     "Perm",
-    "RandomFailures",
     "RateLimitStats",
     "RateLimits",
     "RecordedRequest",
     "RequestCheck",
     "Validator",
     "default_guild",
-    "iter_problems",
+    "path_pattern",
     "point_discord_at",
 ]
 
@@ -430,30 +428,8 @@ class RecordedRequest:
     route: str | None = None  # e.g. "POST /channels/{channel_id}/messages"; None = unknown
     status: int = 0
     response: JSON = None
-    injected: bool = False  # answered by a fail_next() rule
     problems: list[str] = field(default_factory=list)  # schema / limit / policy problems
     at: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class FailureRule:
-    """An injected failure, see ``LocalDiscord.fail_next``."""
-
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    body: JSON
-    headers: dict[str, str]
-    remaining: int
-    commit: bool = False
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        return (
-            self.remaining > 0
-            and self.method in ("*", method)
-            and self.pattern.fullmatch(path) is not None
-        )
 
 
 @dataclass(frozen=True)
@@ -507,36 +483,6 @@ class RateLimitStats:
         return self.global_429 + sum(self.route_429.values())
 
 
-@dataclass
-class RandomFailures:
-    """Failures at random, see ``LocalDiscord.fail_randomly``."""
-
-    method: str
-    pattern: re.Pattern[str]
-    server_errors: float
-    rate_limits: float
-    commit_share: float
-    retry_after: float
-    rng: random.Random
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"500": 0, "500 after storing": 0, "429": 0}
-    )
-
-    def draw(self, method: str, path: str) -> str | None:
-        """'500', '500 after storing', '429' or None for a matching request."""
-        if self.method not in ("*", method) or self.pattern.fullmatch(path) is None:
-            return None
-        roll = self.rng.random()
-        if roll < self.server_errors:
-            kind = "500 after storing" if self.rng.random() < self.commit_share else "500"
-        elif roll < self.server_errors + self.rate_limits:
-            kind = "429"
-        else:
-            return None
-        self.counts[kind] += 1
-        return kind
-
-
 class _ApiError(Exception):
     def __init__(self, status: int, code: int, message: str, errors: Any = None) -> None:
         super().__init__(f"{status} {code} {message}")
@@ -546,7 +492,7 @@ class _ApiError(Exception):
             self.payload["errors"] = errors
 
 
-def _compile_path_pattern(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
+def path_pattern(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
     """``{name}`` matches one path segment, ``*`` anything; a compiled regex is used as is."""
     if isinstance(pattern, re.Pattern):
         return pattern
@@ -880,7 +826,6 @@ class LocalDiscord:
         # READY's resume address (None: this server); a test may name another one.
         self.resume_gateway_url: str | None = None
         self.rate_limit_stats = RateLimitStats()
-        self.random_failures: RandomFailures | None = None
 
         self.users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user}
         for guild in guild_list:
@@ -906,7 +851,6 @@ class LocalDiscord:
         self.dispatched: list[tuple[str, dict[str, Any]]] = []
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
-        self.failures: list[FailureRule] = []
 
         self._ids = _Snowflakes()
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
@@ -985,31 +929,13 @@ class LocalDiscord:
         self, method: str | None = None, path: str | re.Pattern[str] | None = None
     ) -> list[RecordedRequest]:
         """Recorded requests by method and path pattern (``{x}`` = one segment, ``*`` = any)."""
-        pattern = _compile_path_pattern(path) if path is not None else None
+        pattern = path_pattern(path) if path is not None else None
         return [
             r
             for r in self.requests
             if (method is None or r.method == method.upper())
             and (pattern is None or pattern.fullmatch(r.path))
         ]
-
-    async def wait_for_request(
-        self,
-        method: str,
-        path: str | re.Pattern[str],
-        *,
-        count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
-    ) -> RecordedRequest:
-        """The ``count``-th matching request (answered), waiting for it."""
-
-        def found() -> RecordedRequest | None:
-            matches = [r for r in self.find_requests(method, path) if r.status]
-            return matches[count - 1] if len(matches) >= count else None
-
-        return await self._notifier.wait_for(
-            found, timeout, lambda: f"no {count}x {method} {path}; got {self._request_summary()}"
-        )
 
     def channel_messages(
         self, channel_id: int, *, include_interaction_replies: bool = False
@@ -1043,78 +969,6 @@ class LocalDiscord:
     def command(self, name: str, guild_id: int | None = None) -> dict[str, Any] | None:
         """A synced command by name (``guild_id`` None = global)."""
         return next((c for c in self.commands.get(guild_id, []) if c["name"] == name), None)
-
-    def _request_summary(self) -> str:
-        return repr([f"{r.method} {r.path} -> {r.status}" for r in self.requests[-20:]])
-
-    # -- failure injection --------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        path_pattern: str | re.Pattern[str],
-        status: int,
-        body: JSON = None,
-        headers: Mapping[str, str] | None = None,
-        count: int = 1,
-        *,
-        retry_after: float = 0.05,
-        commit: bool = False,
-    ) -> FailureRule:
-        """Answer the next ``count`` matching requests with ``status``.
-
-        ``path_pattern`` is matched against the API path (no /api/v10 prefix): ``{name}``
-        matches one segment, ``*`` anything, or pass a compiled regex. ``method`` may be "*".
-        Default bodies: 403 Missing Permissions (50013), 404 Unknown Channel (10003), 429 with
-        ``retry_after`` (plus X-RateLimit-* headers and the ``Via`` header discord.py needs to
-        treat a 429 as a rate limit and not a Cloudflare ban), 5xx a server error. With
-        ``commit=True`` the request is carried out first and then answered with the failure
-        (as when Discord times out after storing a message).
-        """
-        status_body, status_headers = _default_failure(status, retry_after)
-        rule = FailureRule(
-            method=method.upper(),
-            pattern=_compile_path_pattern(path_pattern),
-            status=status,
-            body=status_body if body is None else body,
-            headers={**status_headers, **dict(headers or {})},
-            remaining=count,
-            commit=commit,
-        )
-        self.failures.append(rule)
-        return rule
-
-    def clear_failures(self) -> None:
-        self.failures.clear()
-        self.random_failures = None
-
-    def fail_randomly(
-        self,
-        method: str,
-        path_pattern: str | re.Pattern[str],
-        *,
-        server_errors: float,
-        rate_limits: float,
-        commit_share: float = 0.5,
-        retry_after: float = 0.05,
-        seed: int = 0,
-    ) -> RandomFailures:
-        """From now on answer a share of matching requests with a 500 or a 429, at random.
-
-        ``server_errors`` and ``rate_limits`` are the shares (0.1 = 10 %); ``commit_share`` of
-        the 500s come after the request was carried out, as when Discord stores a message and
-        the answer is lost. Seeded, so a run can be repeated; counts in ``.counts``.
-        """
-        self.random_failures = RandomFailures(
-            method=method.upper(),
-            pattern=_compile_path_pattern(path_pattern),
-            server_errors=server_errors,
-            rate_limits=rate_limits,
-            commit_share=commit_share,
-            retry_after=retry_after,
-            rng=random.Random(seed),
-        )
-        return self.random_failures
 
     # -- HTTP plumbing ------------------------------------------------------------------------
 
@@ -1231,24 +1085,6 @@ class LocalDiscord:
             if isinstance(limited, tuple):
                 return Answer(*limited)
             limit_headers = limited
-        rule = next((r for r in self.failures if r.matches(record.method, record.path)), None)
-        if rule is not None:
-            rule.remaining -= 1
-            rule.hits += 1
-            record.injected = True
-            if rule.commit:
-                with contextlib.suppress(_ApiError):
-                    await handler(call)
-            return Answer(rule.status, copy.deepcopy(rule.body), dict(rule.headers))
-        chaos = self.random_failures
-        kind = chaos.draw(record.method, record.path) if chaos is not None else None
-        if chaos is not None and kind is not None:
-            record.injected = True
-            if kind == "500 after storing":
-                with contextlib.suppress(_ApiError):
-                    await handler(call)
-            body, headers = _default_failure(429 if kind == "429" else 500, chaos.retry_after)
-            return Answer((429 if kind == "429" else 500), body, headers)
 
         async def carry_out() -> Answer:
             try:
@@ -2318,12 +2154,6 @@ class LocalDiscord:
         for conn in list(self.connections):
             await conn.close(code, "fake-discord closed the connection")
 
-    async def send_reconnect(self) -> None:
-        """Send op 7 RECONNECT to every open connection (the client resumes)."""
-        for conn in list(self.connections):
-            if conn.open:
-                await conn.send({"op": 7, "s": None, "t": None, "d": None})
-
     # -- world events -------------------------------------------------------------------------
 
     async def delete_channel(self, channel_id: int) -> None:
@@ -2353,17 +2183,6 @@ class LocalDiscord:
         """The bot is removed from a guild: GUILD_DELETE (not unavailable); REST then 403s."""
         self.left_guilds.add(guild_id)
         await self.dispatch("GUILD_DELETE", {"id": str(guild_id)}, guild_id=guild_id)
-
-    async def add_guild(self, guild: FakeGuild) -> None:
-        """The bot joins a guild: GUILD_CREATE to every live session."""
-        self.guilds[guild.id] = guild
-        self.left_guilds.discard(guild.id)
-        self._adopt_guild(guild)
-        for session in self._live_sessions(guild.id):
-            if session.intents & Intent.GUILDS:
-                payload = self.guild_create_payload(guild, session.intents)
-                self.dispatched.append(("GUILD_CREATE", payload))
-                await self._send_event(session, "GUILD_CREATE", payload)
 
     # -- interactions -------------------------------------------------------------------------
 
@@ -2779,32 +2598,6 @@ def _rate_limited(
     )
 
 
-def _default_failure(status: int, retry_after: float) -> tuple[JSON, dict[str, str]]:
-    if status == 429:
-        return (
-            {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
-            {
-                "Retry-After": str(max(1, round(retry_after))),
-                "X-RateLimit-Limit": "5",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-                "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-                "X-RateLimit-Bucket": "fakebucket",
-                "X-RateLimit-Scope": "user",
-                # discord.py treats a 429 without Via as a Cloudflare ban and raises at once
-                "Via": "1.1 google",
-            },
-        )
-    known: dict[int, tuple[int, str]] = {
-        400: (50035, "Invalid Form Body"),
-        401: (0, "401: Unauthorized"),
-        403: (50013, "Missing Permissions"),
-        404: (10003, "Unknown Channel"),
-    }
-    code, message = known.get(status, (0, f"{status}: Server Error"))
-    return {"message": message, "code": code}, {}
-
-
 def _json_response(status: int, payload: JSON, headers: Mapping[str, str]) -> web.Response:
     if payload is None or status == 204:
         return web.Response(status=status, headers=dict(headers))
@@ -2835,10 +2628,3 @@ def point_discord_at(fake: LocalDiscord) -> Callable[[], None]:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
     return undo
-
-
-def iter_problems(fake: LocalDiscord) -> Iterator[str]:
-    """Everything a clean test must not leave behind (used by the fixture)."""
-    for record in fake.unknown_requests:
-        yield f"unknown route: {record.method} {record.path} {record.query or ''}"
-    yield from fake.schema_problems

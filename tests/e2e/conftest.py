@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .fake_discord import FakeDiscord, iter_problems, point_discord_at
+from tests.support.fake_discord import FakeDiscord, iter_problems, point_discord_at
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from bot.config import Config, load_config
 from bot.ingest.files import IngestReport, ingest_files
 from bot.samples import sample_posts
 from bot.store import Store
-
-from .fake_discord import FakeDiscord, discord
+from tests.support.fake_discord import FakeDiscord, discord
 
 DATABASE_NAME = "hotpapers.sqlite3"
 # Where discord.py points before `build_bot` reads the config: nothing listens there.

@@ -29,8 +29,8 @@ from typing import Any
 
 from bot import taxonomy
 from bot.store import Store
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
 
-from .fake_discord import GUILD_ID, FakeChannel, FakeDiscord
 from .test_delivery import merged_post, sample_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -23,8 +23,8 @@ import pytest
 from bot.models import Day
 from bot.store import IngestOutcome
 from tests.store.test_unavailable import Locker, is_locked, read_only
+from tests.support.fake_discord import FakeDiscord
 
-from .fake_discord import FakeDiscord
 from .helpers import database_path
 from .test_delivery import (
     CV_0315_HEADER,

@@ -29,8 +29,7 @@ from bot.client.bot import HotPapersBot
 from bot.delivery import DeliveryReport
 from bot.ingest.sources import DirectorySource
 from bot.store import LedgerRow, Store, StoreUnavailable
-
-from .fake_discord import (
+from tests.support.fake_discord import (
     BOT_ROLE_ID,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
@@ -40,6 +39,7 @@ from .fake_discord import (
     Perm,
     RecordedRequest,
 )
+
 from .helpers import database_path, ingest, running_bot, sample_post
 
 PAPERS = PAPERS_CHANNEL_ID

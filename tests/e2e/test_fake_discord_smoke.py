@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from . import schema
-from .fake_discord import (
+from tests.support import schema
+from tests.support.fake_discord import (
     ADMIN_USER_ID,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
@@ -25,6 +25,7 @@ from .fake_discord import (
     Handle,
     RecordedRequest,
     discord,
+    point_discord_at,
 )
 
 app_commands = discord.app_commands
@@ -387,8 +388,6 @@ async def _waiter(client: SmokeClient, event: str) -> asyncio.Task[object]:
 
 async def test_invalid_body_is_rejected_and_collected() -> None:
     async with FakeDiscord() as fake:
-        from .fake_discord import point_discord_at
-
         undo = point_discord_at(fake)
         try:
             async with running_client(fake, sync=False) as client:

@@ -40,8 +40,8 @@ from bot.models import Day, Paper
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import corpus_posts
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord, RandomFailures
 
-from .fake_discord import GUILD_ID, FakeChannel, FakeDiscord, RandomFailures
 from .helpers import database_path, running_bot
 from .processes import (
     DAY_A,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .fake_discord import GUILD_ID, FakeChannel, FakeDiscord
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
+
 from .helpers import database_path
 from .test_delivery import (
     CV_0315_HEADER,

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-
-from .fake_discord import (
+from tests.support.fake_discord import (
     GUILD_ID,
     FakeChannel,
     FakeDiscord,
@@ -20,6 +19,7 @@ from .fake_discord import (
     iter_problems,
     point_discord_at,
 )
+
 from .helpers import database_path, running_bot
 from .test_delivery import merged_post, sample_text
 

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from .fake_discord import FakeDiscord
+from tests.support.fake_discord import FakeDiscord
+
 from .helpers import running_bot, sample_post
 from .test_delivery import CV_0315_HEADER, CV_0315_TITLES, PAPERS, WAIT, Harness, sent
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from .fake_discord import FakeDiscord
+from tests.support.fake_discord import FakeDiscord
+
 from .processes import (
     DAY_A,
     Expected,
