@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests against the fake Discord (see fake_discord.py)."""
+"""Fixtures for end-to-end tests against the fake Discord (see tests/support/fake_discord.py)."""
 
 from __future__ import annotations
 

@@ -26,14 +26,8 @@ from tests.support.fake_discord import (
     InteractionHandle,
     Perm,
 )
-
-from .helpers import (
-    SAMPLE_POSTS,
-    past_discord_gates,
-    request_paths,
-    running_bot,
-    sample_post,
-)
+from tests.support.harness import past_discord_gates, request_paths, running_bot
+from tests.support.posts import SAMPLE_POSTS, sample_post
 
 PERCEIVER = "2103.03206"
 PERCEIVER_TITLE = "Perceiver: General Perception with Iterative Attention"

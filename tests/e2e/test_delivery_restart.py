@@ -5,7 +5,7 @@ this test's event loop. Twenty channels follow categories with big digests (seve
 each); the process is killed with SIGKILL in the middle of posting a day, at the very moment
 the K-th message is stored (so its answer is lost too), then started again. Every channel
 must end up with exactly its digest, as ``hotpapers digest --json`` renders it: nothing
-missing, nothing twice. The process harness is tests/e2e/processes.py.
+missing, nothing twice. The process harness is tests/support/processes.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_discord import FakeDiscord
-
-from .processes import (
+from tests.support.processes import (
     CHANNELS,
     DAY_A,
     DAY_B,

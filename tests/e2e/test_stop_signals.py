@@ -1,6 +1,6 @@
 """End to end: SIGTERM or SIGINT stops `hotpapers run` cleanly, even in the middle of posting.
 
-The bot runs as a real process against the fake Discord (tests/e2e/processes.py). The signal
+The bot runs as a real process against the fake Discord (tests/support/processes.py). The signal
 is sent the moment the K-th digest message is stored, while the bot waits for Discord's
 answer: the process must exit 0 with every message it posted recorded in the ledger (none
 posted but unrecorded, which a restart would have to send again), and a restart must finish
@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_discord import FakeDiscord
-
-from .processes import (
+from tests.support.processes import (
     DAY_A,
     Expected,
     Layout,

@@ -21,9 +21,9 @@ from bot.client.bot import HotPapersBot
 from bot.client.runner import build_bot
 from bot.config import Config, load_config
 from bot.ingest.files import IngestReport, ingest_files
-from bot.samples import sample_posts
 from bot.store import Store
 from tests.support.fake_discord import FakeDiscord, discord
+from tests.support.posts import SAMPLE_POSTS
 
 DATABASE_NAME = "hotpapers.sqlite3"
 # Where discord.py points before `build_bot` reads the config: nothing listens there.
@@ -31,17 +31,6 @@ UNCONFIGURED_API = "http://127.0.0.1:9/unconfigured/api/v10"
 UNCONFIGURED_GATEWAY = "ws://127.0.0.1:9/unconfigured-gateway"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-
-# The three bundled posts, oldest first.
-SAMPLE_POSTS: tuple[Path, ...] = tuple(sample_posts())
-
-
-def sample_post(date: str) -> Path:
-    """The bundled post of ``date`` (YYYY-MM-DD)."""
-    for path in SAMPLE_POSTS:
-        if path.name.startswith(date):
-            return path
-    raise LookupError(f"no bundled post for {date}: {[p.name for p in SAMPLE_POSTS]}")
 
 
 def database_path(tmp_path: Path) -> Path:

@@ -8,7 +8,8 @@ lists; the default is twenty channels over two big days (the bundled posts' pape
 ``expected_digests`` gives what each channel must end up with, as ``hotpapers digest --json``
 renders it, and ``assert_exact_digests`` checks that every channel got exactly that, once.
 
-Used by test_delivery_restart.py, test_faults.py and bench/faults.py.
+Used by tests/e2e (test_delivery_restart.py, test_faults.py, test_stop_signals.py) and
+bench/faults.py.
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ from typing import Any
 from bot import taxonomy
 from bot.store import Store
 from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
-
-from .test_delivery import merged_post, sample_text
+from tests.support.posts import merged_post, sample_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token"
