@@ -360,25 +360,25 @@ class LocalDiscord:
                 return limited
             limit_headers = limited
         call = Call(request=request, record=record, params=params)
-
-        async def carry_out() -> Answer:
-            try:
-                if not route.path.startswith(TOKEN_ROUTES):
-                    self._check_auth(request)
-                result = await route.handler(self, call)
-            except ApiError as exc:
-                return exc.answer()
-            if result is None:
-                return Answer(204, None, limit_headers)
-            if isinstance(result, tuple):
-                status, body = result
-                return Answer(status, body, limit_headers)
-            return Answer(200, result, limit_headers)
-
-        handle: Handle = carry_out
+        handle: Handle = functools.partial(self._carry_out, route, call, limit_headers)
         for interceptor in reversed(self.interceptors):
             handle = functools.partial(interceptor, record, handle)
         return await handle()
+
+    async def _carry_out(self, route: Route, call: Call, headers: Mapping[str, str]) -> Answer:
+        """Authorization, then the route; its answer carries the rate-limit ``headers``."""
+        try:
+            if not route.path.startswith(TOKEN_ROUTES):
+                self._check_auth(call.request)
+            result = await route.handler(self, call)
+        except ApiError as exc:
+            return exc.answer()
+        if result is None:
+            return Answer(204, None, headers)
+        if isinstance(result, tuple):
+            status, body = result
+            return Answer(status, body, headers)
+        return Answer(200, result, headers)
 
     def _match(self, record: RecordedRequest) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:
