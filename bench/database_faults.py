@@ -45,14 +45,14 @@ from pathlib import Path
 from bench.common import table
 from bot.client.bot import HotPapersBot
 from bot.samples import sample_posts
-from tests.e2e.fake_discord import (
+from tests.support.database import Locker, can_write, is_locked
+from tests.support.fake_discord import (
     GENERAL_CHANNEL_ID,
     PAPERS_CHANNEL_ID,
     FakeDiscord,
     point_discord_at,
 )
-from tests.e2e.helpers import database_path, running_bot
-from tests.store.test_unavailable import Locker, can_write, is_locked
+from tests.support.harness import database_path, running_bot
 
 CHANNELS = (PAPERS_CHANNEL_ID, GENERAL_CHANNEL_ID)
 PERCEIVER = "2103.03206"  # in the first post, 2021-03-05

@@ -35,8 +35,10 @@ from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.sources import DirectorySource, poll_sources
 from bot.samples import sample_posts
 from bot.store import Store
-from tests.e2e.fake_discord import FakeDiscord, point_discord_at
-from tests.e2e.processes import (
+from tests.support.chaos import deliver_through_chaos, prepare_view
+from tests.support.fake_discord import FakeDiscord, point_discord_at
+from tests.support.posts import as_archived, as_latin1, binary_junk, without_line
+from tests.support.processes import (
     DAY_A,
     DAY_B,
     STORED,
@@ -49,14 +51,6 @@ from tests.e2e.processes import (
     subscribe_all,
     tally,
     total_messages,
-)
-from tests.e2e.test_faults import (
-    as_archived,
-    as_latin1,
-    binary_junk,
-    deliver_through_chaos,
-    prepare_view,
-    without_line,
 )
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

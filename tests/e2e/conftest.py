@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests against the fake Discord (see fake_discord.py)."""
+"""Fixtures for end-to-end tests against the fake Discord (see tests/support/fake_discord.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .fake_discord import FakeDiscord, iter_problems, point_discord_at
+from tests.support.fake_discord import FakeDiscord, iter_problems, point_discord_at
 
 
 @pytest.fixture

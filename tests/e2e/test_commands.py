@@ -16,8 +16,7 @@ import pytest
 from bot import taxonomy
 from bot.ingest.parser import parse_post
 from bot.store import StoreUnavailable
-
-from .fake_discord import (
+from tests.support.fake_discord import (
     GENERAL_CHANNEL_ID,
     GUILD_ID,
     MEMBER_USER_ID,
@@ -27,13 +26,8 @@ from .fake_discord import (
     InteractionHandle,
     Perm,
 )
-from .helpers import (
-    SAMPLE_POSTS,
-    past_discord_gates,
-    request_paths,
-    running_bot,
-    sample_post,
-)
+from tests.support.harness import past_discord_gates, request_paths, running_bot
+from tests.support.posts import SAMPLE_POSTS, sample_post
 
 PERCEIVER = "2103.03206"
 PERCEIVER_TITLE = "Perceiver: General Perception with Iterative Attention"

@@ -1,11 +1,11 @@
 """End-to-end: the database locked by another process, or read-only, while posts arrive.
 
-The bot is the project's own, in-process (``helpers.running_bot`` through test_delivery's
+The bot is the project's own, in-process (``harness.running_bot`` through test_delivery's
 ``delivering``), its two jobs driven by hand. During an episode the bot logs one clear line,
 keeps running and answers commands (reads from the archive); once the database is usable
 again the post is ingested and its digest delivered exactly once. The lock is a real second
 process holding ``BEGIN EXCLUSIVE``; read-only is ``chattr +i`` as root or ``chmod 0o444``
-(tests/store/test_unavailable.py), each proven before the episode and undone after it.
+(tests/support/database.py), each proven before the episode and undone after it.
 The long version is ``python -m bench.database_faults``.
 """
 
@@ -22,10 +22,11 @@ import pytest
 
 from bot.models import Day
 from bot.store import IngestOutcome
-from tests.store.test_unavailable import Locker, is_locked, read_only
+from tests.support.database import Locker, is_locked, read_only
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import database_path
+from tests.support.posts import sample_text
 
-from .fake_discord import FakeDiscord
-from .helpers import database_path
 from .test_delivery import (
     CV_0315_HEADER,
     CV_0315_TITLES,
@@ -33,7 +34,6 @@ from .test_delivery import (
     Harness,
     delivering,
     expected_titles,
-    sample_text,
 )
 
 PERCEIVER = "2103.03206"  # in the 2021-03-05 post

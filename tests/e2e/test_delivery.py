@@ -1,7 +1,7 @@
 """End-to-end tests of digest delivery: a post lands in the watched directory, the bot plans
 each subscribed channel's digest in the ledger and posts it to the fake Discord exactly once.
 
-The bot is the project's own (``build_bot`` through ``helpers.running_bot``) with the real
+The bot is the project's own (``build_bot`` through ``harness.running_bot``) with the real
 discord.py HTTP client; the fake checks every body against Discord's schema and limits.
 Most tests drive the two scheduled jobs by hand (``poll_sources`` then ``deliver_due``) so
 nothing waits on a timer; one runs the real scheduler. Expected digests are read from the
@@ -29,8 +29,7 @@ from bot.client.bot import HotPapersBot
 from bot.delivery import DeliveryReport
 from bot.ingest.sources import DirectorySource
 from bot.store import LedgerRow, Store, StoreUnavailable
-
-from .fake_discord import (
+from tests.support.fake_discord import (
     BOT_ROLE_ID,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
@@ -40,7 +39,8 @@ from .fake_discord import (
     Perm,
     RecordedRequest,
 )
-from .helpers import database_path, ingest, running_bot, sample_post
+from tests.support.harness import database_path, ingest, running_bot
+from tests.support.posts import merged_post, retitled, sample_text
 
 PAPERS = PAPERS_CHANNEL_ID
 GENERAL = GENERAL_CHANNEL_ID
@@ -49,32 +49,6 @@ WAIT = 10.0  # seconds any single expected event may take
 # ---------------------------------------------------------------------------------------------
 # Posts and the digests expected from them
 # ---------------------------------------------------------------------------------------------
-
-
-def sample_text(date: str) -> str:
-    return sample_post(date).read_text(encoding="utf-8")
-
-
-def retitled(text: str, date: str) -> str:
-    """The same post published as the Hot Papers of another day."""
-    old = re.search(r"^title: Hot Papers (\d{4}-\d{2}-\d{2})$", text, re.MULTILINE)
-    assert old is not None
-    return text.replace(old[1], date)
-
-
-def merged_post(date: str, texts: Iterable[str]) -> str:
-    """One post listing the papers of several posts, renumbered in order: a big day."""
-    parts = list(texts)
-    front, _, _ = parts[0].partition("\n# 1. ")
-    sections: list[str] = []
-    for text in parts:
-        body = "# 1. " + text.partition("\n# 1. ")[2]
-        sections += [s for s in re.split(r"(?m)^(?=# \d+\. )", body) if s.strip()]
-    renumbered = [
-        re.sub(r"^# \d+\. ", f"# {rank}. ", section.rstrip("\n") + "\n\n\n", count=1)
-        for rank, section in enumerate(sections, start=1)
-    ]
-    return retitled(front + "\n" + "".join(renumbered), date)
 
 
 @dataclasses.dataclass(frozen=True)

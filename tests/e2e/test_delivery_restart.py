@@ -5,7 +5,7 @@ this test's event loop. Twenty channels follow categories with big digests (seve
 each); the process is killed with SIGKILL in the middle of posting a day, at the very moment
 the K-th message is stored (so its answer is lost too), then started again. Every channel
 must end up with exactly its digest, as ``hotpapers digest --json`` renders it: nothing
-missing, nothing twice. The process harness is tests/e2e/processes.py.
+missing, nothing twice. The process harness is tests/support/processes.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from .fake_discord import FakeDiscord
-from .processes import (
+from tests.support.fake_discord import FakeDiscord
+from tests.support.processes import (
     CHANNELS,
     DAY_A,
     DAY_B,
@@ -65,15 +65,11 @@ async def test_killed_while_posting_resumes_without_duplicates(
     victim: list[subprocess.Popen[bytes]] = []
 
     # SIGKILL the bot when the K-th digest message is stored, before Discord answers it.
-    create_message = fake_discord._create_channel_message
-
-    async def create_then_kill(call: Any) -> Any:
-        message = await create_message(call)
+    def kill_once_stored(message: dict[str, Any]) -> None:
         if victim and delivered(fake_discord) >= kill_after:
             victim.pop().send_signal(signal.SIGKILL)
-        return message
 
-    fake_discord._create_channel_message = create_then_kill  # type: ignore[method-assign]
+    fake_discord.message_listeners.append(kill_once_stored)
 
     async with bot_processes(setup) as processes:
         victim.append(await processes.start_connected())

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from .fake_discord import PAPERS_CHANNEL_ID, FakeDiscord
-from .helpers import running_bot
+from tests.support.fake_discord import PAPERS_CHANNEL_ID, FakeDiscord
+from tests.support.harness import running_bot
+
 from .test_commands import EPHEMERAL, command, notice
 
 

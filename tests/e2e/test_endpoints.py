@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .fake_discord import FakeDiscord, discord
-from .helpers import UNCONFIGURED_API, running_bot
+from tests.support.fake_discord import FakeDiscord, discord
+from tests.support.harness import UNCONFIGURED_API, running_bot
 
 
 async def test_rest_and_gateway_follow_the_config(

@@ -12,16 +12,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from . import schema
-from .fake_discord import (
+from tests.support import schema
+from tests.support.fake_discord import (
     ADMIN_USER_ID,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
     MEMBER_USER_ID,
     PAPERS_CHANNEL_ID,
     THREAD_ID,
+    Answer,
     FakeDiscord,
+    Handle,
+    RecordedRequest,
     discord,
+    point_discord_at,
 )
 
 app_commands = discord.app_commands
@@ -305,6 +309,40 @@ async def test_server_error_then_success_is_retried(fake_discord: FakeDiscord) -
             await channel.send("forbidden")
 
 
+async def test_interceptors_answer_instead_or_act_before_the_answer(
+    fake_discord: FakeDiscord,
+) -> None:
+    seen: list[tuple[str | None, int, int]] = []
+
+    async def refuse_general(request: RecordedRequest, handle: Handle) -> Answer:
+        if request.path == f"/channels/{GENERAL_CHANNEL_ID}/messages":
+            return Answer(403, {"message": "Missing Permissions", "code": 50013})
+        return await handle()
+
+    async def after_storing(request: RecordedRequest, handle: Handle) -> Answer:
+        answer = await handle()
+        stored = len(fake_discord.channel_messages(PAPERS_CHANNEL_ID))
+        seen.append((request.route, request.status, stored))
+        return answer
+
+    async with running_client(fake_discord, sync=False) as client:
+        papers = client.get_channel(PAPERS_CHANNEL_ID)
+        general = client.get_channel(GENERAL_CHANNEL_ID)
+        assert isinstance(papers, discord.TextChannel)
+        assert isinstance(general, discord.TextChannel)
+        fake_discord.interceptors += [refuse_general, after_storing]
+        sent = await papers.send("stored, then answered")
+        with pytest.raises(discord.Forbidden):
+            await general.send("refused")
+
+    # The message was stored when the second interceptor ran, and not yet answered (status 0).
+    assert seen == [("POST /channels/{channel_id}/messages", 0, 1)]
+    assert [m["id"] for m in fake_discord.channel_messages(PAPERS_CHANNEL_ID)] == [str(sent.id)]
+    assert fake_discord.channel_messages(GENERAL_CHANNEL_ID) == []
+    refused = fake_discord.find_requests("POST", f"/channels/{GENERAL_CHANNEL_ID}/messages")
+    assert [r.status for r in refused] == [403]
+
+
 async def test_dm_interaction(fake_discord: FakeDiscord) -> None:
     async with running_client(fake_discord):
         handle = await fake_discord.interact("hello", dm=True, user_id=MEMBER_USER_ID)
@@ -350,8 +388,6 @@ async def _waiter(client: SmokeClient, event: str) -> asyncio.Task[object]:
 
 async def test_invalid_body_is_rejected_and_collected() -> None:
     async with FakeDiscord() as fake:
-        from .fake_discord import point_discord_at
-
         undo = point_discord_at(fake)
         try:
             async with running_client(fake, sync=False) as client:

@@ -17,9 +17,7 @@ The long versions are ``python -m bench.faults kill9|chaos|posts``.
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import dataclasses
 import datetime as dt
 import os
 import random
@@ -31,25 +29,30 @@ from typing import Any
 import pytest
 
 from bot.config import DiscordConfig
-from bot.delivery import DeliveryReport
 from bot.ingest import sources as sources_module
-from bot.ingest.files import IngestReport, ingest_files
+from bot.ingest.files import IngestReport
 from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.sources import DirectorySource
-from bot.models import Day, Paper
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import corpus_posts
-
-from .fake_discord import GUILD_ID, FakeChannel, FakeDiscord, RandomFailures
-from .helpers import database_path, running_bot
-from .processes import (
+from tests.support.chaos import deliver_through_chaos, prepare_view
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import database_path
+from tests.support.posts import (
+    as_archived,
+    as_latin1,
+    binary_junk,
+    mid_line_cut,
+    retitled,
+    without_line,
+)
+from tests.support.processes import (
     DAY_A,
     STORED,
     TIMED,
     Expected,
     Layout,
-    Setup,
     assert_exact_digests,
     expected_digests,
     ledger,
@@ -59,12 +62,10 @@ from .processes import (
     subscribe_all,
     total_messages,
 )
-from .test_delivery import retitled
 
 PER_SECOND = DiscordConfig().requests_per_second  # the bot's pacing of digest posts
 BIG = Layout(channels=make_channels(200), days=(DAY_A,))
 FLAKY = Layout(channels=make_channels(40), days=(DAY_A,))
-MESSAGES_PATH = "/channels/{channel_id}/messages"
 
 
 @pytest.fixture(scope="module")
@@ -116,77 +117,6 @@ async def test_killed_three_times_at_random_points_200_channels(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class ChaosRun:
-    failures: RandomFailures
-    reports: list[DeliveryReport]
-    posts: int  # POST /channels/{id}/messages requests the fake answered
-    seconds: float
-
-    @property
-    def injected(self) -> int:
-        return sum(self.failures.counts.values())
-
-    @property
-    def retried(self) -> int:
-        """Digests the Deliverer put off after discord.py gave up (5 failures in a row)."""
-        return sum(r.retried for r in self.reports)
-
-
-async def deliver_through_chaos(
-    fake: FakeDiscord,
-    tmp_path: Path,
-    layout: Layout,
-    *,
-    seed: int,
-    server_errors: float = 0.10,
-    rate_limits: float = 0.05,
-    backoff: float = 0.5,
-    limit: float = 60.0,
-) -> ChaosRun:
-    """The bot in-process delivers the layout's days while the fake fails at random.
-
-    The Deliverer's backoff after discord.py gives up on a message (five failures in a row)
-    is shortened to ``backoff`` seconds; delivery runs are repeated until the ledger says
-    every digest was sent, or ``limit`` seconds pass. Channels are added to ``fake``'s guild.
-    """
-    guild = fake.guilds[GUILD_ID]
-    for index, channel_id in enumerate(layout.channels):
-        guild.channels.append(FakeChannel(channel_id, f"flaky-{index:03d}", 0, position=10 + index))
-    posts = []
-    for date in layout.days:
-        post = tmp_path / f"{date}---Hot-Papers.md"
-        post.write_text(layout.text(date), encoding="utf-8")
-        posts.append(post)
-    overrides = {"digest": {"top": layout.top}}
-    async with running_bot(fake, tmp_path, samples=False, config_overrides=overrides) as bot:
-        # Subscribed first: a channel gets the days after the newest one it found.
-        for channel_id, codes in layout.channels.items():
-            assert await bot.store.subscriptions.subscribe(channel_id, GUILD_ID, codes)
-        ingested = await ingest_files(bot.store.archive, posts)
-        assert ingested.new == len(posts), ingested.summary()
-        bot.deliverer.base_backoff = backoff
-        planned = await bot.planner.plan()
-        assert planned == len(layout.channels) * len(layout.days)
-        failures = fake.fail_randomly(
-            "POST", MESSAGES_PATH, server_errors=server_errors, rate_limits=rate_limits, seed=seed
-        )
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        reports: list[DeliveryReport] = []
-        while True:
-            reports.append(await bot.deliverer.deliver_due())
-            rows = await bot.store.deliveries.ledger()
-            if all(row.status != "pending" for row in rows):
-                break
-            assert loop.time() - started < limit, f"not delivered after {limit} s: {rows}"
-            await asyncio.sleep(0.1)
-        seconds = loop.time() - started
-        fake.clear_failures()
-    answered = [r for r in fake.find_requests("POST", MESSAGES_PATH) if r.status]
-    return ChaosRun(failures, reports, len(answered), seconds)
-
-
 async def test_flaky_discord_every_digest_exactly_once(
     fake_discord: FakeDiscord, tmp_path: Path, expected: Expected
 ) -> None:
@@ -207,52 +137,12 @@ async def test_flaky_discord_every_digest_exactly_once(
     assert_exact_digests(setup, FLAKY.days, expected)
 
 
-def prepare_view(fake: FakeDiscord, tmp_path: Path, layout: Layout) -> Setup:
-    """A Setup over the in-process bot's database, for assert_exact_digests."""
-    database = database_path(tmp_path)
-    return Setup(fake, tmp_path, tmp_path / "unused.toml", database, tmp_path, tmp_path, layout)
-
-
 # ---------------------------------------------------------------------------------------------
 # Bad files in the watched folder
 # ---------------------------------------------------------------------------------------------
 
 NOW = 1_700_000_000.0
 SETTLE = 2.0
-STRUCTURAL = re.compile(r"- (links|retweets): ")
-
-
-def mid_line_cut(data: bytes, fraction: float) -> bytes:
-    """The first ``fraction`` of ``data``, ending inside a line (as a writer leaves it).
-
-    A post cut right after a blank line can be a valid shorter post: nothing in the format
-    tells, so this never cuts there.
-    """
-    cut = max(1, int(len(data) * fraction))
-    while cut > 1 and data[cut - 1 : cut] in (b"\n", b"\r"):
-        cut -= 1
-    return data[:cut]
-
-
-def binary_junk(rng: random.Random, size: int = 4096) -> bytes:
-    """Random bytes with NULs in them, as a failed download or a stray binary leaves."""
-    data = bytearray(rng.randbytes(size))
-    data[rng.randrange(size)] = 0
-    return bytes(data)
-
-
-def as_latin1(data: bytes) -> bytes:
-    """The post saved in Latin-1 (characters outside it as '?'): not UTF-8 when it has any
-    of U+0080..U+00FF."""
-    return data.decode("utf-8").encode("latin-1", errors="replace")
-
-
-def without_line(data: bytes, rng: random.Random) -> bytes:
-    """The post minus one of its papers' links or counts lines (picked by ``rng``)."""
-    lines = data.decode("utf-8").split("\n")
-    candidates = [i for i, line in enumerate(lines) if STRUCTURAL.match(line)]
-    del lines[rng.choice(candidates)]
-    return "\n".join(lines).encode("utf-8")
 
 
 def parse_error(data: bytes, path: Path) -> str:
@@ -288,25 +178,6 @@ class Folder:
 
 def stored_dates(report: IngestReport) -> list[str]:
     return sorted(day.date.isoformat() for day in report.stored_days)
-
-
-def as_archived(days: list[Day]) -> dict[dt.date, Day]:
-    """The days as the archive gives them back: each as ``parse_post`` read it, except that
-    a paper listed on several days carries the metadata of the newest of them (the archive
-    keeps one record per paper)."""
-    newest: dict[str, Paper] = {}
-    for day in sorted(days, key=lambda d: d.date):
-        for ranked in day.papers:
-            newest[ranked.paper.arxiv_id] = ranked.paper
-    return {
-        day.date: dataclasses.replace(
-            day,
-            papers=tuple(
-                dataclasses.replace(p, paper=newest[p.paper.arxiv_id]) for p in day.papers
-            ),
-        )
-        for day in days
-    }
 
 
 async def assert_stored(store: Store, posts: dict[str, bytes]) -> None:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from .fake_discord import GUILD_ID, FakeChannel, FakeDiscord
-from .helpers import database_path
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
+from tests.support.harness import database_path
+from tests.support.posts import sample_text
+
 from .test_delivery import (
     CV_0315_HEADER,
     CV_0315_TITLES,
@@ -24,7 +26,6 @@ from .test_delivery import (
     PAPERS,
     delivering,
     expected_titles,
-    sample_text,
 )
 
 # Channels of the fake guild whose stored settings no /settings call could have written.

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-
-from .fake_discord import (
+from tests.support.fake_discord import (
     GUILD_ID,
     FakeChannel,
     FakeDiscord,
@@ -20,8 +19,8 @@ from .fake_discord import (
     iter_problems,
     point_discord_at,
 )
-from .helpers import database_path, running_bot
-from .test_delivery import merged_post, sample_text
+from tests.support.harness import database_path, running_bot
+from tests.support.posts import merged_post, sample_text
 
 CHANNELS = tuple(range(1201, 1213))  # 12 channels following every cs category
 GLOBAL_PER_SECOND = 10

@@ -15,8 +15,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from .fake_discord import FakeDiscord
-from .helpers import running_bot, sample_post
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import running_bot
+from tests.support.posts import sample_post
+
 from .test_delivery import CV_0315_HEADER, CV_0315_TITLES, PAPERS, WAIT, Harness, sent
 
 HTTP_TIMEOUT = 30  # seconds: far longer than the directory's post may take to arrive

@@ -1,6 +1,6 @@
 """End to end: SIGTERM or SIGINT stops `hotpapers run` cleanly, even in the middle of posting.
 
-The bot runs as a real process against the fake Discord (tests/e2e/processes.py). The signal
+The bot runs as a real process against the fake Discord (tests/support/processes.py). The signal
 is sent the moment the K-th digest message is stored, while the bot waits for Discord's
 answer: the process must exit 0 with every message it posted recorded in the ledger (none
 posted but unrecorded, which a restart would have to send again), and a restart must finish
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from .fake_discord import FakeDiscord
-from .processes import (
+from tests.support.fake_discord import FakeDiscord
+from tests.support.processes import (
     DAY_A,
     Expected,
     Layout,
@@ -52,15 +52,13 @@ async def test_a_signal_mid_delivery_stops_cleanly(
     await subscribe_all(setup)
     total = total_messages(expected, LAYOUT, LAYOUT.days)
     victim: list[subprocess.Popen[bytes]] = []
-    create_message = fake_discord._create_channel_message
 
-    async def create_then_signal(call: Any) -> Any:
-        message = await create_message(call)
+    # The signal comes once the K-th message is stored, before Discord answers it.
+    def signal_once_stored(message: dict[str, Any]) -> None:
         if victim and delivered(fake_discord, setup.channels) >= STOP_AT:
             victim.pop().send_signal(number)
-        return message
 
-    fake_discord._create_channel_message = create_then_signal  # type: ignore[method-assign]
+    fake_discord.message_listeners.append(signal_once_stored)
 
     async with bot_processes(setup) as processes:
         first = await processes.start_connected()

@@ -3,7 +3,7 @@ could not store, every other post stored all the same, the failed ones tried aga
 poll.
 
 The archive is really locked (another process holds BEGIN EXCLUSIVE, taken right after the
-first post is stored) or really read-only (see tests/store/test_unavailable.py).
+first post is stored) or really read-only (see tests/support/database.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bot.models import Day
 from bot.samples import sample_posts
 from bot.store import IngestOutcome, Store, StoreUnavailable
 from bot.store.database import Database
-from tests.store.test_unavailable import Locker, is_locked, read_only
+from tests.support.database import Locker, is_locked, read_only
 
 SAMPLES = {path.name[:10]: path for path in sample_posts()}
 DATES = sorted(SAMPLES)  # 2021-03-05, 2021-03-15, 2021-03-24

@@ -21,10 +21,9 @@ from bot.client.bot import HotPapersBot
 from bot.client.runner import build_bot
 from bot.config import Config, load_config
 from bot.ingest.files import IngestReport, ingest_files
-from bot.samples import sample_posts
 from bot.store import Store
-
-from .fake_discord import FakeDiscord, discord
+from tests.support.fake_discord import FakeDiscord, discord
+from tests.support.posts import SAMPLE_POSTS
 
 DATABASE_NAME = "hotpapers.sqlite3"
 # Where discord.py points before `build_bot` reads the config: nothing listens there.
@@ -32,17 +31,6 @@ UNCONFIGURED_API = "http://127.0.0.1:9/unconfigured/api/v10"
 UNCONFIGURED_GATEWAY = "ws://127.0.0.1:9/unconfigured-gateway"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-
-# The three bundled posts, oldest first.
-SAMPLE_POSTS: tuple[Path, ...] = tuple(sample_posts())
-
-
-def sample_post(date: str) -> Path:
-    """The bundled post of ``date`` (YYYY-MM-DD)."""
-    for path in SAMPLE_POSTS:
-        if path.name.startswith(date):
-            return path
-    raise LookupError(f"no bundled post for {date}: {[p.name for p in SAMPLE_POSTS]}")
 
 
 def database_path(tmp_path: Path) -> Path:
@@ -142,17 +130,14 @@ def past_discord_gates(fake: FakeDiscord) -> Iterator[None]:
     Discord hides a command from members lacking its ``default_member_permissions`` and from
     contexts it is not enabled in, but a server's Integrations settings can override the
     former (and the bot must not rely on either): inside this block the fake skips that
-    check, so a test can reach the bot's own runtime checks. Everything else is unchanged.
+    check (``enforce_command_gates``), so a test can reach the bot's own runtime checks.
+    Everything else is unchanged.
     """
-
-    def allow(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    fake._check_invocable = allow  # type: ignore[method-assign]
+    before, fake.enforce_command_gates = fake.enforce_command_gates, False
     try:
         yield
     finally:
-        del fake._check_invocable
+        fake.enforce_command_gates = before
 
 
 def request_paths(fake: FakeDiscord, method: str, pattern: str) -> list[str]:

@@ -8,7 +8,8 @@ lists; the default is twenty channels over two big days (the bundled posts' pape
 ``expected_digests`` gives what each channel must end up with, as ``hotpapers digest --json``
 renders it, and ``assert_exact_digests`` checks that every channel got exactly that, once.
 
-Used by test_delivery_restart.py, test_faults.py and bench/faults.py.
+Used by tests/e2e (test_delivery_restart.py, test_faults.py, test_stop_signals.py) and
+bench/faults.py.
 """
 
 from __future__ import annotations
@@ -23,15 +24,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bot import taxonomy
 from bot.store import Store
-
-from .fake_discord import GUILD_ID, FakeChannel, FakeDiscord
-from .test_delivery import merged_post, sample_text
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
+from tests.support.posts import merged_post, sample_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token"
@@ -420,9 +420,9 @@ def tally(setup: Setup, dates: tuple[str, ...], expected: Expected) -> Tally:
 class KillSwitch:
     """SIGKILLs the armed process the moment the fake stores the ``at``-th message.
 
-    Installed over the fake's message handler: the message is stored, the process dies, and
-    the answer is lost with it (as when a bot crashes while Discord answers). ``kills`` holds
-    the message count at each kill.
+    One of the fake's message listeners, which hear of a message once it is stored and before
+    it is answered: the process dies and the answer is lost with it (as when a bot crashes
+    while Discord answers). ``kills`` holds the message count at each kill.
     """
 
     def __init__(self, fake: FakeDiscord, channels: Iterable[int] = CHANNELS) -> None:
@@ -432,20 +432,16 @@ class KillSwitch:
         self.kills: list[int] = []
         self._victim: subprocess.Popen[bytes] | None = None
         self._at = 0
-        create: Callable[[Any], Awaitable[Any]] = fake._create_channel_message
+        fake.message_listeners.append(self._stored)
 
-        async def create_then_kill(call: Any) -> Any:
-            before = len(fake.messages)
-            message = await create(call)
-            if len(fake.messages) > before and message["channel_id"] in self.channels:
-                self.stored += 1
-                if self._victim is not None and self.stored >= self._at:
-                    self._victim.send_signal(signal.SIGKILL)
-                    self._victim = None
-                    self.kills.append(self.stored)
-            return message
-
-        fake._create_channel_message = create_then_kill  # type: ignore[method-assign]
+    def _stored(self, message: dict[str, Any]) -> None:
+        if message["channel_id"] not in self.channels:
+            return
+        self.stored += 1
+        if self._victim is not None and self.stored >= self._at:
+            self._victim.send_signal(signal.SIGKILL)
+            self._victim = None
+            self.kills.append(self.stored)
 
     def arm(self, process: subprocess.Popen[bytes], at: int) -> None:
         """Kill ``process`` when the ``at``-th message (counted from the start) is stored."""

@@ -1,18 +1,20 @@
-"""The tests' Discord: ``bot.sandbox.local_discord`` with Discord's rules checked on every request.
+"""The tests' Discord: ``bot.sandbox.local_discord`` with Discord's rules checked on every request
+and failures injected on demand.
 
 ``FakeDiscord`` is ``LocalDiscord`` whose default validator is ``schema.check_request`` (the
 OpenAPI description, Discord's limits and our no-ping policy); problems are collected in
-``schema_problems`` and bodies Discord would refuse get a 400. ``FakeDiscord(validate=False)``
-or ``validator=None`` turns it off. Every public name of ``local_discord`` is re-exported, as
-is ``discord`` itself, so tests import everything from here.
+``schema_problems`` and bodies Discord would refuse get a 400. ``validator=None`` turns it
+off. Its first interceptor is a ``Faults`` (``fail_next``, ``fail_randomly``,
+``clear_failures``). Every public name of ``local_discord`` is re-exported, as is ``discord``
+itself, so tests import everything from here.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
-from bot.sandbox.local_discord import *  # noqa: F403
 from bot.sandbox.local_discord import (
     ADMIN_ROLE_ID,
     ADMIN_USER_ID,
@@ -23,7 +25,7 @@ from bot.sandbox.local_discord import (
     MEMBER_USER_ID,
     PAPERS_CHANNEL_ID,
     THREAD_ID,
-    FailureRule,
+    Answer,
     FakeChannel,
     FakeGuild,
     FakeMember,
@@ -31,22 +33,23 @@ from bot.sandbox.local_discord import (
     FakeUser,
     GatewayConnection,
     GatewaySession,
+    Handle,
     InteractionHandle,
+    Interceptor,
     LocalDiscord,
     Overwrite,
     Perm,
-    RandomFailures,
     RateLimits,
     RateLimitStats,
     RecordedRequest,
     RequestCheck,
     Validator,
     default_guild,
-    iter_problems,
     point_discord_at,
 )
 
 from . import schema
+from .faults import FailureRule, Faults, RandomFailures
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
@@ -62,6 +65,7 @@ __all__ = [
     "MEMBER_USER_ID",
     "PAPERS_CHANNEL_ID",
     "THREAD_ID",
+    "Answer",
     "FailureRule",
     "FakeChannel",
     "FakeDiscord",
@@ -69,9 +73,12 @@ __all__ = [
     "FakeMember",
     "FakeRole",
     "FakeUser",
+    "Faults",
     "GatewayConnection",
     "GatewaySession",
+    "Handle",
     "InteractionHandle",
+    "Interceptor",
     "LocalDiscord",
     "Overwrite",
     "Perm",
@@ -87,29 +94,32 @@ __all__ = [
     "point_discord_at",
 ]
 
-_DEFAULT: Any = object()
-
 
 class FakeDiscord(LocalDiscord):
-    """``LocalDiscord`` that checks every request body with ``schema.check_request``.
+    """``LocalDiscord`` that checks every request body and can be told to fail.
 
     Takes every ``LocalDiscord`` parameter; ``validator`` defaults to
-    ``schema.check_request``, and ``validate=False`` (the older spelling) means no validator.
-    The spec's validators are compiled at ``start()``, not during the first request.
+    ``schema.check_request``, whose validators are compiled at ``start()``, not during the
+    first request. ``faults`` is its first interceptor; ``fail_next``, ``fail_randomly`` and
+    ``clear_failures`` are its methods (see ``Faults``).
     """
 
-    def __init__(
-        self, *, validator: Validator | None = _DEFAULT, validate: bool = True, **options: Any
-    ) -> None:
-        if validator is _DEFAULT:
-            validator = schema.check_request if validate else None
+    def __init__(self, *, validator: Validator | None = schema.check_request, **options: Any):
         super().__init__(validator=validator, **options)
-
-    @property
-    def validate(self) -> bool:
-        return self.validator is not None
+        self.faults = Faults()
+        self.interceptors.append(self.faults)
+        self.fail_next = self.faults.fail_next
+        self.fail_randomly = self.faults.fail_randomly
+        self.clear_failures = self.faults.clear
 
     async def start(self) -> None:
         if self.validator is schema.check_request:
             schema.warm_up()
         await super().start()
+
+
+def iter_problems(fake: LocalDiscord) -> Iterator[str]:
+    """Everything a clean test must not leave behind (used by the fixture)."""
+    for record in fake.unknown_requests:
+        yield f"unknown route: {record.method} {record.path} {record.query or ''}"
+    yield from fake.schema_problems
