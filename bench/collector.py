@@ -30,9 +30,8 @@ from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream
 from bot.store import Store
 from bot.store.bluesky import BlueskyBatch
-from tests.bluesky.helpers import PAPERS
-from tests.bluesky.processes import CollectorProcess, write_config
-from tests.bluesky.test_collector_kill import replay_with_kills
+from tests.support.bluesky import PAPERS, replay_with_kills
+from tests.support.collector_process import CollectorProcess, write_config
 
 REPORT_EVERY = 100_000
 SEED = 2024

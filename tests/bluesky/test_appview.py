@@ -6,7 +6,6 @@ stand-in, so a five-minute wait for a window to reset takes no time at all.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -16,25 +15,9 @@ import pytest
 
 from bot.bluesky.appview import AppView, AppViewUnavailable, PostCounts
 from bot.sandbox.appview import LocalAppView, StandInPost
+from tests.support.clock import NOW, FakeClock
 
-NOW = 1_750_000_000.0  # unix seconds
 CREATED = dt.datetime(2025, 6, 15, 14, 0, tzinfo=dt.UTC)
-
-
-class FakeClock:
-    """A clock that only moves when something sleeps on it; records every sleep."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def post(n: int, *, likes: int = 0, reposts: int = 0, name: str = "") -> StandInPost:

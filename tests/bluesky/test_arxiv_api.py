@@ -16,7 +16,7 @@ import pytest
 
 from bot.arxiv_api import UNKNOWN, ArxivApi, ArxivMetadata, ArxivUnavailable
 from bot.sandbox.arxiv_api import LocalArxiv, StandInPaper, sample_papers
-from tests.bluesky.test_appview import FakeClock
+from tests.support.clock import FakeClock
 
 SAMPLES = {p.arxiv_id: p for p in sample_papers()}
 PERCEIVER = "2103.03206"

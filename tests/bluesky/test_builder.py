@@ -24,7 +24,7 @@ from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
 from bot.sandbox.appview import LocalAppView, StandInPost
 from bot.sandbox.arxiv_api import LocalArxiv
 from bot.store import IngestOutcome, Store
-from tests.bluesky.test_appview import FakeClock
+from tests.support.clock import FakeClock
 
 DATE = dt.date(2025, 6, 15)
 BUILT_AT = dt.datetime(2025, 6, 16, 12, 0, 5, tzinfo=dt.UTC)

@@ -20,9 +20,8 @@ from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream
 from bot.store import Store
 from bot.store.database import Database
-from tests.store.test_unavailable import Locker
-
-from .helpers import PAPERS, FakeSleep, kept, wait_until
+from tests.support.bluesky import PAPERS, FakeSleep, kept, wait_until
+from tests.support.database import Locker
 
 LOGGER = "bot.bluesky.collector"
 MARGIN_US = 5_000_000  # the default resume margin

@@ -14,7 +14,7 @@ import pytest
 
 from bot.sandbox.appview import LocalAppView, StandInPost
 from bot.sandbox.arxiv_api import LocalArxiv, StandInPaper, malformed, sample_papers
-from tests.bluesky.test_appview import FakeClock
+from tests.support.clock import FakeClock
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"

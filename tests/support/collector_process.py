@@ -1,6 +1,6 @@
 """The collector as a real process (`run_collector` under `python -c`) reading a local Jetstream
 served by the caller, so the caller can kill it (SIGKILL) at any moment and start it again
-over the same database. Used by test_collector_kill.py and bench/collector.py.
+over the same database. Used by tests/bluesky/test_collector_kill.py and bench/collector.py.
 """
 
 from __future__ import annotations
