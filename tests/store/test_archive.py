@@ -313,10 +313,8 @@ def fail_after_writing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ingest fail after `_write_papers` has written every row of the day."""
     original = Archive._write_papers
 
-    async def write_then_fail(
-        db: aiosqlite.Connection, date: str, papers: Sequence[RankedPaper]
-    ) -> None:
-        await original(db, date, papers)
+    def write_then_fail(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
+        original(db, date, papers)
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(Archive, "_write_papers", staticmethod(write_then_fail))
