@@ -275,7 +275,7 @@ class Database:
                 self._check_file()
                 if self.read_only:
                     await self._reopen_if_writable()
-                return await on_connection_thread(
+                return await _on_connection_thread(
                     self.connection, functools.partial(_begin_immediate, self._busy_ms, then)
                 )
             except _NotBegun as failure:
@@ -470,7 +470,7 @@ def _committed(work: Callable[[sqlite3.Connection], T], connection: sqlite3.Conn
     return result
 
 
-def on_connection_thread(
+def _on_connection_thread(
     connection: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]
 ) -> Awaitable[T]:
     """`work(sqlite3 connection)`, run on the aiosqlite connection's own thread, the only
