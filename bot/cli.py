@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from tqdm import tqdm
-
-from bot.arxiv import InvalidArxivId, parse_arxiv_id
-from bot.client.errors import BotStartError
-from bot.config import Config, ConfigError, load_config
-from bot.dates import parse_day
-from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
-from bot.digest import Digest, build_digest, subscription_codes
-from bot.ingest.files import find_posts, ingest_files
-from bot.models import Day, PaperHistory
-from bot.models_json import paper_json
-from bot.render import Renderer, delivery_nonce, shorten
-from bot.samples import sample_posts
 from bot.sandbox import DEMO_SCRIPT
-from bot.store import Store, StoreError
-from bot.taxonomy import UnknownCategory
+
+# Each command imports what it needs when it runs: `hotpapers --help` and `hotpapers ingest`
+# start without discord, Jinja2 and the digest and scheduler machinery.
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.digest import Digest
+    from bot.models import Day, PaperHistory
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import asyncio
+
+    from bot.client.errors import BotStartError
+    from bot.config import ConfigError, load_config
+    from bot.store import StoreError
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -182,6 +181,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 
 async def _open(config: Config) -> Store:
+    from bot.store import Store
+
     return await Store.open(config.database.path)
 
 
@@ -198,18 +199,22 @@ async def _open_existing(config: Config) -> Store:
 
 
 async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
-    paths = list(args.paths) + ([str(p) for p in sample_posts()] if args.samples else [])
+    from bot.ingest.files import find_posts, ingest_files
+
+    paths = list(args.paths)
+    if args.samples:
+        from bot.samples import sample_posts
+
+        paths += [str(p) for p in sample_posts()]
     if not paths:
         raise CommandError("nothing to ingest: give post files or directories, or --samples", 2)
     files, missing = find_posts(paths)
     async with await _open(config) as store:
-        with tqdm(
-            total=len(files), unit="post", file=sys.stderr, disable=not sys.stderr.isatty()
-        ) as bar:
+        with _progress(len(files)) as advance:
             report = await ingest_files(
                 store.archive,
                 files,
-                on_file=lambda _: _advance(bar),
+                on_file=advance,
                 max_post_bytes=config.source.max_post_bytes,
             )
         report.rejected[:0] = missing
@@ -221,11 +226,31 @@ async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     return EXIT_FAILED if report.rejected else EXIT_OK
 
 
-def _advance(bar: tqdm[Any]) -> None:
-    bar.update()
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[Path], None]]:
+    """A progress bar on stderr when it is a terminal (tqdm is loaded only then): yields
+    what to call after each file."""
+    if not sys.stderr.isatty():
+        yield _no_progress
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="post", file=sys.stderr) as bar:
+
+        def advance(path: Path) -> None:
+            bar.update()
+
+        yield advance
+
+
+def _no_progress(path: Path) -> None:
+    """Nothing to show: stderr is not a terminal."""
 
 
 async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
+    from bot.arxiv import InvalidArxivId, parse_arxiv_id
+    from bot.models_json import paper_json
+
     try:
         arxiv_id = parse_arxiv_id(args.id)
     except InvalidArxivId as exc:
@@ -245,6 +270,8 @@ async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    from bot.models_json import paper_json
+
     async with await _open_existing(config) as store:
         async for history in store.archive.papers():
             sys.stdout.write(json.dumps(paper_json(history), ensure_ascii=False) + "\n")
@@ -267,6 +294,8 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
 
 
 def _date_argument(text: str) -> dt.date:
+    from bot.dates import parse_day
+
     try:
         return parse_day(text)
     except ValueError:
@@ -290,6 +319,8 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_forget_day(config: Config, args: argparse.Namespace) -> int:
+    import asyncio
+
     date = _date_argument(args.date)
     async with await _open_existing(config) as store:
         forgotten = await store.archive.forget_day(date)
@@ -372,6 +403,9 @@ async def cmd_sync_commands(config: Config, args: argparse.Namespace) -> int:
 
 
 def _digest_categories(text: str) -> tuple[str, ...]:
+    from bot.digest import subscription_codes
+    from bot.taxonomy import UnknownCategory
+
     codes = [c for c in (part.strip() for part in text.split(",")) if c]
     if not codes:
         raise CommandError(
@@ -385,6 +419,10 @@ def _digest_categories(text: str) -> tuple[str, ...]:
 
 
 async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
+    from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
+    from bot.digest import build_digest
+    from bot.render import Renderer, delivery_nonce
+
     date = _date_argument(args.date)
     codes = _digest_categories(args.categories)
     top = config.digest.top if args.top is None else args.top
@@ -459,6 +497,8 @@ def write_day(day: Day, top: int, out: TextIO) -> None:
 
 def write_digest(digest: Digest, header: str, out: TextIO) -> None:
     """A digest for a terminal: the header, then each paper with its matching codes in [ ]."""
+    from bot.render import shorten
+
     wrap = textwrap.TextWrapper(width=100, initial_indent="    ", subsequent_indent="    ")
     out.write(f"{header}\n")
     for entry in digest.entries:

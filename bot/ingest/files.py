@@ -8,7 +8,7 @@ import hashlib
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,21 +168,55 @@ async def ingest_files(
     max_post_bytes: int = MAX_POST_BYTES,
     today: Callable[[], dt.date] = dt.date.today,
 ) -> IngestReport:
-    """Parse and store each file in its own transaction; a bad file is reported, not fatal."""
+    """Parse and store each file in its own transaction; a bad file is reported, not fatal.
+
+    Each file is read, hashed and parsed in one call to a worker thread.
+    """
     report = IngestReport()
     known = await archive.content_hashes()
     for path in files:
-        try:
-            data = await asyncio.to_thread(read_post, path, max_post_bytes)
-        except PostTooLarge as exc:
-            report.rejected.append(Rejection(str(path), 0, str(exc)))
-        except OSError as exc:
-            report.rejected.append(Rejection(str(path), 0, f"cannot read: {exc.strerror or exc}"))
+        prepared = await asyncio.to_thread(_read_and_parse, path, max_post_bytes, known, today())
+        if isinstance(prepared, Rejection):
+            report.rejected.append(prepared)
         else:
-            await ingest_post(archive, str(path), data, known, report, today=today())
+            await _store(archive, prepared, known, report)
         if on_file is not None:
             on_file(path)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """What a worker thread made of one post's bytes, for the event loop to store."""
+
+    source: str
+    digest: str
+    day: Day | None = None  # None when known already, or rejected
+    error: ParseError | None = None
+
+
+def _read_and_parse(
+    path: Path, max_post_bytes: int, known: Container[str], today: dt.date
+) -> _Parsed | Rejection:
+    """Read, hash and parse one file, in a worker thread."""
+    try:
+        data = read_post(path, max_post_bytes)
+    except PostTooLarge as exc:
+        return Rejection(str(path), 0, str(exc))
+    except OSError as exc:
+        return Rejection(str(path), 0, f"cannot read: {exc.strerror or exc}")
+    return _parse_new(data, str(path), known, today)
+
+
+def _parse_new(data: bytes, source: str, known: Container[str], today: dt.date) -> _Parsed:
+    """Hash the post and parse it unless its hash is known, in a worker thread."""
+    digest = content_hash(data)
+    if digest in known:
+        return _Parsed(source, digest)
+    try:
+        return _Parsed(source, digest, day=parse_post(data, source, today=today))
+    except ParseError as exc:
+        return _Parsed(source, digest, error=exc)
 
 
 async def ingest_post(
@@ -198,23 +232,31 @@ async def ingest_post(
 
     Shared by `hotpapers ingest` and the pollers so every source stores posts the same way.
     Returns the outcome, or None when the post was rejected (and added to `report.rejected`).
-    A post dated more than a day after `today` is rejected. It is parsed in a worker thread:
-    a long post must not hold up the commands the event loop is answering.
+    A post dated more than a day after `today` is rejected. It is hashed and parsed in a
+    worker thread: a long post must not hold up the commands the event loop is answering.
     """
-    digest = content_hash(data)
-    if digest in known:
+    parsed = await asyncio.to_thread(_parse_new, data, source, known, today)
+    return await _store(archive, parsed, known, report)
+
+
+async def _store(
+    archive: Archive, parsed: _Parsed, known: set[str], report: IngestReport
+) -> IngestOutcome | None:
+    """Store a parsed post, or count it unchanged or rejected."""
+    if parsed.digest in known:
         report.unchanged += 1
         return IngestOutcome.UNCHANGED
-    try:
-        day = await asyncio.to_thread(parse_post, data, source, today=today)
-    except ParseError as exc:
+    if parsed.error is not None:
+        exc = parsed.error
         # INFO, not WARNING: each caller reports rejections itself (the CLI prints them, the
         # poller logs them), so a warning here would say everything twice.
         log.info("rejected post %s", exc)
         report.rejected.append(Rejection(exc.path, exc.line, exc.reason))
         return None
-    outcome = await archive.ingest(day, source=source, content_hash=digest)
-    known.add(digest)
+    day = parsed.day
+    assert day is not None
+    outcome = await archive.ingest(day, source=parsed.source, content_hash=parsed.digest)
+    known.add(parsed.digest)
     if outcome is IngestOutcome.UNCHANGED:
         report.unchanged += 1
         return outcome
@@ -229,7 +271,7 @@ async def ingest_post(
         "stored %s post for %s from %s: %d papers, %d tweets",
         outcome.value,
         day.date,
-        source,
+        parsed.source,
         len(day.papers),
         day.tweet_count,
     )

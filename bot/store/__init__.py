@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
 from bot.store.bluesky import BlueskyPosts
 from bot.store.database import Database, StoreError, StoreUnavailable
-from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
 from bot.store.state import BotState
-from bot.store.subscriptions import SettingsChange, Subscriptions
+
+if TYPE_CHECKING:
+    from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
+    from bot.store.subscriptions import SettingsChange, Subscriptions
 
 __all__ = [
     "Archive",
@@ -29,6 +34,22 @@ __all__ = [
     "Subscriptions",
 ]
 
+# The channels' tables are loaded when first used: `hotpapers ingest` needs only the archive.
+_LATER = {
+    "Deliveries": "bot.store.deliveries",
+    "Delivery": "bot.store.deliveries",
+    "LedgerRow": "bot.store.deliveries",
+    "PlannedDelivery": "bot.store.deliveries",
+    "SettingsChange": "bot.store.subscriptions",
+    "Subscriptions": "bot.store.subscriptions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LATER[name]), name)
+
 
 class Store:
     """Opens the database once and hands out one repository per table group."""
@@ -36,10 +57,20 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.archive = Archive(database)
-        self.subscriptions = Subscriptions(database)
         self.state = BotState(database)
-        self.deliveries = Deliveries(database)
         self.bluesky = BlueskyPosts(database)
+
+    @functools.cached_property
+    def subscriptions(self) -> Subscriptions:
+        from bot.store.subscriptions import Subscriptions
+
+        return Subscriptions(self.database)
+
+    @functools.cached_property
+    def deliveries(self) -> Deliveries:
+        from bot.store.deliveries import Deliveries
+
+        return Deliveries(self.database)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +51,11 @@ class PaperMatch:
     title: str
 
 
+# Rows written by one multi-row INSERT: 8 values each stay under SQLite's oldest limit of
+# 999 values to a statement.
+_ROWS_PER_STATEMENT = 100
+
+
 def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -60,47 +67,13 @@ class Archive:
         self.database = database
 
     async def ingest(self, day: Day, *, source: str, content_hash: str) -> IngestOutcome:
-        """Store a parsed post. Unchanged content is a no-op; changed content replaces the day."""
-        date = day.date.isoformat()
-        async with self.database.transaction() as db:
-            async with db.execute(
-                "SELECT content_hash FROM days WHERE date = ?", (date,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is not None and row["content_hash"] == content_hash:
-                return IngestOutcome.UNCHANGED
-            dropped: set[str] = set()
-            if row is not None:
-                async with db.execute(
-                    "SELECT arxiv_id FROM appearances WHERE date = ?", (date,)
-                ) as cursor:
-                    dropped = {r[0] for r in await cursor.fetchall()}
-                dropped -= {p.paper.arxiv_id for p in day.papers}
-                await db.execute("DELETE FROM tweets WHERE date = ?", (date,))
-                await db.execute("DELETE FROM appearances WHERE date = ?", (date,))
-                await db.execute("DELETE FROM days WHERE date = ?", (date,))
-            await db.execute(
-                "INSERT INTO days (date, published_at, source, content_hash, ingested_at,"
-                " paper_count, tweet_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    date,
-                    day.published_at.isoformat(),
-                    source,
-                    content_hash,
-                    _utcnow(),
-                    len(day.papers),
-                    day.tweet_count,
-                ),
-            )
-            await self._keep_listings(db, date, day.papers)
-            await self._write_papers(db, date, day.papers)
-            if row is not None:
-                await self._restore_details(db, date, dropped)
-                await db.execute(
-                    "DELETE FROM papers WHERE NOT EXISTS "
-                    "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
-                )
-        return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
+        """Store a parsed post. Unchanged content is a no-op; changed content replaces the day.
+
+        One transaction, written in one hop to the database's thread (a post is some
+        twenty statements, each a hop of its own otherwise)."""
+        return await self.database.write(
+            functools.partial(self._store_day, day, source=source, content_hash=content_hash)
+        )
 
     async def forget_day(self, date: dt.date) -> ForgottenDay | None:
         """Remove a stored day as if it had never been ingested; None if it is not stored.
@@ -111,40 +84,79 @@ class Archive:
         (so start after it) start after the newest other day stored then. One transaction:
         a running bot never plans or sends from half of it.
         """
+        return await self.database.write(functools.partial(self._forget_day, date))
+
+    @classmethod
+    def _store_day(
+        cls, day: Day, db: sqlite3.Connection, *, source: str, content_hash: str
+    ) -> IngestOutcome:
+        """Archive.ingest's transaction, on the database's thread."""
+        date = day.date.isoformat()
+        row = db.execute("SELECT content_hash FROM days WHERE date = ?", (date,)).fetchone()
+        if row is not None and row["content_hash"] == content_hash:
+            return IngestOutcome.UNCHANGED
+        dropped: set[str] = set()
+        if row is not None:
+            found = db.execute("SELECT arxiv_id FROM appearances WHERE date = ?", (date,))
+            dropped = {r[0] for r in found.fetchall()}
+            dropped -= {p.paper.arxiv_id for p in day.papers}
+            db.execute("DELETE FROM tweets WHERE date = ?", (date,))
+            db.execute("DELETE FROM appearances WHERE date = ?", (date,))
+            db.execute("DELETE FROM days WHERE date = ?", (date,))
+        db.execute(
+            "INSERT INTO days (date, published_at, source, content_hash, ingested_at,"
+            " paper_count, tweet_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                date,
+                day.published_at.isoformat(),
+                source,
+                content_hash,
+                _utcnow(),
+                len(day.papers),
+                day.tweet_count,
+            ),
+        )
+        cls._keep_listings(db, date, day.papers)
+        cls._write_papers(db, date, day.papers)
+        if row is not None:
+            cls._restore_details(db, date, dropped)
+            db.execute(
+                "DELETE FROM papers WHERE NOT EXISTS "
+                "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
+            )
+        return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
+
+    @classmethod
+    def _forget_day(cls, date: dt.date, db: sqlite3.Connection) -> ForgottenDay | None:
+        """Archive.forget_day's transaction, on the database's thread."""
         key = date.isoformat()
-        async with self.database.transaction() as db:
-            async with db.execute(
-                "SELECT source, paper_count, tweet_count FROM days WHERE date = ?", (key,)
-            ) as cursor:
-                head = await cursor.fetchone()
-            if head is None:
-                return None
-            async with db.execute(
-                "SELECT arxiv_id FROM appearances WHERE date = ?", (key,)
-            ) as cursor:
-                listed = {r[0] for r in await cursor.fetchall()}
-            await db.execute("DELETE FROM tweets WHERE date = ?", (key,))
-            await db.execute("DELETE FROM appearances WHERE date = ?", (key,))
-            await db.execute("DELETE FROM days WHERE date = ?", (key,))
-            await self._restore_details(db, key, listed)
-            cursor = await db.executemany(
-                "DELETE FROM papers WHERE arxiv_id = ? AND NOT EXISTS"
-                " (SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)",
-                [(arxiv_id,) for arxiv_id in sorted(listed)],
-            )
-            papers_removed = max(cursor.rowcount, 0)
-            cursor = await db.execute(
-                "DELETE FROM deliveries WHERE date = ? AND status <> 'sent'", (key,)
-            )
-            deliveries = max(cursor.rowcount, 0)
-            # A new channel starts the day after the newest stored day (Subscriptions.subscribe).
-            cursor = await db.execute(
-                "UPDATE channels SET since_date = coalesce((SELECT date(max(d.date), '+1 day')"
-                " FROM days d WHERE d.ingested_at <= channels.created_at), ?)"
-                " WHERE since_date = date(?, '+1 day')",
-                (dt.date.min.isoformat(), key),
-            )
-            channels = max(cursor.rowcount, 0)
+        head = db.execute(
+            "SELECT source, paper_count, tweet_count FROM days WHERE date = ?", (key,)
+        ).fetchone()
+        if head is None:
+            return None
+        found = db.execute("SELECT arxiv_id FROM appearances WHERE date = ?", (key,))
+        listed = {r[0] for r in found.fetchall()}
+        db.execute("DELETE FROM tweets WHERE date = ?", (key,))
+        db.execute("DELETE FROM appearances WHERE date = ?", (key,))
+        db.execute("DELETE FROM days WHERE date = ?", (key,))
+        cls._restore_details(db, key, listed)
+        cursor = db.executemany(
+            "DELETE FROM papers WHERE arxiv_id = ? AND NOT EXISTS"
+            " (SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)",
+            [(arxiv_id,) for arxiv_id in sorted(listed)],
+        )
+        papers_removed = max(cursor.rowcount, 0)
+        cursor = db.execute("DELETE FROM deliveries WHERE date = ? AND status <> 'sent'", (key,))
+        deliveries = max(cursor.rowcount, 0)
+        # A new channel starts the day after the newest stored day (Subscriptions.subscribe).
+        cursor = db.execute(
+            "UPDATE channels SET since_date = coalesce((SELECT date(max(d.date), '+1 day')"
+            " FROM days d WHERE d.ingested_at <= channels.created_at), ?)"
+            " WHERE since_date = date(?, '+1 day')",
+            (dt.date.min.isoformat(), key),
+        )
+        channels = max(cursor.rowcount, 0)
         return ForgottenDay(
             date=date,
             source=head["source"],
@@ -156,12 +168,10 @@ class Archive:
         )
 
     @staticmethod
-    async def _keep_listings(
-        db: aiosqlite.Connection, date: str, papers: Sequence[RankedPaper]
-    ) -> None:
+    def _keep_listings(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
         """Before this day's post overwrites a paper that another day listed, keep that
         day's details (what `papers` holds) as its listing."""
-        await db.executemany(
+        db.executemany(
             "INSERT OR IGNORE INTO paper_listings (date, arxiv_id, title, authors, categories,"
             " abstract, abs_url, pdf_url) SELECT updated_on, arxiv_id, title, authors,"
             " categories, abstract, abs_url, pdf_url FROM papers p WHERE arxiv_id = ?"
@@ -171,19 +181,18 @@ class Archive:
         )
 
     @staticmethod
-    async def _restore_details(db: aiosqlite.Connection, date: str, dropped: set[str]) -> None:
+    def _restore_details(db: sqlite3.Connection, date: str, dropped: set[str]) -> None:
         """Papers a replaced post no longer lists, whose details came from it, take those of
         their newest other listing (their newest remaining day)."""
         for arxiv_id in sorted(dropped):
-            async with db.execute(
+            listing = db.execute(
                 "SELECT l.* FROM paper_listings l JOIN papers p USING (arxiv_id)"
                 " WHERE l.arxiv_id = ? AND p.updated_on = ? ORDER BY l.date DESC LIMIT 1",
                 (arxiv_id, date),
-            ) as cursor:
-                listing = await cursor.fetchone()
+            ).fetchone()
             if listing is None:
                 continue
-            await db.execute(
+            db.execute(
                 "UPDATE papers SET title = ?, authors = ?, categories = ?, abstract = ?,"
                 " abs_url = ?, pdf_url = ?, updated_on = ? WHERE arxiv_id = ?",
                 (
@@ -197,8 +206,8 @@ class Archive:
                     arxiv_id,
                 ),
             )
-            await db.execute("DELETE FROM paper_categories WHERE arxiv_id = ?", (arxiv_id,))
-            await db.executemany(
+            db.execute("DELETE FROM paper_categories WHERE arxiv_id = ?", (arxiv_id,))
+            db.executemany(
                 "INSERT INTO paper_categories (arxiv_id, position, category) VALUES (?, ?, ?)",
                 [
                     (arxiv_id, position, category)
@@ -207,20 +216,25 @@ class Archive:
             )
 
     @staticmethod
-    async def _write_papers(
-        db: aiosqlite.Connection, date: str, papers: Sequence[RankedPaper]
-    ) -> None:
-        await db.executemany(
-            "INSERT INTO papers (arxiv_id, title, authors, categories, abstract, abs_url,"
-            " pdf_url, updated_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (arxiv_id) DO UPDATE SET title = excluded.title,"
-            " authors = excluded.authors, categories = excluded.categories,"
-            " abstract = excluded.abstract, abs_url = excluded.abs_url,"
-            " pdf_url = excluded.pdf_url, updated_on = excluded.updated_on"
-            " WHERE excluded.updated_on >= papers.updated_on",
-            [(p.paper.arxiv_id, *_details(p.paper), date) for p in papers],
-        )
-        await db.executemany(
+    def _write_papers(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
+        details = [(p.paper.arxiv_id, *_details(p.paper)) for p in papers]
+        # Many rows to a statement: the full-text index (filled by a trigger) writes what it
+        # gathered at the end of every statement, which for one row at a time costs more
+        # than all the rest of a post. `WHERE true` tells SQLite the ON CONFLICT is upsert's.
+        for start in range(0, len(details), _ROWS_PER_STATEMENT):
+            chunk = details[start : start + _ROWS_PER_STATEMENT]
+            db.execute(
+                "INSERT INTO papers (arxiv_id, title, authors, categories, abstract, abs_url,"
+                " pdf_url, updated_on) SELECT * FROM (VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                + ") WHERE true ON CONFLICT (arxiv_id) DO UPDATE SET title = excluded.title,"
+                " authors = excluded.authors, categories = excluded.categories,"
+                " abstract = excluded.abstract, abs_url = excluded.abs_url,"
+                " pdf_url = excluded.pdf_url, updated_on = excluded.updated_on"
+                " WHERE excluded.updated_on >= papers.updated_on",
+                [value for paper in chunk for value in (*paper, date)],
+            )
+        db.executemany(
             "INSERT OR REPLACE INTO paper_categories (arxiv_id, position, category)"
             " SELECT arxiv_id, ?, ? FROM papers WHERE arxiv_id = ? AND updated_on = ?",
             [
@@ -229,12 +243,12 @@ class Archive:
                 for position, category in enumerate(p.paper.categories)
             ],
         )
-        await db.executemany(
+        db.executemany(
             "DELETE FROM paper_categories WHERE arxiv_id = ? AND position >= ?"
             " AND EXISTS (SELECT 1 FROM papers WHERE arxiv_id = ? AND updated_on = ?)",
             [(p.paper.arxiv_id, len(p.paper.categories), p.paper.arxiv_id, date) for p in papers],
         )
-        await db.executemany(
+        db.executemany(
             "INSERT INTO appearances (date, arxiv_id, rank, retweets, favorites)"
             " VALUES (?, ?, ?, ?, ?)",
             [
@@ -248,13 +262,13 @@ class Archive:
                 for p in papers
             ],
         )
-        await db.executemany(
+        db.executemany(
             "INSERT OR REPLACE INTO paper_listings (date, arxiv_id, title, authors, categories,"
             " abstract, abs_url, pdf_url) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
             " (SELECT 1 FROM appearances WHERE arxiv_id = ? AND date <> ?)",
-            [(date, p.paper.arxiv_id, *_details(p.paper), p.paper.arxiv_id, date) for p in papers],
+            [(date, *paper, paper[0], date) for paper in details],
         )
-        await db.executemany(
+        db.executemany(
             "INSERT INTO tweets (date, arxiv_id, position, url, author, handle, posted, lang,"
             " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar, cast
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
@@ -219,7 +223,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """All statements inside commit together or not at all."""
-        connection = await self._begin()  # holds self.lock from here on
+        await self._begin(_nothing)  # holds self.lock from here on
+        connection = self.connection
         try:
             try:
                 yield connection
@@ -235,8 +240,28 @@ class Database:
         finally:
             self.lock.release()
 
-    async def _begin(self) -> aiosqlite.Connection:
-        """BEGIN IMMEDIATE and return with self.lock held; raises StoreUnavailable.
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` as one transaction, as in `transaction()`, but run whole on the
+        connection's thread: one hop from the event loop for all its statements, where
+        `transaction()` takes one per statement. For writes of many statements, such as a
+        post's. `work` must not block on anything but SQLite.
+
+        If the caller is cancelled meanwhile, `work` still runs to its end and commits: the
+        connection's thread runs it as one piece, so no other statement comes between.
+        """
+        try:
+            result = await self._begin(functools.partial(_committed, work))
+        except sqlite3.OperationalError as exc:  # from `work` or COMMIT, rolled back
+            if _is_read_only(exc):
+                self.read_only = True
+            raise self._unavailable(exc) from exc
+        self.lock.release()
+        return result
+
+    async def _begin(self, then: Callable[[sqlite3.Connection], T]) -> T:
+        """BEGIN IMMEDIATE, then `then(connection)` in the same hop to the connection's
+        thread; returns with self.lock held, or raises with it released. A failed BEGIN
+        raises StoreUnavailable; what `then` raises comes as it is.
 
         Another process's lock is waited out for busy_timeout seconds, but not while holding
         self.lock: each try asks SQLite not to wait, and the lock is free between tries.
@@ -250,17 +275,12 @@ class Database:
                 self._check_file()
                 if self.read_only:
                     await self._reopen_if_writable()
-                connection = self.connection
-                if connection.in_transaction:  # left open by a task cancelled mid-statement
-                    await connection.execute("ROLLBACK")
-                await connection.execute("PRAGMA busy_timeout = 0")
-                try:
-                    await connection.execute("BEGIN IMMEDIATE")
-                finally:
-                    await connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-                return connection
-            except sqlite3.OperationalError as exc:
+                return await _on_connection_thread(
+                    self.connection, functools.partial(_begin_immediate, self._busy_ms, then)
+                )
+            except _NotBegun as failure:
                 self.lock.release()
+                exc = failure.error
                 if not _is_busy(exc):
                     raise self._unavailable(exc) from exc
                 remaining = deadline - loop.time()
@@ -405,3 +425,60 @@ async def _connect(target: str) -> aiosqlite.Connection:
         raise StoreError(f"cannot open database {target}: {exc}") from exc
     connection.row_factory = sqlite3.Row
     return connection
+
+
+class _NotBegun(Exception):
+    """BEGIN IMMEDIATE (or what comes before it) failed; told apart from what follows it."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _begin_immediate(
+    busy_ms: int, then: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection
+) -> T:
+    """On the connection's thread: BEGIN IMMEDIATE without waiting for another process's
+    lock (the caller retries), then `then`."""
+    try:
+        if connection.in_transaction:  # left open by a task cancelled mid-statement
+            connection.execute("ROLLBACK")
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    except sqlite3.OperationalError as exc:
+        raise _NotBegun(exc) from exc
+    return then(connection)
+
+
+def _nothing(connection: sqlite3.Connection) -> None:
+    """What `transaction()` runs right after BEGIN: its statements come from the caller."""
+
+
+def _committed(work: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection) -> T:
+    """`work`, then COMMIT; on any failure, ROLLBACK and raise it."""
+    try:
+        result = work(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _on_connection_thread(
+    connection: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]
+) -> Awaitable[T]:
+    """`work(sqlite3 connection)`, run on the aiosqlite connection's own thread, the only
+    one that may use it, in turn with the statements queued there.
+
+    aiosqlite has no public call for this; its own methods all go through `_execute`, which
+    queues a function for that thread, and `_conn`, the sqlite3 connection. Kept to this
+    one place, so a change in aiosqlite's internals breaks only here (and the store tests).
+    """
+    queued = connection._execute(work, connection._conn)  # type: ignore[no-untyped-call]
+    return cast("Awaitable[T]", queued)

@@ -201,6 +201,33 @@ async def test_parsing_leaves_the_event_loop_free(
     assert (report.new, report.rejected) == (1, [])
 
 
+async def test_each_file_is_read_hashed_and_parsed_in_one_worker_call(
+    store: Store, samples: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hop to a worker thread and back costs more than reading a post: one per file."""
+    calls: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        calls.append(function.__name__)
+        return await to_thread(function, *args, **kwargs)
+
+    monkeypatch.setattr(files_module.asyncio, "to_thread", counted)
+    report = await ingest_files(store.archive, samples)
+    assert (report.new, report.rejected) == (3, [])
+    assert calls == ["_read_and_parse"] * 3
+
+
+async def test_the_same_post_given_twice_is_stored_once(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.md"
+    shutil.copy(samples[0], copy)
+    report = await ingest_files(store.archive, [samples[0], copy])
+    assert (report.new, report.updated, report.unchanged, report.rejected) == (1, 0, 1, [])
+    assert [d.source for d in await store.archive.days()] == [str(samples[0])]
+
+
 async def test_a_post_over_max_post_bytes_is_refused_by_its_size(
     store: Store, samples: list[Path], tmp_path: Path
 ) -> None:

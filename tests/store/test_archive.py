@@ -313,10 +313,8 @@ def fail_after_writing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ingest fail after `_write_papers` has written every row of the day."""
     original = Archive._write_papers
 
-    async def write_then_fail(
-        db: aiosqlite.Connection, date: str, papers: Sequence[RankedPaper]
-    ) -> None:
-        await original(db, date, papers)
+    def write_then_fail(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
+        original(db, date, papers)
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(Archive, "_write_papers", staticmethod(write_then_fail))
@@ -369,6 +367,56 @@ async def test_a_constraint_violation_stores_nothing_of_the_day(store: Store) ->
 
 
 # --- reading -----------------------------------------------------------------------------------
+
+
+class Recording:
+    """A sqlite3 connection that records each statement it runs, once for every row given."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        self.statements.append(sql)
+        return self.connection.execute(sql, parameters)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
+        self.statements += [sql] * len(rows)
+        return self.connection.executemany(sql, rows)
+
+
+async def test_a_long_post_is_written_a_hundred_papers_to_a_statement(store: Store) -> None:
+    """The full-text index writes out what it gathered at the end of every statement that
+    adds to it: written a paper at a time, a post cost several times what it does now."""
+    day, _, path = SAMPLES[MARCH_5]
+    first = day.papers[0]
+    long_day = with_papers(
+        day,
+        [
+            dataclasses.replace(
+                first,
+                paper=dataclasses.replace(
+                    first.paper, arxiv_id=f"2103.{rank:05d}", title=f"Paper number {rank}"
+                ),
+                appearance=dataclasses.replace(first.appearance, rank=rank),
+            )
+            for rank in range(1, 251)
+        ],
+    )
+    recording: list[Recording] = []
+
+    def store_day(db: sqlite3.Connection) -> IngestOutcome:
+        recording.append(Recording(db))
+        return Archive._store_day(long_day, recording[0], source=path, content_hash="long")
+
+    assert await store.database.write(store_day) is IngestOutcome.NEW
+    statements = recording[0].statements
+    assert sum(s.startswith("INSERT INTO papers ") for s in statements) == 3
+    assert await store.archive.day(MARCH_5) == long_day
+    assert await store.archive.counts() == (1, 250, 250 * len(first.tweets))
+    assert await store.archive.search("number 250") == [
+        PaperMatch("2103.00250", "Paper number 250")
+    ]
 
 
 async def test_day_returns_papers_in_rank_order_with_their_tweets(store: Store) -> None:
