@@ -24,7 +24,16 @@ except SystemExit as exit:
     code = exit.code
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
-UNWANTED = ("discord", "jinja2", "tqdm", "apscheduler", "aiohttp", "bot.digest", "bot.render")
+UNWANTED = (
+    "discord",
+    "jinja2",
+    "tqdm",
+    "apscheduler",
+    "aiohttp",
+    "bot.digest",
+    "bot.render",
+    "bot.bluesky",
+)
 
 
 def imported(*args: str | Path) -> tuple[int, list[str]]:

@@ -9,11 +9,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
-from bot.store.bluesky import BlueskyPosts
 from bot.store.database import Database, StoreError, StoreUnavailable
 from bot.store.state import BotState
 
 if TYPE_CHECKING:
+    from bot.store.bluesky import BlueskyPosts
     from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
     from bot.store.subscriptions import SettingsChange, Subscriptions
 
@@ -34,8 +34,10 @@ __all__ = [
     "Subscriptions",
 ]
 
-# The channels' tables are loaded when first used: `hotpapers ingest` needs only the archive.
+# The channels' and the collector's tables are loaded when first used: `hotpapers ingest`
+# needs only the archive.
 _LATER = {
+    "BlueskyPosts": "bot.store.bluesky",
     "Deliveries": "bot.store.deliveries",
     "Delivery": "bot.store.deliveries",
     "LedgerRow": "bot.store.deliveries",
@@ -58,13 +60,18 @@ class Store:
         self.database = database
         self.archive = Archive(database)
         self.state = BotState(database)
-        self.bluesky = BlueskyPosts(database)
 
     @functools.cached_property
     def subscriptions(self) -> Subscriptions:
         from bot.store.subscriptions import Subscriptions
 
         return Subscriptions(self.database)
+
+    @functools.cached_property
+    def bluesky(self) -> BlueskyPosts:
+        from bot.store.bluesky import BlueskyPosts
+
+        return BlueskyPosts(self.database)
 
     @functools.cached_property
     def deliveries(self) -> Deliveries:
