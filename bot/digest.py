@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot import taxonomy
+from bot.limits import DIGEST_TOP
 from bot.models import Day, RankedPaper
 from bot.render import Message, Renderer
 
 __all__ = ["Digest", "DigestEntry", "DigestPlanner", "build_digest", "subscription_codes"]
-
-TOP_LIMIT = 25  # Discord shows at most 25 embeds in 3 messages; more is a wall of text
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +50,8 @@ def subscription_codes(categories: Iterable[str]) -> tuple[str, ...]:
 
 
 def _check(top: int, min_score: int) -> None:
-    if not 1 <= top <= TOP_LIMIT:
-        raise ValueError(f"top must be 1 to {TOP_LIMIT}, got {top}")
+    if not 1 <= top <= DIGEST_TOP:
+        raise ValueError(f"top must be 1 to {DIGEST_TOP}, got {top}")
     if min_score < 0:
         raise ValueError(f"min_score must be at least 0, got {min_score}")
 
@@ -65,7 +64,7 @@ def _select(
     matched = 0
     for ranked in day.papers:
         seen = ranked.appearance
-        if seen.retweets + seen.favorites < min_score:
+        if seen.score < min_score:
             continue
         covered = taxonomy.matching(subscribed, ranked.paper.categories)
         if not covered:
@@ -84,7 +83,7 @@ def build_digest(
     Keeps the post's rank order and papers scoring (retweets + favorites) at least
     `min_score`, then the first `top` of them. None when no paper matches: nothing to post.
     Raises taxonomy.UnknownCategory for a category that is not one, ValueError for a `top`
-    outside 1..25 or a negative `min_score`.
+    outside 1..DIGEST_TOP or a negative `min_score`.
     """
     _check(top, min_score)
     return _build(day, subscription_codes(categories), top, min_score)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
+from bot.limits import DIGEST_TOP
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Subscription
 from bot.samples import sample_posts
 
@@ -58,7 +59,7 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
         {"text": "Mars/Olympus", "suggestions": []},
     ],
     "invalid_setting": [
-        {"option": "top", "value": 100, "low": 1, "high": 25, "unit": "papers per digest"}
+        {"option": "top", "value": 100, "low": 1, "high": DIGEST_TOP, "unit": "papers per digest"}
     ],
     "empty_archive": [{}],
     "invalid_date": [{"text": "2021-13-01"}],
@@ -101,7 +102,7 @@ def digests(day: Day) -> list[Digest]:
         day.date, day.published_at, (RankedPaper(bare_paper, Appearance(day.date, 1, 1, 1), ()),)
     )
     found = [
-        build_digest(day, ["cs.CV"], top=25),
+        build_digest(day, ["cs.CV"], top=DIGEST_TOP),
         build_digest(day, ["cs.LG", "cs.*"], top=3, min_score=100),
         build_digest(day, ["cs.PL"], top=1),
         build_digest(bare_day, ["cs.CV"], top=1),

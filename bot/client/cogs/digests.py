@@ -8,12 +8,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.client.context import channel_target
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.dates import parse_day
 from bot.planning import Planner
-from bot.render import CHOICES_LIMIT, Renderer
+from bot.render import Renderer
 from bot.store import Archive, Subscriptions
 
 if TYPE_CHECKING:
@@ -81,4 +82,4 @@ class DigestsCog(commands.Cog):
             app_commands.Choice(name=f"{d.date} · {d.paper_count} papers", value=d.date.isoformat())
             for d in reversed(days)
             if d.date.isoformat().startswith(needle)
-        ][:CHOICES_LIMIT]
+        ][: limits.CHOICES]

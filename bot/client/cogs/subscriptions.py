@@ -10,11 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import taxonomy
+from bot import limits, taxonomy
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.render import CHOICES_LIMIT, Renderer, category_label, choice_name
+from bot.render import Renderer, category_label, choice_name
 from bot.store import Subscriptions
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class SubscriptionsCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=choice_name(name), value=value)
-            for name, value in taxonomy.autocomplete(current[:100], limit=CHOICES_LIMIT)
+            for name, value in taxonomy.autocomplete(current[:100], limit=limits.CHOICES)
         ]
 
     @app_commands.command(name="unsubscribe", description="Stop posting a category in this channel")
@@ -135,7 +135,7 @@ class SubscriptionsCog(commands.Cog):
             app_commands.Choice(name=choice_name(category_label(code)), value=code)
             for code in subscription.categories
             if needle in category_label(code).lower()
-        ][:CHOICES_LIMIT]
+        ][: limits.CHOICES]
 
     @app_commands.command(
         name="subscriptions", description="This channel's categories and settings"
