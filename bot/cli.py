@@ -424,8 +424,10 @@ def _digest_categories(text: str) -> tuple[str, ...]:
 
 
 async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
+    from bot.config import ConfigError
+    from bot.delivery.nonces import delivery_nonce, with_nonce
     from bot.digest import build_digest
-    from bot.render import Renderer, delivery_nonce
+    from bot.render import Renderer, TemplateOverrideError
 
     date = _date_argument(args.date)
     codes = _digest_categories(args.categories)
@@ -450,13 +452,18 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
             "`hotpapers days` lists them"
         )
     digest = build_digest(day, codes, top=top, min_score=args.min_score)
-    renderer = Renderer(config.templates.directory or None)
+    try:
+        renderer = Renderer(config.templates.directory or None)
+    except TemplateOverrideError as exc:
+        raise ConfigError(str(exc)) from None
     if args.json:
         messages = [] if digest is None else renderer.digest(digest)
-        bodies = [
-            m.body(None if args.channel is None else delivery_nonce(args.channel, date, part))
-            for part, m in enumerate(messages)
-        ]
+        bodies = [m.body() for m in messages]
+        if args.channel is not None:
+            bodies = [
+                with_nonce(body, delivery_nonce(args.channel, date, part))
+                for part, body in enumerate(bodies)
+            ]
         print(json.dumps(bodies, ensure_ascii=False))
     elif digest is None:
         wanted = f" with at least {args.min_score:,} retweets + favorites" if args.min_score else ""

@@ -6,22 +6,18 @@ escaped for Discord markdown and mentions, so no title or tweet can ping or brea
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
 from bot import limits, taxonomy
-from bot.config import ConfigError
+from bot.digest import Digest, DigestEntry
 from bot.models import PaperHistory, Subscription
 from bot.text import author_list, shorten
-
-if TYPE_CHECKING:
-    from bot.digest import Digest, DigestEntry
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
 # holds the files themselves there.
@@ -76,31 +72,6 @@ def embed_size(embed: Mapping[str, Any]) -> int:
     return size
 
 
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    text = ""
-    while True:
-        number, digit = divmod(number, 36)
-        text = _DIGITS[digit] + text
-        if not number:
-            return text
-
-
-def delivery_nonce(channel_id: int, date: dt.date, part: int) -> str:
-    """The same (channel, day, part) always gets the same nonce of at most 25 characters, so
-    Discord (`enforce_nonce`) answers a resend with the message it already posted."""
-    nonce = f"{_base36(channel_id)}.{date:%y%m%d}.{part}"
-    assert len(nonce) <= limits.NONCE
-    return nonce
-
-
-def with_nonce(body: Mapping[str, Any], nonce: str) -> dict[str, Any]:
-    """A message-create body that Discord posts at most once for `nonce`."""
-    return {**body, "nonce": nonce, "enforce_nonce": True}
-
-
 @dataclass(frozen=True, slots=True)
 class LinkButton:
     label: str
@@ -119,7 +90,7 @@ class Message:
     def as_ephemeral(self) -> Message:
         return replace(self, ephemeral=True)
 
-    def body(self, nonce: str | None = None) -> dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         """The JSON body of a message create (POST /channels/{id}/messages)."""
         body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
         if self.content:
@@ -136,7 +107,7 @@ class Message:
                     ],
                 }
             ]
-        return body if nonce is None else with_nonce(body, nonce)
+        return body
 
 
 @dataclass(slots=True)
@@ -198,8 +169,11 @@ def choice_name(text: str) -> str:
     return shorten(" ".join(text.split()), limits.CHOICE_NAME) or "?"
 
 
-class TemplateOverrideError(ConfigError):
-    """A template in the configured directory cannot be used; says which file and why."""
+class TemplateOverrideError(ValueError):
+    """A template in the configured directory cannot be used; says which file and why.
+
+    Part of the configuration (`[templates] directory`): the entry points report it as they
+    report a ConfigError."""
 
 
 class TemplateBlockError(RuntimeError):
@@ -288,15 +262,34 @@ class Renderer:
     def _try_overrides(self) -> None:
         """Fail at start-up, not at every digest, on a block that compiles but cannot render
         (an undefined attribute, say): every message is rendered once with sample data."""
-        # Imported here: the samples are built with bot.digest, which imports this module.
-        from bot.template_samples import render_every_message
-
         try:
-            render_every_message(self)
+            self.render_samples()
         except TemplateBlockError as exc:
             raise TemplateOverrideError(f"{exc} (tried with sample data at start)") from None
         finally:
             self._embeds.clear()
+
+    def render_samples(self) -> None:
+        """Render each message with each sample of `bot.template_samples`; raises what the
+        first failing block raises."""
+        # Imported here: the samples parse a bundled post, which only a start with template
+        # overrides needs.
+        from bot import template_samples as samples
+
+        day = samples.sample_day()
+        for history in samples.papers(day):
+            self.paper(history)
+        for digest in samples.digests(day):
+            self.digest(digest)
+            self.digest_header(digest, markdown=False)
+        for subscription in samples.subscriptions():
+            for next_due in (None, samples.NEXT_DUE):
+                self.subscriptions(
+                    subscription, channel_name="papers", default_top=10, next_due=next_due
+                )
+        for name, contexts in samples.NOTICES.items():
+            for context in contexts:
+                self.notice(name, **context)
 
     def block(self, template: str, name: str, **context: Any) -> str:
         """Render one `{% block %}` of a template with its own context (an override's first).

@@ -1,6 +1,6 @@
-"""Every message the templates make, rendered once with sample data: a template override's
-trial at start, so that a block failing on real data (`{{ paper.nope }}`) stops the bot
-before its first digest rather than failing every digest.
+"""Sample data that takes every branch of every template, for `Renderer.render_samples`: a
+template override's trial at start, so that a block failing on real data
+(`{{ paper.nope }}`) stops the bot before its first digest rather than failing every digest.
 
 The data is a real post (the bundled 2021-03-05 one) and the cases that take each block's
 other branches: a paper with empty fields, digests cut by their top or filtered by score,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
@@ -21,12 +21,10 @@ from bot.limits import DIGEST_TOP
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Subscription
 from bot.samples import sample_posts
 
-if TYPE_CHECKING:
-    from bot.render import Renderer
-
 SAMPLE_DATE = dt.date(2021, 3, 5)
 CHANNEL_ID = 1001
 
+NEXT_DUE = "<t:1615000000:f> (<t:1615000000:R>)"  # a channel waiting for its local time
 # Each notice's context as its command gives it; more than one where the block branches.
 NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "subscribed": [
@@ -133,21 +131,3 @@ def subscriptions() -> list[Subscription | None]:
         dataclasses.replace(active, paused=True, pause_reason="Discord refused to post here"),
         dataclasses.replace(active, problem="stored deliver_at '25:99' cannot be read"),
     ]
-
-
-def render_every_message(renderer: Renderer) -> None:
-    """Render each message with each sample; raises what the first failing block raises."""
-    day = sample_day()
-    for history in papers(day):
-        renderer.paper(history)
-    for digest in digests(day):
-        renderer.digest(digest)
-        renderer.digest_header(digest, markdown=False)
-    for subscription in subscriptions():
-        for next_due in (None, "<t:1615000000:f> (<t:1615000000:R>)"):
-            renderer.subscriptions(
-                subscription, channel_name="papers", default_top=10, next_due=next_due
-            )
-    for name, contexts in NOTICES.items():
-        for context in contexts:
-            renderer.notice(name, **context)

@@ -741,6 +741,25 @@ def test_run_without_a_token_leaves_an_archive_as_it_was(run: Run, samples_db: P
     assert after == before
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["digest", "--date", "2021-03-05", "--categories", "cs"]],
+    ids=lambda command: command[0],
+)
+def test_a_missing_templates_directory_is_a_usage_error(
+    run: Run, samples_db: Path, tmp_path: Path, command: list[str]
+) -> None:
+    config = tmp_path / "hotpapers.toml"
+    nowhere = tmp_path / "nowhere"
+    config.write_text(f"[templates]\ndirectory = {json.dumps(str(nowhere))}\n", encoding="utf-8")
+    environ = {"DISCORD_TOKEN": "test-token"}
+    assert run(*command, "--config", config, "--db", samples_db, environ=environ) == (
+        2,
+        "",
+        f"hotpapers: [templates] directory {nowhere} does not exist or is not a directory\n",
+    )
+
+
 def start_run(config: Path, *args: str) -> subprocess.Popen[str]:
     """`hotpapers run -v` as a process, with a token."""
     environ = {k: v for k, v in os.environ.items() if k != "HOTPAPERS_DB"}

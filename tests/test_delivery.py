@@ -8,8 +8,9 @@ import itertools
 
 import pytest
 
-from bot.delivery import Pacer
-from bot.render import delivery_nonce
+from bot.client.pacing import Pacer
+from bot.delivery.nonces import delivery_nonce, with_nonce
+from bot.render import Message
 
 
 def test_nonce_is_stable_short_and_distinct_per_part() -> None:
@@ -53,3 +54,13 @@ async def test_pacer_does_not_save_up_idle_time() -> None:
 def test_pacer_needs_a_positive_rate() -> None:
     with pytest.raises(ValueError, match="per_second must be positive, got 0"):
         Pacer(0)
+
+
+def test_a_body_with_its_nonce_keeps_mentions_off() -> None:
+    body = with_nonce(Message(content="hi").body(), "n-1")
+    assert body == {
+        "allowed_mentions": {"parse": []},
+        "content": "hi",
+        "nonce": "n-1",
+        "enforce_nonce": True,
+    }

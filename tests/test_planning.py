@@ -1,4 +1,5 @@
-"""When a digest is due: at once, or at the channel's local time, daylight saving included."""
+"""Planning: each distinct digest rendered once, when a digest is due (at once, or at the
+channel's local time, daylight saving included), and which ledger rows a plan writes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.planning import Planner, due_time
-from bot.render import Renderer
+from bot.models import Day
+from bot.planning import DayMessages, DeliveryPlanner, due_time
+from bot.render import Message, Renderer
 from bot.store import SettingsChange, Store
-from tests.store.test_archive import MARCH_15, ingest_sample
+from tests.store.test_archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample
+
+
+def sample_day(date: dt.date) -> Day:
+    return SAMPLES[date][0]
 
 
 def utc(text: str) -> dt.datetime:
@@ -78,7 +84,7 @@ async def test_a_channel_that_cannot_be_planned_is_skipped_alone(
         for sql, _ in BAD_ROWS.values():
             db.execute(sql)
     await ingest_sample(store, MARCH_15)
-    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3)
 
     with caplog.at_level(logging.WARNING, logger="bot.planning"):
         assert await planner.plan() == 1
@@ -100,10 +106,41 @@ async def test_a_channel_whose_subscription_is_fixed_is_planned(
     with contextlib.closing(sqlite3.connect(tmp_path / "archive.sqlite3")) as db, db:
         db.execute(BAD_ROWS[2][0])
     await ingest_sample(store, MARCH_15)
-    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3)
     assert await planner.plan() == 0
 
     await store.subscriptions.update_settings(2, SettingsChange(top=3))
     assert await planner.replan([2]) == 1
     [row] = await store.deliveries.ledger()
     assert (row.channel_id, row.status) == (2, "pending")
+
+
+# --- a day's rendered digests ----------------------------------------------------------------
+
+
+def test_day_messages_renders_each_distinct_digest_once() -> None:
+    day = sample_day(MARCH_5)
+    rendered = DayMessages(day, Renderer())
+    messages = rendered.messages(["cs.CV"], top=10)
+    assert rendered.messages(["cs.CV"], top=10) is messages
+    assert rendered.messages({"cs.cv"}, top=10) is messages
+    digest = rendered.digests.digest(["cs.CV"], top=10)
+    assert digest is not None
+    assert list(messages) == Renderer().digest(digest)
+    assert all(isinstance(m, Message) for m in messages)
+    assert rendered.messages(["hep-th"], top=10) == ()
+    assert (rendered.digests.builds, len(rendered)) == (2, 2)
+
+
+def test_day_messages_rejects_bad_arguments() -> None:
+    rendered = DayMessages(sample_day(MARCH_5), Renderer())
+    with pytest.raises(ValueError, match="top must be 1 to 25, got 0"):
+        rendered.messages(["cs.CV"], top=0)
+
+
+def test_day_messages_serves_many_channels_quickly() -> None:
+    rendered = DayMessages(sample_day(MARCH_24), Renderer())
+    sets = [("cs.CV",), ("cs.LG", "cs.CV"), ("cs.*",), ("cs.CL", "stat.ML"), ("hep-th",)]
+    for channel in range(100_000):
+        rendered.messages(sets[channel % len(sets)], top=10, min_score=channel % 2)
+    assert rendered.digests.builds == 10

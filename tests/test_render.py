@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from bot import limits, template_samples
 from bot.cli import main
-from bot.config import ConfigError
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
@@ -28,6 +27,7 @@ from bot.render import (
     Message,
     Renderer,
     TemplateBlockError,
+    TemplateOverrideError,
     embed_size,
     escape_markdown,
 )
@@ -130,7 +130,6 @@ def assert_message_fits(message: Message) -> None:
     for embed in message.embeds:
         assert_embed_fits(embed)
     assert message.body()["allowed_mentions"] == {"parse": []}
-    assert message.body("n-1")["allowed_mentions"] == {"parse": []}
 
 
 # --- escape_markdown -------------------------------------------------------------------------
@@ -764,13 +763,13 @@ def test_a_broken_override_is_refused_at_start(
     tmp_path: Path, name: str, text: str, problem: str
 ) -> None:
     (tmp_path / name).write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateOverrideError) as info:
         Renderer(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / name}{problem}")
 
 
 def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateOverrideError) as info:
         Renderer(tmp_path / "nowhere")
     assert str(info.value) == (
         f"[templates] directory {tmp_path / 'nowhere'} does not exist or is not a directory"
@@ -818,7 +817,7 @@ def test_an_override_that_fails_to_render_is_refused_at_start(
     tmp_path: Path, name: str, text: str, problem: str
 ) -> None:
     (tmp_path / name).write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateOverrideError) as info:
         Renderer(tmp_path)
     assert str(info.value) == f"{tmp_path / name}{problem} (tried with sample data at start)"
 
@@ -855,7 +854,7 @@ def test_a_block_failing_at_run_time_names_its_file_and_block() -> None:
 
 def test_the_samples_render_with_the_bundled_templates_and_take_every_branch() -> None:
     renderer = Renderer()
-    template_samples.render_every_message(renderer)
+    renderer.render_samples()
     notices = jinja2.Environment().parse((BUNDLED_TEMPLATES / "notices.j2").read_text("utf-8"))
     assert set(template_samples.NOTICES) == {b.name for b in notices.find_all(jinja2.nodes.Block)}
 

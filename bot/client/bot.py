@@ -18,11 +18,12 @@ from bot.client.cogs.digests import DigestsCog
 from bot.client.cogs.papers import PapersCog
 from bot.client.cogs.settings import SettingsCog
 from bot.client.cogs.subscriptions import SubscriptionsCog
+from bot.client.pacing import Pacer
 from bot.client.tree import HotPapersTree
 from bot.config import DISCORD_GATEWAY, Config, DiscordConfig
-from bot.delivery import Deliverer, DeliveryReport, Pacer
+from bot.delivery.deliverer import Deliverer, DeliveryReport
 from bot.ingest.sources import Source, poll_source
-from bot.planning import Planner
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.scheduler import POLL_JOB, Job, Jobs
 from bot.store import Store, StoreError
@@ -45,7 +46,7 @@ class HotPapersBot(commands.AutoShardedBot):
         config: Config,
         store: Store,
         renderer: Renderer,
-        planner: Planner,
+        planner: DeliveryPlanner,
         sources: Sequence[Source] = (),
         run_jobs: bool = True,
         force_sync: bool = False,

@@ -17,10 +17,10 @@ import discord
 
 from bot.client.bot import HotPapersBot, configure_endpoints
 from bot.client.errors import BotStartError
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.ingest.sources import DirectorySource, HttpSource, Source
-from bot.planning import Planner
-from bot.render import Renderer
+from bot.planning import DeliveryPlanner
+from bot.render import Renderer, TemplateOverrideError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,12 @@ STOP_GRACE = 8.0
 async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBot]:
     """Everything the bot needs, opened in order and closed in reverse."""
     configure_endpoints(config.discord)
-    renderer = Renderer(config.templates.directory or None)
+    try:
+        renderer = Renderer(config.templates.directory or None)
+    except TemplateOverrideError as exc:
+        raise ConfigError(str(exc)) from None  # reported as any bad configuration is
     async with await Store.open(config.database.path) as store, aiohttp.ClientSession() as session:
-        planner = Planner(
+        planner = DeliveryPlanner(
             store,
             renderer,
             default_top=config.digest.top,

@@ -26,7 +26,7 @@ import pytest
 
 from bot.cli import main as cli_main
 from bot.client.bot import HotPapersBot
-from bot.delivery import DeliveryReport
+from bot.delivery.deliverer import DeliveryReport
 from bot.ingest.sources import DirectorySource
 from bot.store import LedgerRow, Store, StoreUnavailable
 from tests.support.fake_discord import (

@@ -140,7 +140,7 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         )
         [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert (error.name, error.getMessage()) == (
-            "bot.delivery",
+            "bot.delivery.deliverer",
             f"digest 2021-03-15 for channel {PAPERS} cannot be sent",
         )
         assert error.exc_info is not None

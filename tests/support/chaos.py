@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from bot.delivery import DeliveryReport
+from bot.delivery.deliverer import DeliveryReport
 from bot.ingest.files import ingest_files
 from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord, RandomFailures
 from tests.support.harness import database_path, running_bot

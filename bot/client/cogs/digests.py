@@ -13,7 +13,7 @@ from bot.client.context import channel_target
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.dates import parse_day
-from bot.planning import Planner
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.store import Archive, Subscriptions
 
@@ -26,7 +26,7 @@ class DigestsCog(commands.Cog):
         self,
         archive: Archive,
         subscriptions: Subscriptions,
-        planner: Planner,
+        planner: DeliveryPlanner,
         renderer: Renderer,
     ) -> None:
         self.archive = archive

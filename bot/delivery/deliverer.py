@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,54 +17,10 @@ import aiohttp
 import discord
 from discord.http import Route
 
-from bot.render import delivery_nonce, with_nonce
+from bot.delivery.nonces import delivery_nonce, with_nonce
 from bot.store import Delivery, Store, StoreError
 
 log = logging.getLogger(__name__)
-
-
-class Pacer:
-    """Spaces requests evenly at `per_second`, under Discord's global limit (50 a second).
-
-    discord.py waits out a route's bucket once its headers say it is empty, but only reacts
-    to a global 429 after the fact. The pacer is an aiohttp hook (`trace_config`), so it acts
-    as each request is sent, after any bucket wait: requests released together by a bucket
-    still leave one by one.
-    """
-
-    def __init__(self, per_second: float) -> None:
-        if not per_second > 0:
-            raise ValueError(f"per_second must be positive, got {per_second}")
-        self.interval = 1.0 / per_second
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        """Return at this caller's slot: the first at once, each next `interval` later."""
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def trace_config(self) -> aiohttp.TraceConfig:
-        """Paces every REST request (`Route.BASE`) but interaction responses, which Discord
-        exempts from the global limit; for discord.py's `http_trace`."""
-        trace = aiohttp.TraceConfig()
-
-        async def on_request_start(
-            session: aiohttp.ClientSession,
-            context: object,
-            params: aiohttp.TraceRequestStartParams,
-        ) -> None:
-            url = str(params.url)
-            if url.startswith(Route.BASE) and not _EXEMPT.match(url, len(Route.BASE)):
-                await self.wait()
-
-        trace.on_request_start.append(on_request_start)
-        return trace
-
-
-_EXEMPT = re.compile(r"/(interactions|webhooks)/")
 
 
 @dataclass(slots=True)
@@ -80,7 +35,7 @@ class DeliveryReport:
 
 class Deliverer:
     """Posts due deliveries through discord.py's HTTP client, which waits out 429s itself
-    (and, in the bot, is paced by a `Pacer`)."""
+    (and, in the bot, is paced by the client's `Pacer`)."""
 
     def __init__(
         self,
