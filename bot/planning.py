@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable
 from bot.digest import DayDigests, DigestKey
 from bot.models import Day, Subscription
 from bot.render import Message, Renderer
-from bot.store import PlannedDelivery, Store
-from bot.store.deliveries import EncodedDigest, encode_digest
+from bot.store import EncodedDigest, PlannedDelivery, Store, encode_digest
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.planning import DeliveryPlanner
 from bot.render import Renderer
-from bot.store import PlannedDelivery, Store
+from bot.store import PlannedDelivery, Store, encode_digest
 from bot.store.database import migrations
-from bot.store.deliveries import DUE_QUERY, encode_digest
+from bot.store.deliveries import DUE_QUERY
 
 from .test_archive import MARCH_5, MARCH_15, MARCH_24, ingest_sample, query
 

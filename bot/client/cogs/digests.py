@@ -15,10 +15,10 @@ from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.dates import parse_day
 from bot.planning import DeliveryPlanner
 from bot.render import Renderer
-from bot.store import Archive, Subscriptions
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Archive, Subscriptions
 
 
 class DigestsCog(commands.Cog):

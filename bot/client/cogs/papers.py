@@ -14,10 +14,10 @@ from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.render import Renderer, choice_name
-from bot.store import Archive
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Archive
 
 
 class PapersCog(commands.Cog):

@@ -20,10 +20,11 @@ from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal
 from bot.render import Renderer, choice_name
-from bot.store import SettingsChange, Subscriptions
+from bot.store import SettingsChange
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Subscriptions
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _IMMEDIATE = {"now", "off", "asap", "immediately", "none"}

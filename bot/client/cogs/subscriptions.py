@@ -15,10 +15,10 @@ from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.render import Renderer, category_label, choice_name
-from bot.store import Subscriptions
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Subscriptions
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
