@@ -70,7 +70,8 @@ async def measure(channels: int) -> dict[str, Any]:
                 )
                 try:
                     await http.static_login("token")
-                    deliverer = Deliverer(http, store, clock=lambda: later)
+                    deliverer = Deliverer(store, clock=lambda: later)
+                    deliverer.attach(http)
                     report = await deliverer.deliver_due()
                 finally:
                     await http.close()

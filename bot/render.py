@@ -6,6 +6,7 @@ escaped for Discord markdown and mentions, so no title or tweet can ping or brea
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -153,6 +154,13 @@ class EmbedBuilder:
 def _link(url: str, limit: int) -> str | None:
     """`url` when Discord takes it as a link (http(s), within `limit`), else None."""
     return url if len(url) <= limit and url.startswith(("https://", "http://")) else None
+
+
+def discord_time(moment: dt.datetime) -> str:
+    """A moment as Discord shows it to each reader, in their own time zone: the date and
+    time, then how long from now ("in 3 hours")."""
+    stamp = int(moment.timestamp())
+    return f"<t:{stamp}:f> (<t:{stamp}:R>)"
 
 
 def category_label(code: str) -> str:
@@ -361,13 +369,13 @@ class Renderer:
         *,
         channel_name: str,
         default_top: int,
-        next_due: str | None = None,
+        next_due: dt.datetime | None = None,
     ) -> Message:
         ctx: dict[str, Any] = {
             "subscription": subscription,
             "channel": channel_name,
             "default_top": default_top,
-            "next_due": next_due,
+            "next_due": None if next_due is None else discord_time(next_due),
         }
         embed = EmbedBuilder(
             title=self.block("subscriptions.j2", "title", **ctx),

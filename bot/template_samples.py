@@ -24,7 +24,7 @@ from bot.samples import sample_posts
 SAMPLE_DATE = dt.date(2021, 3, 5)
 CHANNEL_ID = 1001
 
-NEXT_DUE = "<t:1615000000:f> (<t:1615000000:R>)"  # a channel waiting for its local time
+NEXT_DUE = dt.datetime(2021, 3, 6, 3, 6, 40, tzinfo=dt.UTC)  # a channel waiting for its time
 # Each notice's context as its command gives it; more than one where the block branches.
 NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "subscribed": [

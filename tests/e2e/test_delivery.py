@@ -144,8 +144,8 @@ class Harness:
 
     async def run(self) -> DeliveryReport:
         """One poll of the watched directory, then one delivery run (the two scheduled jobs)."""
-        await self.bot.poll_sources()
-        return await self.bot.deliver_due()
+        await self.bot.service.poll_sources()
+        return await self.bot.service.deliver_due()
 
     def posts(self, channel: int) -> list[RecordedRequest]:
         return self.fake.find_requests("POST", f"/channels/{channel}/messages")
@@ -302,11 +302,11 @@ async def test_top_setting_replans_an_unsent_digest(
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
         d.publish("2021-03-15", sample_text("2021-03-15"))
-        await d.bot.poll_sources()  # planned with the default top 10, not sent yet
+        await d.bot.service.poll_sources()  # planned with the default top 10, not sent yet
         assert [r.status for r in await d.ledger()] == ["pending"]
 
         assert "Top papers per digest: 2" in await d.settings(top=2)
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
 
         assert report.sent_messages == 1
         [message] = d.messages(PAPERS)
@@ -364,7 +364,7 @@ async def test_delivery_time_in_the_channel_time_zone(
 ) -> None:
     now = [utc("2021-03-16T10:00:00")]
     async with delivering(fake_discord, tmp_path) as d:
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         assert f"Delivery: {time} {zone}" in await d.settings(time=time, timezone=zone)
         d.publish("2021-03-15", sample_text("2021-03-15"))
@@ -380,7 +380,7 @@ async def test_delivery_time_in_the_channel_time_zone(
             assert f"next digest due <t:{int(due_at.timestamp())}:f>" in shown
 
             now[0] = due_at - dt.timedelta(seconds=1)
-            assert (await d.bot.deliver_due()).sent_messages == 0
+            assert (await d.bot.service.deliver_due()).sent_messages == 0
             now[0] = due_at
         assert (await d.run()).sent_messages == 1
         [message] = d.messages(PAPERS)
@@ -660,7 +660,7 @@ async def test_lost_response_retried_on_a_later_run_does_not_post_twice(
     async with delivering(fake_discord, tmp_path) as d:
         start = dt.datetime.now(dt.UTC)
         now = [start]
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503, commit=True)
         d.publish("2021-03-15", sample_text("2021-03-15"))
@@ -704,7 +704,7 @@ async def test_settings_change_after_a_lost_response_keeps_the_digest_whole(
     assert len(want) == 24
     async with delivering(fake_discord, tmp_path, digest={"top": 25}) as d:
         now = [dt.datetime.now(dt.UTC)]
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs")
         fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503, commit=True)
         d.publish("2021-03-25", big_day)
@@ -734,7 +734,7 @@ async def test_day_retried_later_is_not_overtaken_by_the_next_day(
     server error (503: discord.py does not retry it, the ledger backs off)."""
     async with delivering(fake_discord, tmp_path) as d:
         now = [dt.datetime.now(dt.UTC)]
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503)
         d.publish("2021-03-15", sample_text("2021-03-15"))
@@ -766,7 +766,7 @@ def rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "bot.client.bot" and r.getMessage().startswith("post rejected")
+        if r.name == "bot.service" and r.getMessage().startswith("post rejected")
     ]
 
 
@@ -777,7 +777,7 @@ async def test_half_written_post_waits_until_complete(
     caplog.set_level(logging.WARNING)
     text = sample_text("2021-03-15")
     async with delivering(fake_discord, tmp_path, settle_seconds=2.0) as d:
-        [source] = d.bot.sources
+        [source] = d.bot.service.sources
         assert isinstance(source, DirectorySource)
         now = [0.0]  # the source's clock, moved by hand: no sleeping, no timing luck
         source.clock = lambda: now[0]
@@ -835,8 +835,8 @@ async def test_rate_limits_that_outlast_discord_py_halt_every_delivery(
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
         await d.subscribe("cs.CV", channel=GENERAL)
-        d.bot.deliverer.base_backoff = 0.5
-        d.bot.deliverer.concurrency = 1  # nothing else in flight when the 429s come back
+        d.bot.service.deliverer.base_backoff = 0.5
+        d.bot.service.deliverer.concurrency = 1  # nothing else in flight when the 429s come back
         fake_discord.fail_next("POST", "/channels/{id}/messages", 429, count=5, retry_after=0.01)
         d.publish("2021-03-15", sample_text("2021-03-15"))
         report = await d.run()
@@ -846,11 +846,11 @@ async def test_rate_limits_that_outlast_discord_py_halt_every_delivery(
         assert len({p.path for p in posts}) == 1  # one channel tried, the other left alone
         assert (report.sent_messages, report.retried, report.failed) == (0, 1, 0)
         assert {r.status for r in await d.ledger(PAPERS) + await d.ledger(GENERAL)} == {"pending"}
-        assert (await d.bot.deliver_due()).sent_messages == 0  # still waiting: no request
+        assert (await d.bot.service.deliver_due()).sent_messages == 0  # still waiting: no request
         assert len(fake_discord.find_requests("POST", "/channels/{id}/messages")) == 5
 
         await asyncio.sleep(1.1)  # Retry-After: 1 (more than base_backoff)
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
         assert report.completed == 2
         assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
         assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
@@ -862,8 +862,8 @@ async def test_a_refused_token_stops_deliveries_instead_of_failing_every_digest(
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
         await d.subscribe("cs.CV", channel=GENERAL)
-        d.bot.deliverer.max_backoff = 0.5
-        d.bot.deliverer.concurrency = 1  # nothing else in flight when the 401 comes back
+        d.bot.service.deliverer.max_backoff = 0.5
+        d.bot.service.deliverer.concurrency = 1  # nothing else in flight when the 401 comes back
         fake_discord.fail_next("POST", "/channels/{id}/messages", 401)
         d.publish("2021-03-15", sample_text("2021-03-15"))
         report = await d.run()
@@ -880,7 +880,7 @@ async def test_a_refused_token_stops_deliveries_instead_of_failing_every_digest(
         )
 
         await asyncio.sleep(0.6)
-        assert (await d.bot.deliver_due()).completed == 2
+        assert (await d.bot.service.deliver_due()).completed == 2
         assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
 
 
@@ -908,7 +908,7 @@ async def test_a_changed_post_replans_the_digests_not_sent_yet(
     shorter day; when the whole post arrives, digests still waiting carry all of it."""
     now = [utc("2021-03-16T10:00:00")]
     async with delivering(fake_discord, tmp_path) as d:
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         await d.settings(time="18:00", timezone="UTC")
         await d.subscribe("cs.CV", channel=GENERAL)  # no time: posted as soon as read
@@ -923,7 +923,7 @@ async def test_a_changed_post_replans_the_digests_not_sent_yet(
         d.publish("2021-03-15", text)
         await d.run()
         now[0] = utc("2021-03-16T18:00:00")
-        assert (await d.bot.deliver_due()).completed == 1
+        assert (await d.bot.service.deliver_due()).completed == 1
         assert d.titles(PAPERS) == [CV_0315_TITLES]
         assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
         assert d.titles(GENERAL) == [CV_0315_TITLES[:2]]
@@ -953,10 +953,10 @@ async def test_a_message_posted_while_the_ledger_cannot_be_written_is_not_posted
         first = await d.run()
         assert (first.sent_messages, first.completed) == (1, 0)
         assert [r.status for r in await d.ledger()] == ["pending"]
-        second = await d.bot.deliver_due()  # the ledger still refuses: nothing posted
+        second = await d.bot.service.deliver_due()  # the ledger still refuses: nothing posted
         assert (second.sent_messages, second.completed) == (0, 0)
         assert failures == []
-        third = await d.bot.deliver_due()
+        third = await d.bot.service.deliver_due()
         assert (third.sent_messages, third.completed) == (0, 1)
 
         [message] = d.messages(PAPERS)

@@ -120,7 +120,7 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         await d.subscribe("cs.CV")
         await d.subscribe("cs.LG", channel=GENERAL)
         d.publish("2021-03-15", sample_text("2021-03-15"))
-        await d.bot.poll_sources()  # planned, not sent
+        await d.bot.service.poll_sources()  # planned, not sent
         # #papers' stored digest is no longer a list of message bodies.
         forge(
             tmp_path,
@@ -129,7 +129,7 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         )
         caplog.clear()
 
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
         assert (report.sent_messages, report.completed, report.failed) == (1, 1, 1)
         assert [m["content"] for m in d.messages(GENERAL)] == [LG_0315_HEADER]
         assert d.posts(PAPERS) == []
@@ -146,7 +146,7 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         assert error.exc_info is not None
 
         # Not tried again at every run.
-        assert (await d.bot.deliver_due()).failed == 0
+        assert (await d.bot.service.deliver_due()).failed == 0
         assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
         assert len(d.posts(GENERAL)) == 1
 
@@ -203,13 +203,13 @@ async def test_a_stored_digest_that_is_not_json_fails_alone(
         await d.subscribe("cs.CV")
         await d.subscribe("cs.LG", channel=GENERAL)
         d.publish("2021-03-15", sample_text("2021-03-15"))
-        await d.bot.poll_sources()
+        await d.bot.service.poll_sources()
         forge(
             tmp_path,
             "UPDATE digests SET messages = 'not json' WHERE digest_hash ="
             f" (SELECT digest_hash FROM deliveries WHERE channel_id = {PAPERS})",
         )
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
         assert (report.completed, report.failed) == (1, 1)
         assert [m["content"] for m in d.messages(GENERAL)] == [LG_0315_HEADER]
         [row] = await d.ledger(PAPERS)

@@ -66,8 +66,8 @@ async def deliver_through_chaos(
             assert await bot.store.subscriptions.subscribe(channel_id, GUILD_ID, codes)
         ingested = await ingest_files(bot.store.archive, posts)
         assert ingested.new == len(posts), ingested.summary()
-        bot.deliverer.base_backoff = backoff
-        planned = await bot.planner.plan()
+        bot.service.deliverer.base_backoff = backoff
+        planned = await bot.service.planner.plan()
         assert planned == len(layout.channels) * len(layout.days)
         failures = fake.fail_randomly(
             "POST", MESSAGES_PATH, server_errors=server_errors, rate_limits=rate_limits, seed=seed
@@ -76,7 +76,7 @@ async def deliver_through_chaos(
         started = loop.time()
         reports: list[DeliveryReport] = []
         while True:
-            reports.append(await bot.deliverer.deliver_due())
+            reports.append(await bot.service.deliverer.deliver_due())
             rows = await bot.store.deliveries.ledger()
             if all(row.status != "pending" for row in rows):
                 break

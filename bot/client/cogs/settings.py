@@ -43,7 +43,7 @@ class SettingsCog(commands.Cog):
         renderer: Renderer,
         default_top: int,
         on_change: Callable[[int], Awaitable[None]],
-        next_due: Callable[[int], Awaitable[str | None]],
+        next_due: Callable[[int], Awaitable[dt.datetime | None]],
     ) -> None:
         self.subscriptions = subscriptions
         self.renderer = renderer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ class SubscriptionsCog(commands.Cog):
         renderer: Renderer,
         default_top: int,
         on_change: Callable[[int], Awaitable[None]],
-        next_due: Callable[[int], Awaitable[str | None]],
+        next_due: Callable[[int], Awaitable[dt.datetime | None]],
     ) -> None:
         self.subscriptions = subscriptions
         self.renderer = renderer
