@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 
 import pytest
 
 from bot.client.pacing import Pacer
 from bot.delivery.nonces import delivery_nonce, with_nonce
 from bot.render import Message
+from tests.support.clock import FakeClock
 
 
 def test_nonce_is_stable_short_and_distinct_per_part() -> None:
@@ -23,32 +23,23 @@ def test_nonce_is_stable_short_and_distinct_per_part() -> None:
 
 
 async def test_pacer_spaces_concurrent_callers_evenly() -> None:
-    pacer = Pacer(50.0)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    times: list[float] = []
-
-    async def caller() -> None:
-        await pacer.wait()
-        times.append(loop.time() - started)
-
-    await asyncio.gather(*(caller() for _ in range(11)))
-    times.sort()
-    assert times[0] < 0.01  # the first goes at once
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.018  # 1/50 s apart, give or take the timer's resolution
-    assert times[-1] >= 10 / 50 - 0.005
+    clock = FakeClock(0.0)
+    pacer = Pacer(50.0, clock=clock, sleep=clock.sleep)
+    await asyncio.gather(*(pacer.wait() for _ in range(11)))
+    # The first goes at once, each next 1/50 s after the one before (the clock moves on as
+    # each sleeps): eleven callers take ten intervals, none goes together with another.
+    assert clock.sleeps == pytest.approx([1 / 50] * 10)
+    assert clock() == pytest.approx(10 / 50)
 
 
 async def test_pacer_does_not_save_up_idle_time() -> None:
-    pacer = Pacer(20.0)
+    clock = FakeClock(0.0)
+    pacer = Pacer(20.0, clock=clock, sleep=clock.sleep)
     await pacer.wait()
-    await asyncio.sleep(0.2)  # idle: no burst of four afterwards
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await pacer.wait()
-    await pacer.wait()
-    assert loop.time() - started >= 0.045
+    clock.advance(0.2)  # idle: no burst of four afterwards
+    await pacer.wait()  # at once
+    await pacer.wait()  # 1/20 s later
+    assert clock.sleeps == pytest.approx([0.05])
 
 
 def test_pacer_needs_a_positive_rate() -> None:

@@ -4,7 +4,9 @@ client, which every request goes through (digests and command syncs alike)."""
 from __future__ import annotations
 
 import asyncio
+import math
 import re
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from discord.http import Route
@@ -19,19 +21,28 @@ class Pacer:
     still leave one by one.
     """
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        """`clock` and `sleep` are the event loop's unless given (a test's clock)."""
         if not per_second > 0:
             raise ValueError(f"per_second must be positive, got {per_second}")
         self.interval = 1.0 / per_second
-        self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = -math.inf
 
     async def wait(self) -> None:
         """Return at this caller's slot: the first at once, each next `interval` later."""
-        now = asyncio.get_running_loop().time()
+        now = self._clock() if self._clock else asyncio.get_running_loop().time()
         slot = max(now, self._next)
         self._next = slot + self.interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
     def trace_config(self) -> aiohttp.TraceConfig:
         """Paces every REST request (`Route.BASE`) but interaction responses, which Discord

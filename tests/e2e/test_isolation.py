@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
-from tests.support.harness import database_path
-from tests.support.posts import sample_text
-
-from .test_delivery import (
+from tests.support.delivery import (
     CV_0315_HEADER,
     CV_0315_TITLES,
     GENERAL,
@@ -27,6 +23,9 @@ from .test_delivery import (
     delivering,
     expected_titles,
 )
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
+from tests.support.harness import database_path
+from tests.support.posts import sample_text
 
 # Channels of the fake guild whose stored settings no /settings call could have written.
 BAD_SETTINGS = {
