@@ -23,7 +23,7 @@ from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
-from tests.ingest.test_parser import PERCEIVER, PERCEIVER_TWEETS
+from tests.support.posts import PERCEIVER, PERCEIVER_TWEETS
 
 SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
 JSON_KEYS = [

@@ -15,7 +15,7 @@ from bot.models import Day
 from bot.planning import DayMessages, DeliveryPlanner, due_time
 from bot.render import Message, Renderer
 from bot.store import SettingsChange, Store
-from tests.store.test_archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample
+from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample
 
 
 def sample_day(date: dt.date) -> Day:

@@ -11,8 +11,7 @@ from bot.render import Renderer
 from bot.store import PlannedDelivery, Store, encode_digest
 from bot.store.database import migrations
 from bot.store.deliveries import DUE_QUERY
-
-from .test_archive import MARCH_5, MARCH_15, MARCH_24, ingest_sample, query
+from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, ingest_sample, query
 
 NOW = dt.datetime(2021, 3, 25, 12, 0, tzinfo=dt.UTC)
 DIGEST = encode_digest([{"content": "**Hot Papers** · 1 of 1 papers match cs.CV"}])

@@ -11,8 +11,7 @@ from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.store import Store
 from bot.store.archive import ForgottenDay
-
-from .test_archive import (
+from tests.support.archive import (
     ARCHIVE_TABLES,
     MARCH_5,
     MARCH_15,
