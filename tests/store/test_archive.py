@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -262,21 +262,24 @@ async def test_a_replaced_post_that_relists_a_paper_differently_wins_if_newest(
 # --- atomicity ---------------------------------------------------------------------------------
 
 
-def fail_after_writing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make ingest fail after `_write_papers` has written every row of the day."""
-    original = Archive._write_papers
+def fail_after_writing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the archive's next write fail after its work wrote every row, before COMMIT."""
+    write = store.database.write
 
-    def write_then_fail(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
-        original(db, date, papers)
-        raise RuntimeError("disk on fire")
+    async def write_then_fail(work: Callable[[sqlite3.Connection], Any]) -> Any:
+        def then_fail(connection: sqlite3.Connection) -> Any:
+            work(connection)
+            raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Archive, "_write_papers", staticmethod(write_then_fail))
+        return await write(then_fail)
+
+    monkeypatch.setattr(store.database, "write", write_then_fail)
 
 
 async def test_a_failed_ingest_stores_nothing(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_after_writing(monkeypatch)
+    fail_after_writing(store, monkeypatch)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await ingest_sample(store, MARCH_5)
     assert await store.archive.counts() == (0, 0, 0)
@@ -293,7 +296,7 @@ async def test_a_failed_update_keeps_the_old_day(
     await ingest_samples(store)
     before = await snapshot(store)
     day = SAMPLES[MARCH_5][0]
-    fail_after_writing(monkeypatch)
+    fail_after_writing(store, monkeypatch)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await store.archive.ingest(
             with_papers(day, day.papers[:5]), source="edited.md", content_hash="edited"
