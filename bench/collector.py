@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from bench.common import table
-from bot.bluesky.events import Cursor
+from bot.bluesky.posts import Cursor
 from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream
 from bot.store import Store

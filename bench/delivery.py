@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import archive_copy, table
-from bot.delivery import Deliverer, Pacer
-from bot.planning import Planner
+from bot.client.pacing import Pacer
+from bot.delivery.deliverer import Deliverer
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.sandbox.local_discord import (
     GUILD_ID,
@@ -46,7 +47,7 @@ async def measure(channels: int) -> dict[str, Any]:
             assert latest is not None
             day = await store.archive.day(latest)
             assert day is not None
-            await Planner(store, Renderer(), default_top=10, catch_up_days=3).plan_day(day)
+            await DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3).plan_day(day)
             later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
             # What each channel must get: its digest's messages, all due by `later`.
             expected = {
@@ -69,7 +70,8 @@ async def measure(channels: int) -> dict[str, Any]:
                 )
                 try:
                     await http.static_login("token")
-                    deliverer = Deliverer(http, store, clock=lambda: later)
+                    deliverer = Deliverer(store, clock=lambda: later)
+                    deliverer.attach(http)
                     report = await deliverer.deliver_due()
                 finally:
                     await http.close()

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.common import archive_copy, peak_rss_mb, table
-from bot.planning import Planner
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.store import Store
 
@@ -34,7 +34,7 @@ async def measure(channels: int) -> dict[str, float]:
             day = await store.archive.day(latest)
             assert day is not None
             baseline = peak_rss_mb()
-            planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+            planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3)
 
             started = time.perf_counter()
             planned = await planner.plan_day(day)

@@ -182,7 +182,7 @@ async def chaos(channels: int, seeds: list[int]) -> bool:
             await fake.start()
             undo = point_discord_at(fake)
             try:
-                run = await deliver_through_chaos(fake, work, layout, seed=seed, limit=300.0)
+                run = await deliver_through_chaos(fake, work, layout, seed=seed, runs=5000)
                 result = tally(prepare_view(fake, work, layout), layout.days, expected)
                 problems = len(fake.schema_problems) + len(fake.unknown_requests)
             finally:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import archive_copy, table
-from bot.planning import Planner
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.sandbox.local_discord import LocalDiscord, RateLimits
 from bot.store import Store
@@ -55,7 +55,7 @@ async def prepare(path: Path, channels: int, missed: bool) -> tuple[str, str, in
                     row = await cursor.fetchone()
             to_plan = int(row[0]) if row and row[0] else 0
         elif channels:
-            await Planner(store, Renderer(), default_top=10, catch_up_days=3).plan()
+            await DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3).plan()
             sent_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             async with store.database.transaction() as db:
                 await db.execute(

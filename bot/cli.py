@@ -14,7 +14,9 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.limits import DIGEST_TOP
 from bot.sandbox import DEMO_SCRIPT
+from bot.text import author_list, shorten
 
 # Each command imports what it needs when it runs: `hotpapers --help` and `hotpapers ingest`
 # start without discord, Jinja2 and the digest and scheduler machinery.
@@ -125,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated codes or archives, e.g. cs.CV,cs.LG or cs",
     )
     digest.add_argument(
-        "--top", type=int, metavar="N", help="at most N papers, 1 to 25 (default: [digest] top)"
+        "--top",
+        type=int,
+        metavar="N",
+        help=f"at most N papers, 1 to {DIGEST_TOP} (default: [digest] top)",
     )
     digest.add_argument(
         "--min-score",
@@ -419,15 +424,16 @@ def _digest_categories(text: str) -> tuple[str, ...]:
 
 
 async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
-    from bot.digest import TOP_LIMIT as DIGEST_TOP_LIMIT
+    from bot.config import ConfigError
+    from bot.delivery.nonces import delivery_nonce, with_nonce
     from bot.digest import build_digest
-    from bot.render import Renderer, delivery_nonce
+    from bot.render import Renderer, TemplateOverrideError
 
     date = _date_argument(args.date)
     codes = _digest_categories(args.categories)
     top = config.digest.top if args.top is None else args.top
-    if not 1 <= top <= DIGEST_TOP_LIMIT:
-        raise CommandError(f"--top must be 1 to {DIGEST_TOP_LIMIT}, got {top}", EXIT_USAGE)
+    if not 1 <= top <= DIGEST_TOP:
+        raise CommandError(f"--top must be 1 to {DIGEST_TOP}, got {top}", EXIT_USAGE)
     if args.min_score < 0:
         raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
     if args.channel is not None and not args.json:
@@ -446,13 +452,18 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
             "`hotpapers days` lists them"
         )
     digest = build_digest(day, codes, top=top, min_score=args.min_score)
-    renderer = Renderer(config.templates.directory or None)
+    try:
+        renderer = Renderer(config.templates.directory or None)
+    except TemplateOverrideError as exc:
+        raise ConfigError(str(exc)) from None
     if args.json:
         messages = [] if digest is None else renderer.digest(digest)
-        bodies = [
-            m.body(None if args.channel is None else delivery_nonce(args.channel, date, part))
-            for part, m in enumerate(messages)
-        ]
+        bodies = [m.body() for m in messages]
+        if args.channel is not None:
+            bodies = [
+                with_nonce(body, delivery_nonce(args.channel, date, part))
+                for part, body in enumerate(bodies)
+            ]
         print(json.dumps(bodies, ensure_ascii=False))
     elif digest is None:
         wanted = f" with at least {args.min_score:,} retweets + favorites" if args.min_score else ""
@@ -476,19 +487,13 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
 }
 
 
-def _authors(authors: Sequence[str], limit: int = 6) -> str:
-    if len(authors) <= limit:
-        return ", ".join(authors)
-    return f"{', '.join(authors[:limit])} and {len(authors) - limit} more ({len(authors)} authors)"
-
-
 def write_day(day: Day, top: int, out: TextIO) -> None:
     shown = day.papers[:top]
     out.write(f"Hot Papers {day.date}: top {len(shown)} of {len(day.papers)}\n\n")
     for ranked in shown:
         paper, seen = ranked.paper, ranked.appearance
         out.write(f"{seen.rank:>2}. {paper.title}\n")
-        out.write(f"    {_authors(paper.authors, 3)}\n")
+        out.write(f"    {author_list(paper.authors, 3)}\n")
         out.write(
             f"    {', '.join(paper.categories)} · {seen.retweets} retweets, "
             f"{seen.favorites} favorites · {paper.abs_url}\n\n"
@@ -497,15 +502,13 @@ def write_day(day: Day, top: int, out: TextIO) -> None:
 
 def write_digest(digest: Digest, header: str, out: TextIO) -> None:
     """A digest for a terminal: the header, then each paper with its matching codes in [ ]."""
-    from bot.render import shorten
-
     wrap = textwrap.TextWrapper(width=100, initial_indent="    ", subsequent_indent="    ")
     out.write(f"{header}\n")
     for entry in digest.entries:
         paper, seen = entry.ranked.paper, entry.ranked.appearance
         codes = " · ".join(f"[{c}]" if c in entry.matching else c for c in paper.categories)
         out.write(f"\n#{seen.rank} · {paper.title}\n")
-        out.write(f"    {_authors(paper.authors, 3)}\n")
+        out.write(f"    {author_list(paper.authors, 3)}\n")
         out.write(f"    {codes}\n")
         out.write(f"    {seen.retweets:,} retweets · {seen.favorites:,} favorites\n")
         abstract = " ".join(paper.abstract.split())
@@ -520,7 +523,7 @@ def write_paper(history: PaperHistory, out: TextIO) -> None:
     wrap = textwrap.TextWrapper(width=100, initial_indent="  ", subsequent_indent="  ")
     out.write(f"{paper.title}\n")
     out.write(f"arXiv:{paper.arxiv_id} · {', '.join(paper.categories)}\n")
-    out.write(f"{_authors(paper.authors)}\n")
+    out.write(f"{author_list(paper.authors, 6)}\n")
     out.write(f"abs: {paper.abs_url}\n")
     out.write(f"pdf: {paper.pdf_url or '(none)'}\n\n")
     paragraphs = paper.abstract.split("\n\n") if paper.abstract.strip() else [NO_ABSTRACT]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from bot.limits import DIGEST_TOP
+
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or holds a bad value; says which and why."""
@@ -50,7 +52,7 @@ class SourceConfig:
 
 @dataclass(frozen=True, slots=True)
 class DigestConfig:
-    top: int = 10  # papers per digest unless a channel sets its own (1 to 25)
+    top: int = 10  # papers per digest unless a channel sets its own (1 to DIGEST_TOP)
     catch_up_days: int = 3  # after downtime, at most this many missed days per channel
     deliver_seconds: int = 30  # how often due deliveries are looked for
 
@@ -231,8 +233,8 @@ def _check(config: Config, origin: str) -> None:
         )
     if source.max_post_bytes < 1:
         problems.append(f"[source] max_post_bytes must be at least 1, got {source.max_post_bytes}")
-    if not 1 <= config.digest.top <= 25:
-        problems.append(f"[digest] top must be 1 to 25, got {config.digest.top}")
+    if not 1 <= config.digest.top <= DIGEST_TOP:
+        problems.append(f"[digest] top must be 1 to {DIGEST_TOP}, got {config.digest.top}")
     if config.digest.catch_up_days < 1:
         problems.append("[digest] catch_up_days must be at least 1")
     if not 0 < config.discord.requests_per_second <= 50:  # NaN fails every comparison

@@ -1,8 +1,9 @@
 """Daily digests: which of a day's Hot Papers a channel's categories select, and in what order.
 
-Pure, with no I/O. `build_digest` picks the papers for one subscription; `DigestPlanner` serves
-many channels of one day, building (and rendering) each distinct subscription only once, since
-a day's delivery runs for every subscribed channel and most channels share a few category sets.
+Pure: takes data, returns data. `build_digest` picks the papers for one subscription;
+`DayDigests` serves many channels of one day, building each distinct subscription's digest
+only once, since a day's delivery runs for every subscribed channel and most channels share a
+few category sets.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot import taxonomy
+from bot.limits import DIGEST_TOP
 from bot.models import Day, RankedPaper
-from bot.render import Message, Renderer
 
-__all__ = ["Digest", "DigestEntry", "DigestPlanner", "build_digest", "subscription_codes"]
-
-TOP_LIMIT = 25  # Discord shows at most 25 embeds in 3 messages; more is a wall of text
+__all__ = [
+    "DayDigests",
+    "Digest",
+    "DigestEntry",
+    "DigestKey",
+    "build_digest",
+    "subscription_codes",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +57,8 @@ def subscription_codes(categories: Iterable[str]) -> tuple[str, ...]:
 
 
 def _check(top: int, min_score: int) -> None:
-    if not 1 <= top <= TOP_LIMIT:
-        raise ValueError(f"top must be 1 to {TOP_LIMIT}, got {top}")
+    if not 1 <= top <= DIGEST_TOP:
+        raise ValueError(f"top must be 1 to {DIGEST_TOP}, got {top}")
     if min_score < 0:
         raise ValueError(f"min_score must be at least 0, got {min_score}")
 
@@ -65,7 +71,7 @@ def _select(
     matched = 0
     for ranked in day.papers:
         seen = ranked.appearance
-        if seen.retweets + seen.favorites < min_score:
+        if seen.score < min_score:
             continue
         covered = taxonomy.matching(subscribed, ranked.paper.categories)
         if not covered:
@@ -84,7 +90,7 @@ def build_digest(
     Keeps the post's rank order and papers scoring (retweets + favorites) at least
     `min_score`, then the first `top` of them. None when no paper matches: nothing to post.
     Raises taxonomy.UnknownCategory for a category that is not one, ValueError for a `top`
-    outside 1..25 or a negative `min_score`.
+    outside 1..DIGEST_TOP or a negative `min_score`.
     """
     _check(top, min_score)
     return _build(day, subscription_codes(categories), top, min_score)
@@ -104,31 +110,25 @@ def _build(day: Day, codes: tuple[str, ...], top: int, min_score: int) -> Digest
     )
 
 
-_Key = tuple[frozenset[str], int, int]
+DigestKey = tuple[frozenset[str], int, int]
+"""What decides a digest of a day: the normalized category codes, `top` and `min_score`."""
 
 
-class DigestPlanner:
-    """Digests and their messages for every channel of one day, each distinct one built once.
+class DayDigests:
+    """The digests of one day for every channel, each distinct one built once.
 
-    Results are cached per (frozenset(categories), top, min_score): equal keys get the very
-    same objects back, and spellings that normalize alike ("CS", "cs.*") share one entry.
+    Results are cached per key (`key()`): equal keys get the very same objects back, and
+    spellings that normalize alike ("CS", "cs.*") share one entry.
     """
 
-    def __init__(self, day: Day, renderer: Renderer | None = None) -> None:
+    def __init__(self, day: Day) -> None:
         self.day = day
-        self._renderer = renderer
-        self._keys: dict[_Key, _Key] = {}  # as asked -> normalized
-        self._digests: dict[_Key, Digest | None] = {}
-        self._messages: dict[_Key, tuple[Message, ...]] = {}
+        self._keys: dict[DigestKey, DigestKey] = {}  # as asked -> normalized
+        self._digests: dict[DigestKey, Digest | None] = {}
         self.builds = 0  # digests actually built, for tests and metrics
 
-    @property
-    def renderer(self) -> Renderer:
-        if self._renderer is None:
-            self._renderer = Renderer()
-        return self._renderer
-
-    def _key(self, categories: Iterable[str], top: int, min_score: int) -> _Key:
+    def key(self, categories: Iterable[str], *, top: int, min_score: int = 0) -> DigestKey:
+        """The normalized key; raises as build_digest does for bad arguments."""
         asked = (frozenset(categories), top, min_score)
         key = self._keys.get(asked)
         if key is None:
@@ -139,7 +139,7 @@ class DigestPlanner:
 
     def digest(self, categories: Iterable[str], *, top: int, min_score: int = 0) -> Digest | None:
         """Like build_digest(self.day, ...), cached."""
-        key = self._key(categories, top, min_score)
+        key = self.key(categories, top=top, min_score=min_score)
         try:
             return self._digests[key]
         except KeyError:
@@ -148,18 +148,6 @@ class DigestPlanner:
         digest = _build(self.day, tuple(sorted(key[0])), top, min_score)
         self._digests[key] = digest
         return digest
-
-    def messages(
-        self, categories: Iterable[str], *, top: int, min_score: int = 0
-    ) -> tuple[Message, ...]:
-        """The rendered digest (Renderer.digest), cached; empty when no paper matches."""
-        key = self._key(categories, top, min_score)
-        cached = self._messages.get(key)
-        if cached is None:
-            digest = self.digest(key[0], top=top, min_score=min_score)
-            cached = () if digest is None else tuple(self.renderer.digest(digest))
-            self._messages[key] = cached
-        return cached
 
     def __len__(self) -> int:
         """How many distinct digests have been built."""

@@ -1,7 +1,8 @@
 """Deciding which channel gets which day's digest, and when: the ledger's pending rows.
 
-Planning renders each distinct digest once and records every channel's delivery in the
-ledger before anything is sent, so a restart resumes instead of starting over.
+Planning builds and renders each distinct digest once (`DayMessages`) and records every
+channel's delivery in the ledger before anything is sent, so a restart resumes instead of
+starting over.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import logging
 import zoneinfo
 from collections.abc import Callable, Iterable
 
-from bot.digest import DigestPlanner
+from bot.digest import DayDigests, DigestKey
 from bot.models import Day, Subscription
 from bot.render import Message, Renderer
-from bot.store import PlannedDelivery, Store
-from bot.store.deliveries import EncodedDigest, encode_digest
+from bot.store import EncodedDigest, PlannedDelivery, Store, encode_digest
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,35 @@ def due_time(ready: dt.datetime, deliver_at: dt.time | None, timezone: str) -> d
     raise AssertionError("a local time recurs within two days")  # pragma: no cover
 
 
-class Planner:
+class DayMessages:
+    """A day's digests rendered for every channel, each distinct digest rendered once: the
+    channels that get the same digest get the very same tuple of messages."""
+
+    def __init__(self, day: Day, renderer: Renderer) -> None:
+        self.digests = DayDigests(day)
+        self._renderer = renderer
+        self._messages: dict[DigestKey, tuple[Message, ...]] = {}
+
+    def messages(
+        self, categories: Iterable[str], *, top: int, min_score: int = 0
+    ) -> tuple[Message, ...]:
+        """The rendered digest (Renderer.digest), cached; empty when no paper matches."""
+        key = self.digests.key(categories, top=top, min_score=min_score)
+        cached = self._messages.get(key)
+        if cached is None:
+            digest = self.digests.digest(key[0], top=top, min_score=min_score)
+            cached = () if digest is None else tuple(self._renderer.digest(digest))
+            self._messages[key] = cached
+        return cached
+
+    def __len__(self) -> int:
+        """How many distinct digests have been built."""
+        return len(self.digests)
+
+
+class DeliveryPlanner:
+    """Writes the ledger's pending rows: which channel gets which day's digest, and when."""
+
     def __init__(
         self,
         store: Store,
@@ -66,7 +94,7 @@ class Planner:
         self._reported: set[tuple[int, str]] = set()
 
     def messages(
-        self, day: Day, subscription: Subscription, digests: DigestPlanner | None = None
+        self, day: Day, subscription: Subscription, rendered: DayMessages | None = None
     ) -> tuple[Message, ...]:
         """The digest a channel gets for a day; empty when none of its categories is there.
 
@@ -75,9 +103,9 @@ class Planner:
         """
         if subscription.problem:
             raise ValueError(subscription.problem)
-        if digests is None:
-            digests = DigestPlanner(day, self.renderer)
-        return digests.messages(
+        if rendered is None:
+            rendered = DayMessages(day, self.renderer)
+        return rendered.messages(
             subscription.categories,
             top=self.default_top if subscription.top is None else subscription.top,
             min_score=subscription.min_score,
@@ -107,15 +135,15 @@ class Planner:
     async def plan_day(self, day: Day) -> int:
         """Record every concerned channel's delivery of `day`, a page of channels at a time."""
         now = self.clock()
-        digests = DigestPlanner(day, self.renderer)
-        # The planner returns the same tuple for the same digest: encode each one once.
+        rendered = DayMessages(day, self.renderer)
+        # The same digest comes as the same tuple: encode each one once.
         encoded: dict[int, EncodedDigest | None] = {}
         recorded, after = 0, 0
         while channels := await self.store.deliveries.unplanned(day.date, after=after, limit=BATCH):
             batch: list[PlannedDelivery] = []
             for subscription in channels:
                 try:
-                    messages = self.messages(day, subscription, digests)
+                    messages = self.messages(day, subscription, rendered)
                 except (ValueError, TypeError) as exc:
                     self._skip(subscription.channel_id, exc)
                     continue
@@ -139,7 +167,7 @@ class Planner:
                 "planned %s for %d channels (%d distinct digests)",
                 day.date,
                 recorded,
-                len(digests),
+                len(rendered),
             )
         return recorded
 

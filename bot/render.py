@@ -8,42 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
-from bot import taxonomy
-from bot.config import ConfigError
+from bot import limits, taxonomy
+from bot.digest import Digest, DigestEntry
 from bot.models import PaperHistory, Subscription
-
-if TYPE_CHECKING:
-    from bot.digest import Digest, DigestEntry
+from bot.text import author_list, shorten
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
 # holds the files themselves there.
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-CONTENT_LIMIT = 2000
-TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 4096
-FIELD_NAME_LIMIT = 256
-FIELD_VALUE_LIMIT = 1024
-FOOTER_LIMIT = 2048
-AUTHOR_NAME_LIMIT = 256
-FIELDS_PER_EMBED = 25
-EMBED_TOTAL_LIMIT = 6000
-EMBEDS_PER_MESSAGE = 10
-CHOICES_LIMIT = 25
-CHOICE_NAME_LIMIT = 100
-EMBED_URL_LIMIT = 2048
-BUTTON_URL_LIMIT = 512
 # Parts of a /paper card that a hostile post could blow up; real ones are far shorter.
 PAPER_HEAD_LIMIT = 1024
 PAPER_FOOTER_LIMIT = 256
-ELLIPSIS = "…"
 EMBED_CACHE_SIZE = 4096
 
 # Inline markup: bold, italics, underline, strike, spoilers, code, masked links, escapes.
@@ -79,31 +62,6 @@ def escape_markdown(text: str) -> str:
     return _EVERYONE.sub("@" + _ZWSP, text)
 
 
-def shorten(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters at a word boundary, ending with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return ELLIPSIS[:limit]
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space >= limit * 0.6:
-        cut = cut[:space]
-    cut = cut.rstrip()
-    # Never leave half of a backslash escape behind.
-    trailing = len(cut) - len(cut.rstrip("\\"))
-    if trailing % 2:
-        cut = cut[:-1]
-    return cut + ELLIPSIS
-
-
-def author_list(authors: Sequence[str], limit: int = 5) -> str:
-    """`A, B, C and 14 more (17 authors)` when long."""
-    if len(authors) <= limit:
-        return ", ".join(authors)
-    return f"{', '.join(authors[:limit])} and {len(authors) - limit} more ({len(authors)} authors)"
-
-
 def embed_size(embed: Mapping[str, Any]) -> int:
     """The characters Discord counts toward the 6000 limit of a message's embeds."""
     size = len(embed.get("title", "")) + len(embed.get("description", ""))
@@ -113,32 +71,6 @@ def embed_size(embed: Mapping[str, Any]) -> int:
     for item in embed.get("fields", ()):
         size += len(item["name"]) + len(item["value"])
     return size
-
-
-NONCE_LIMIT = 25
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    text = ""
-    while True:
-        number, digit = divmod(number, 36)
-        text = _DIGITS[digit] + text
-        if not number:
-            return text
-
-
-def delivery_nonce(channel_id: int, date: dt.date, part: int) -> str:
-    """The same (channel, day, part) always gets the same nonce of at most 25 characters, so
-    Discord (`enforce_nonce`) answers a resend with the message it already posted."""
-    nonce = f"{_base36(channel_id)}.{date:%y%m%d}.{part}"
-    assert len(nonce) <= NONCE_LIMIT
-    return nonce
-
-
-def with_nonce(body: Mapping[str, Any], nonce: str) -> dict[str, Any]:
-    """A message-create body that Discord posts at most once for `nonce`."""
-    return {**body, "nonce": nonce, "enforce_nonce": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +91,7 @@ class Message:
     def as_ephemeral(self) -> Message:
         return replace(self, ephemeral=True)
 
-    def body(self, nonce: str | None = None) -> dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         """The JSON body of a message create (POST /channels/{id}/messages)."""
         body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
         if self.content:
@@ -176,7 +108,7 @@ class Message:
                     ],
                 }
             ]
-        return body if nonce is None else with_nonce(body, nonce)
+        return body
 
 
 @dataclass(slots=True)
@@ -191,12 +123,12 @@ class EmbedBuilder:
     footer: str = ""
 
     def add_field(self, name: str, value: str, *, inline: bool = False) -> bool:
-        if len(self.fields) >= FIELDS_PER_EMBED or not value.strip():
+        if len(self.fields) >= limits.EMBED_FIELDS or not value.strip():
             return False
         self.fields.append(
             {
-                "name": shorten(name, FIELD_NAME_LIMIT) or _ZWSP,
-                "value": shorten(value, FIELD_VALUE_LIMIT),
+                "name": shorten(name, limits.FIELD_NAME) or _ZWSP,
+                "value": shorten(value, limits.FIELD_VALUE),
                 "inline": inline,
             }
         )
@@ -205,23 +137,30 @@ class EmbedBuilder:
     def build(self) -> dict[str, Any]:
         embed: dict[str, Any] = {"type": "rich"}
         if self.title:
-            embed["title"] = shorten(self.title, TITLE_LIMIT)
+            embed["title"] = shorten(self.title, limits.EMBED_TITLE)
         if self.url:
             embed["url"] = self.url
         if self.description:
-            embed["description"] = shorten(self.description, DESCRIPTION_LIMIT)
+            embed["description"] = shorten(self.description, limits.EMBED_DESCRIPTION)
         if self.color is not None:
             embed["color"] = self.color
         if self.fields:
             embed["fields"] = list(self.fields)
         if self.footer:
-            embed["footer"] = {"text": shorten(self.footer, FOOTER_LIMIT)}
+            embed["footer"] = {"text": shorten(self.footer, limits.FOOTER_TEXT)}
         return embed
 
 
 def _link(url: str, limit: int) -> str | None:
     """`url` when Discord takes it as a link (http(s), within `limit`), else None."""
     return url if len(url) <= limit and url.startswith(("https://", "http://")) else None
+
+
+def discord_time(moment: dt.datetime) -> str:
+    """A moment as Discord shows it to each reader, in their own time zone: the date and
+    time, then how long from now ("in 3 hours")."""
+    stamp = int(moment.timestamp())
+    return f"<t:{stamp}:f> (<t:{stamp}:R>)"
 
 
 def category_label(code: str) -> str:
@@ -235,11 +174,14 @@ def category_label(code: str) -> str:
 
 def choice_name(text: str) -> str:
     """An autocomplete choice's label: one line, at most 100 characters."""
-    return shorten(" ".join(text.split()), CHOICE_NAME_LIMIT) or "?"
+    return shorten(" ".join(text.split()), limits.CHOICE_NAME) or "?"
 
 
-class TemplateOverrideError(ConfigError):
-    """A template in the configured directory cannot be used; says which file and why."""
+class TemplateOverrideError(ValueError):
+    """A template in the configured directory cannot be used; says which file and why.
+
+    Part of the configuration (`[templates] directory`): the entry points report it as they
+    report a ConfigError."""
 
 
 class TemplateBlockError(RuntimeError):
@@ -328,15 +270,34 @@ class Renderer:
     def _try_overrides(self) -> None:
         """Fail at start-up, not at every digest, on a block that compiles but cannot render
         (an undefined attribute, say): every message is rendered once with sample data."""
-        # Imported here: the samples are built with bot.digest, which imports this module.
-        from bot.template_samples import render_every_message
-
         try:
-            render_every_message(self)
+            self.render_samples()
         except TemplateBlockError as exc:
             raise TemplateOverrideError(f"{exc} (tried with sample data at start)") from None
         finally:
             self._embeds.clear()
+
+    def render_samples(self) -> None:
+        """Render each message with each sample of `bot.template_samples`; raises what the
+        first failing block raises."""
+        # Imported here: the samples parse a bundled post, which only a start with template
+        # overrides needs.
+        from bot import template_samples as samples
+
+        day = samples.sample_day()
+        for history in samples.papers(day):
+            self.paper(history)
+        for digest in samples.digests(day):
+            self.digest(digest)
+            self.digest_header(digest, markdown=False)
+        for subscription in samples.subscriptions():
+            for next_due in (None, samples.NEXT_DUE):
+                self.subscriptions(
+                    subscription, channel_name="papers", default_top=10, next_due=next_due
+                )
+        for name, contexts in samples.NOTICES.items():
+            for context in contexts:
+                self.notice(name, **context)
 
     def block(self, template: str, name: str, **context: Any) -> str:
         """Render one `{% block %}` of a template with its own context (an override's first).
@@ -358,7 +319,7 @@ class Renderer:
     def notice(self, name: str, **context: Any) -> Message:
         """A short confirmation or error, shown only to the user who asked."""
         return Message(
-            content=shorten(self.block("notices.j2", name, **context), CONTENT_LIMIT),
+            content=shorten(self.block("notices.j2", name, **context), limits.CONTENT),
             ephemeral=True,
         )
 
@@ -367,7 +328,7 @@ class Renderer:
         ctx: dict[str, Any] = {"paper": paper, "history": history}
         embed = EmbedBuilder(
             title=self.block("paper.j2", "title", **ctx),
-            url=_link(paper.abs_url, EMBED_URL_LIMIT),
+            url=_link(paper.abs_url, limits.EMBED_URL),
             color=self.COLOR,
             footer=shorten(self.block("paper.j2", "footer", **ctx), PAPER_FOOTER_LIMIT),
         )
@@ -387,7 +348,7 @@ class Renderer:
         # The description gets whatever room the rest leaves under the 6000-character total;
         # tweets give way until the head and a readable part of the abstract fit.
         def room() -> int:
-            return min(EMBED_TOTAL_LIMIT - embed_size(embed.build()), DESCRIPTION_LIMIT)
+            return min(limits.EMBED_TOTAL - embed_size(embed.build()), limits.EMBED_DESCRIPTION)
 
         while room() < len(head) + 2 + 200 and len(embed.fields) > 1:
             embed.fields.pop()
@@ -398,7 +359,7 @@ class Renderer:
         buttons = [
             LinkButton(label, url)
             for label, url in (("arXiv abstract", paper.abs_url), ("PDF", paper.pdf_url))
-            if url is not None and _link(url, BUTTON_URL_LIMIT)
+            if url is not None and _link(url, limits.BUTTON_URL)
         ]
         return Message(embeds=(embed.build(),), buttons=tuple(buttons))
 
@@ -408,13 +369,13 @@ class Renderer:
         *,
         channel_name: str,
         default_top: int,
-        next_due: str | None = None,
+        next_due: dt.datetime | None = None,
     ) -> Message:
         ctx: dict[str, Any] = {
             "subscription": subscription,
             "channel": channel_name,
             "default_top": default_top,
-            "next_due": next_due,
+            "next_due": None if next_due is None else discord_time(next_due),
         }
         embed = EmbedBuilder(
             title=self.block("subscriptions.j2", "title", **ctx),
@@ -439,7 +400,7 @@ class Renderer:
             ctx: dict[str, Any] = {"digest": digest, "entry": entry}
             cached = EmbedBuilder(
                 title=self.block("digest.j2", "title", **ctx),
-                url=_link(entry.ranked.paper.abs_url, EMBED_URL_LIMIT),
+                url=_link(entry.ranked.paper.abs_url, limits.EMBED_URL),
                 description=self.block("digest.j2", "description", **ctx),
                 color=self.COLOR,
             ).build()
@@ -452,7 +413,7 @@ class Renderer:
         """The digest's first line, e.g. "**Hot Papers 2021-03-05** · 4 of 13 papers match cs.CV";
         plain text for a terminal with `markdown=False`."""
         text = self.block("digest.j2", "header", digest=digest, markdown=markdown)
-        return shorten(text, CONTENT_LIMIT)
+        return shorten(text, limits.CONTENT)
 
 
 def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Message]:
@@ -462,7 +423,9 @@ def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Me
     size = 0
     for embed in embeds:
         weight = embed_size(embed)
-        if current and (len(current) >= EMBEDS_PER_MESSAGE or size + weight > EMBED_TOTAL_LIMIT):
+        if current and (
+            len(current) >= limits.EMBEDS_PER_MESSAGE or size + weight > limits.EMBED_TOTAL
+        ):
             messages.append(Message(content=content if not messages else "", embeds=tuple(current)))
             current, size = [], 0
         current.append(embed)

@@ -101,6 +101,11 @@ class Jobs:
         elif self.scheduler.running:
             self.scheduler.modify_job(DELIVER_JOB, next_run_time=dt.datetime.now(dt.UTC))
 
+    def pause(self) -> None:
+        """Start no further run (a run under way goes on)."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

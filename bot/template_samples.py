@@ -1,6 +1,6 @@
-"""Every message the templates make, rendered once with sample data: a template override's
-trial at start, so that a block failing on real data (`{{ paper.nope }}`) stops the bot
-before its first digest rather than failing every digest.
+"""Sample data that takes every branch of every template, for `Renderer.render_samples`: a
+template override's trial at start, so that a block failing on real data
+(`{{ paper.nope }}`) stops the bot before its first digest rather than failing every digest.
 
 The data is a real post (the bundled 2021-03-05 one) and the cases that take each block's
 other branches: a paper with empty fields, digests cut by their top or filtered by score,
@@ -13,19 +13,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
+from bot.limits import DIGEST_TOP
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Subscription
 from bot.samples import sample_posts
-
-if TYPE_CHECKING:
-    from bot.render import Renderer
 
 SAMPLE_DATE = dt.date(2021, 3, 5)
 CHANNEL_ID = 1001
 
+NEXT_DUE = dt.datetime(2021, 3, 6, 3, 6, 40, tzinfo=dt.UTC)  # a channel waiting for its time
 # Each notice's context as its command gives it; more than one where the block branches.
 NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "subscribed": [
@@ -58,7 +57,7 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
         {"text": "Mars/Olympus", "suggestions": []},
     ],
     "invalid_setting": [
-        {"option": "top", "value": 100, "low": 1, "high": 25, "unit": "papers per digest"}
+        {"option": "top", "value": 100, "low": 1, "high": DIGEST_TOP, "unit": "papers per digest"}
     ],
     "empty_archive": [{}],
     "invalid_date": [{"text": "2021-13-01"}],
@@ -101,7 +100,7 @@ def digests(day: Day) -> list[Digest]:
         day.date, day.published_at, (RankedPaper(bare_paper, Appearance(day.date, 1, 1, 1), ()),)
     )
     found = [
-        build_digest(day, ["cs.CV"], top=25),
+        build_digest(day, ["cs.CV"], top=DIGEST_TOP),
         build_digest(day, ["cs.LG", "cs.*"], top=3, min_score=100),
         build_digest(day, ["cs.PL"], top=1),
         build_digest(bare_day, ["cs.CV"], top=1),
@@ -132,21 +131,3 @@ def subscriptions() -> list[Subscription | None]:
         dataclasses.replace(active, paused=True, pause_reason="Discord refused to post here"),
         dataclasses.replace(active, problem="stored deliver_at '25:99' cannot be read"),
     ]
-
-
-def render_every_message(renderer: Renderer) -> None:
-    """Render each message with each sample; raises what the first failing block raises."""
-    day = sample_day()
-    for history in papers(day):
-        renderer.paper(history)
-    for digest in digests(day):
-        renderer.digest(digest)
-        renderer.digest_header(digest, markdown=False)
-    for subscription in subscriptions():
-        for next_due in (None, "<t:1615000000:f> (<t:1615000000:R>)"):
-            renderer.subscriptions(
-                subscription, channel_name="papers", default_top=10, next_due=next_due
-            )
-    for name, contexts in NOTICES.items():
-        for context in contexts:
-            renderer.notice(name, **context)

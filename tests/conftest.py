@@ -1,4 +1,5 @@
-"""Shared fixtures: the real posts (bundled samples, the ../shared corpus) and a fresh store."""
+"""Shared fixtures: the real posts (bundled samples, the ../shared corpus), a fresh store, and
+the local Discord the client and end-to-end tests talk to."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.samples import sample_posts
 from bot.store import Store
+from tests.support.fake_discord import FakeDiscord, iter_problems, point_discord_at
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The 126-post corpus lives beside the repository, not in it: a fresh clone has no ../shared.
@@ -54,3 +56,24 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A started FakeDiscord with discord.py pointed at it.
+
+    At teardown the fake is stopped and the test fails if the bot used a route the fake does
+    not know (``unknown_requests``) or sent a body that breaks Discord's schema, limits or our
+    no-ping policy (``schema_problems``). Close your discord.py client inside the test.
+    """
+    fake = FakeDiscord()
+    await fake.start()
+    undo = point_discord_at(fake)
+    try:
+        yield fake
+    finally:
+        undo()
+        await fake.stop()
+    problems = list(iter_problems(fake))
+    assert fake.unknown_requests == [], "\n".join(problems)
+    assert fake.schema_problems == [], "\n".join(problems)

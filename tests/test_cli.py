@@ -23,7 +23,7 @@ from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
-from tests.ingest.test_parser import PERCEIVER, PERCEIVER_TWEETS
+from tests.support.posts import PERCEIVER, PERCEIVER_TWEETS
 
 SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
 JSON_KEYS = [
@@ -739,6 +739,25 @@ def test_run_without_a_token_leaves_an_archive_as_it_was(run: Run, samples_db: P
     assert run("run", "--db", samples_db) == (2, "", NO_TOKEN)
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in samples_db.parent.iterdir()}
     assert after == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["digest", "--date", "2021-03-05", "--categories", "cs"]],
+    ids=lambda command: command[0],
+)
+def test_a_missing_templates_directory_is_a_usage_error(
+    run: Run, samples_db: Path, tmp_path: Path, command: list[str]
+) -> None:
+    config = tmp_path / "hotpapers.toml"
+    nowhere = tmp_path / "nowhere"
+    config.write_text(f"[templates]\ndirectory = {json.dumps(str(nowhere))}\n", encoding="utf-8")
+    environ = {"DISCORD_TOKEN": "test-token"}
+    assert run(*command, "--config", config, "--db", samples_db, environ=environ) == (
+        2,
+        "",
+        f"hotpapers: [templates] directory {nowhere} does not exist or is not a directory\n",
+    )
 
 
 def start_run(config: Path, *args: str) -> subprocess.Popen[str]:

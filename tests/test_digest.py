@@ -1,4 +1,4 @@
-"""bot.digest: which papers of a sample day a channel's categories select, and the planner cache."""
+"""bot.digest: which papers of a sample day a channel's categories select, and the per-day cache."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import functools
 
 import pytest
 
-from bot.digest import Digest, DigestEntry, DigestPlanner, build_digest, subscription_codes
+from bot.digest import DayDigests, Digest, DigestEntry, build_digest, subscription_codes
 from bot.ingest.parser import parse_post
 from bot.models import Day
-from bot.render import Message, Renderer
 from bot.samples import sample_posts
 from bot.taxonomy import UnknownCategory
 
@@ -144,55 +143,44 @@ def test_digest_types_are_frozen() -> None:
         digest.matched = 3  # type: ignore[misc]
 
 
-def test_planner_returns_the_same_objects_for_equal_keys() -> None:
+def test_day_digests_returns_the_same_objects_for_equal_keys() -> None:
     day = sample_day("2021-03-05")
-    planner = DigestPlanner(day, Renderer())
-    first = planner.digest(["cs.CV", "cs.LG"], top=5)
+    digests = DayDigests(day)
+    first = digests.digest(["cs.CV", "cs.LG"], top=5)
     assert first is not None
-    assert planner.digest(["cs.LG", "cs.CV"], top=5) is first
-    assert planner.digest(frozenset({"cs.CV", "cs.LG"}), top=5, min_score=0) is first
-    assert planner.digest(("cs.lg", "CS.CV", "cs.CV"), top=5) is first  # same once normalized
-    assert planner.builds == 1
+    assert digests.digest(["cs.LG", "cs.CV"], top=5) is first
+    assert digests.digest(frozenset({"cs.CV", "cs.LG"}), top=5, min_score=0) is first
+    assert digests.digest(("cs.lg", "CS.CV", "cs.CV"), top=5) is first  # same once normalized
+    assert digests.builds == 1
     assert first == build_digest(day, ["cs.CV", "cs.LG"], top=5)
 
-    other_top = planner.digest(["cs.CV", "cs.LG"], top=4)
-    other_score = planner.digest(["cs.CV", "cs.LG"], top=5, min_score=1)
+    other_top = digests.digest(["cs.CV", "cs.LG"], top=4)
+    other_score = digests.digest(["cs.CV", "cs.LG"], top=5, min_score=1)
     assert other_top is not first
     assert other_score is not first
-    assert planner.builds == 3
-    assert len(planner) == 3
+    assert digests.builds == 3
+    assert len(digests) == 3
 
-    assert planner.digest(["hep-th"], top=5) is None
-    assert planner.digest(["hep-th"], top=5) is None
-    assert planner.builds == 4
-
-
-def test_planner_caches_rendered_messages() -> None:
-    day = sample_day("2021-03-05")
-    planner = DigestPlanner(day, Renderer())
-    messages = planner.messages(["cs.CV"], top=10)
-    assert planner.messages(["cs.CV"], top=10) is messages
-    assert planner.messages({"cs.cv"}, top=10) is messages
-    digest = planner.digest(["cs.CV"], top=10)
-    assert digest is not None
-    assert list(messages) == Renderer().digest(digest)
-    assert all(isinstance(m, Message) for m in messages)
-    assert planner.messages(["hep-th"], top=10) == ()
-    assert planner.builds == 2
+    assert digests.digest(["hep-th"], top=5) is None
+    assert digests.digest(["hep-th"], top=5) is None
+    assert digests.builds == 4
 
 
-def test_planner_rejects_bad_arguments() -> None:
-    planner = DigestPlanner(sample_day("2021-03-05"))
+def test_day_digests_keys_are_normalized() -> None:
+    digests = DayDigests(sample_day("2021-03-05"))
+    assert digests.key(["CS", "cs.lg"], top=5) == (frozenset({"cs.*", "cs.LG"}), 5, 0)
+    assert digests.key({"cs.*", "cs.LG"}, top=5, min_score=7) == (
+        frozenset({"cs.*", "cs.LG"}),
+        5,
+        7,
+    )
+
+
+def test_day_digests_rejects_bad_arguments() -> None:
+    digests = DayDigests(sample_day("2021-03-05"))
     with pytest.raises(UnknownCategory):
-        planner.digest(["cs.XX"], top=10)
-    with pytest.raises(ValueError, match="top"):
-        planner.messages(["cs.CV"], top=0)
-
-
-def test_planner_serves_many_channels_quickly() -> None:
-    day = sample_day("2021-03-24")
-    planner = DigestPlanner(day, Renderer())
-    sets = [("cs.CV",), ("cs.LG", "cs.CV"), ("cs.*",), ("cs.CL", "stat.ML"), ("hep-th",)]
-    for channel in range(100_000):
-        planner.messages(sets[channel % len(sets)], top=10, min_score=channel % 2)
-    assert planner.builds == 10
+        digests.digest(["cs.XX"], top=10)
+    with pytest.raises(ValueError, match="top must be 1 to 25, got 0"):
+        digests.key(["cs.CV"], top=0)
+    with pytest.raises(ValueError, match="min_score must be at least 0, got -1"):
+        digests.digest(["cs.CV"], top=10, min_score=-1)

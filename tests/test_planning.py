@@ -1,4 +1,5 @@
-"""When a digest is due: at once, or at the channel's local time, daylight saving included."""
+"""Planning: each distinct digest rendered once, when a digest is due (at once, or at the
+channel's local time, daylight saving included), and which ledger rows a plan writes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.planning import Planner, due_time
-from bot.render import Renderer
+from bot.models import Day, Subscription
+from bot.planning import DayMessages, DeliveryPlanner, due_time
+from bot.render import Message, Renderer
 from bot.store import SettingsChange, Store
-from tests.store.test_archive import MARCH_15, ingest_sample
+from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample
+
+
+def sample_day(date: dt.date) -> Day:
+    return SAMPLES[date][0]
 
 
 def utc(text: str) -> dt.datetime:
@@ -78,7 +84,7 @@ async def test_a_channel_that_cannot_be_planned_is_skipped_alone(
         for sql, _ in BAD_ROWS.values():
             db.execute(sql)
     await ingest_sample(store, MARCH_15)
-    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3)
 
     with caplog.at_level(logging.WARNING, logger="bot.planning"):
         assert await planner.plan() == 1
@@ -100,10 +106,101 @@ async def test_a_channel_whose_subscription_is_fixed_is_planned(
     with contextlib.closing(sqlite3.connect(tmp_path / "archive.sqlite3")) as db, db:
         db.execute(BAD_ROWS[2][0])
     await ingest_sample(store, MARCH_15)
-    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3)
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3)
     assert await planner.plan() == 0
 
     await store.subscriptions.update_settings(2, SettingsChange(top=3))
     assert await planner.replan([2]) == 1
     [row] = await store.deliveries.ledger()
     assert (row.channel_id, row.status) == (2, "pending")
+
+
+# --- a day's rendered digests ----------------------------------------------------------------
+
+
+def test_day_messages_renders_each_distinct_digest_once() -> None:
+    day = sample_day(MARCH_5)
+    rendered = DayMessages(day, Renderer())
+    messages = rendered.messages(["cs.CV"], top=10)
+    assert rendered.messages(["cs.CV"], top=10) is messages
+    assert rendered.messages({"cs.cv"}, top=10) is messages
+    digest = rendered.digests.digest(["cs.CV"], top=10)
+    assert digest is not None
+    assert list(messages) == Renderer().digest(digest)
+    assert all(isinstance(m, Message) for m in messages)
+    assert rendered.messages(["hep-th"], top=10) == ()
+    assert (rendered.digests.builds, len(rendered)) == (2, 2)
+
+
+def test_day_messages_rejects_bad_arguments() -> None:
+    rendered = DayMessages(sample_day(MARCH_5), Renderer())
+    with pytest.raises(ValueError, match="top must be 1 to 25, got 0"):
+        rendered.messages(["cs.CV"], top=0)
+
+
+def test_day_messages_serves_many_channels_quickly() -> None:
+    rendered = DayMessages(sample_day(MARCH_24), Renderer())
+    sets = [("cs.CV",), ("cs.LG", "cs.CV"), ("cs.*",), ("cs.CL", "stat.ML"), ("hep-th",)]
+    for channel in range(100_000):
+        rendered.messages(sets[channel % len(sets)], top=10, min_score=channel % 2)
+    assert rendered.digests.builds == 10
+
+
+# --- what a plan writes in the ledger ---------------------------------------------------------
+
+PLANNED_AT = utc("2021-03-25 06:00")
+
+
+def planner_for(store: Store, catch_up_days: int = 3) -> DeliveryPlanner:
+    return DeliveryPlanner(
+        store, Renderer(), default_top=10, catch_up_days=catch_up_days, clock=lambda: PLANNED_AT
+    )
+
+
+async def test_a_plan_covers_the_newest_days_and_skips_older_ones_still_pending(
+    store: Store,
+) -> None:
+    await store.subscriptions.subscribe(1, 1000, ["cs.CV"])
+    await ingest_sample(store, MARCH_5)
+    assert await planner_for(store).plan() == 1  # pending, say waiting for a retry
+    await ingest_sample(store, MARCH_15)
+    await ingest_sample(store, MARCH_24)
+
+    assert await planner_for(store, catch_up_days=2).plan() == 2
+    rows = await store.deliveries.ledger()
+    assert [(r.date, r.status, r.last_error) for r in rows] == [
+        (MARCH_5, "skipped", "not sent: older than the newest 2 days"),
+        (MARCH_15, "pending", None),
+        (MARCH_24, "pending", None),
+    ]
+    assert await planner_for(store, catch_up_days=2).plan() == 0  # planned once only
+
+
+async def test_a_channel_waiting_for_its_time_is_due_then(store: Store) -> None:
+    await store.subscriptions.subscribe(1, 1000, ["cs.CV"])
+    await store.subscriptions.update_settings(
+        1, SettingsChange(deliver_at=dt.time(8, 30), timezone="America/New_York")
+    )
+    await ingest_sample(store, MARCH_24)
+    assert await planner_for(store).plan() == 1
+    [row] = await store.deliveries.ledger()
+    assert row.due_at == utc("2021-03-25 12:30")  # 08:30 in New York (EDT, UTC-4)
+
+
+async def test_channels_that_share_a_digest_share_its_stored_messages(store: Store) -> None:
+    for channel in (1, 2, 3):
+        await store.subscriptions.subscribe(channel, 1000, ["cs.CV"])
+    await store.subscriptions.subscribe(4, 1000, ["cs.LG"])
+    await ingest_sample(store, MARCH_15)
+    assert await planner_for(store).plan() == 4
+    due = await store.deliveries.due(PLANNED_AT)
+    by_channel = {d.channel_id: d.messages for d in due}
+    assert by_channel[1] == by_channel[2] == by_channel[3] != by_channel[4]
+    expected = planner_for(store).messages(SAMPLES[MARCH_15][0], await subscription(store, 1))
+    assert list(by_channel[1]) == [m.body() for m in expected]
+
+
+async def subscription(store: Store, channel_id: int) -> Subscription:
+    found = await store.subscriptions.get(channel_id)
+    assert found is not None
+    return found

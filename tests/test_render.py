@@ -1,4 +1,4 @@
-"""bot.render: escaping, shortening, the /paper card and the daily digest always fit Discord,
+"""bot.render: escaping, the /paper card and the daily digest always fit Discord,
 plus the `hotpapers digest` command that prints them."""
 
 from __future__ import annotations
@@ -17,32 +17,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import template_samples
+from bot import limits, template_samples
 from bot.cli import main
-from bot.config import ConfigError
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
 from bot.render import (
     BUNDLED_TEMPLATES,
-    CONTENT_LIMIT,
-    DESCRIPTION_LIMIT,
-    ELLIPSIS,
-    EMBED_TOTAL_LIMIT,
-    EMBEDS_PER_MESSAGE,
-    FIELD_NAME_LIMIT,
-    FIELD_VALUE_LIMIT,
-    FIELDS_PER_EMBED,
-    FOOTER_LIMIT,
-    TITLE_LIMIT,
     Message,
     Renderer,
     TemplateBlockError,
+    TemplateOverrideError,
     embed_size,
     escape_markdown,
-    shorten,
 )
 from bot.samples import sample_posts
+from bot.text import ELLIPSIS
 
 HOSTILE = [
     "@everyone",
@@ -123,24 +113,23 @@ def sample_digest(categories: Sequence[str], top: int = 10, min_score: int = 0) 
 
 
 def assert_embed_fits(embed: dict[str, Any]) -> None:
-    assert len(embed.get("title", "")) <= TITLE_LIMIT
-    assert len(embed.get("description", "")) <= DESCRIPTION_LIMIT
-    assert len(embed.get("fields", ())) <= FIELDS_PER_EMBED
+    assert len(embed.get("title", "")) <= limits.EMBED_TITLE
+    assert len(embed.get("description", "")) <= limits.EMBED_DESCRIPTION
+    assert len(embed.get("fields", ())) <= limits.EMBED_FIELDS
     for item in embed.get("fields", ()):
-        assert 0 < len(item["name"]) <= FIELD_NAME_LIMIT
-        assert 0 < len(item["value"]) <= FIELD_VALUE_LIMIT
-    assert len(embed.get("footer", {}).get("text", "")) <= FOOTER_LIMIT
-    assert embed_size(embed) <= EMBED_TOTAL_LIMIT
+        assert 0 < len(item["name"]) <= limits.FIELD_NAME
+        assert 0 < len(item["value"]) <= limits.FIELD_VALUE
+    assert len(embed.get("footer", {}).get("text", "")) <= limits.FOOTER_TEXT
+    assert embed_size(embed) <= limits.EMBED_TOTAL
 
 
 def assert_message_fits(message: Message) -> None:
-    assert len(message.content) <= CONTENT_LIMIT
-    assert len(message.embeds) <= EMBEDS_PER_MESSAGE
-    assert sum(embed_size(e) for e in message.embeds) <= EMBED_TOTAL_LIMIT
+    assert len(message.content) <= limits.CONTENT
+    assert len(message.embeds) <= limits.EMBEDS_PER_MESSAGE
+    assert sum(embed_size(e) for e in message.embeds) <= limits.EMBED_TOTAL
     for embed in message.embeds:
         assert_embed_fits(embed)
     assert message.body()["allowed_mentions"] == {"parse": []}
-    assert message.body("n-1")["allowed_mentions"] == {"parse": []}
 
 
 # --- escape_markdown -------------------------------------------------------------------------
@@ -212,36 +201,6 @@ def test_escaped_syntax_never_forms_a_mention_or_markup(text: str) -> None:
 @given(st.text())
 def test_escaped_text_never_forms_a_mention_or_markup(text: str) -> None:
     assert live_markup(escape_markdown(text)) == []
-
-
-# --- shorten ---------------------------------------------------------------------------------
-
-
-def test_shorten_keeps_short_text() -> None:
-    assert shorten("abc", 3) == "abc"
-    assert shorten("", 0) == ""
-
-
-def test_shorten_cuts_at_a_word_with_an_ellipsis() -> None:
-    assert shorten("the quick brown fox jumps", 20) == "the quick brown" + ELLIPSIS
-    assert shorten("a" * 10, 5) == "aaaa" + ELLIPSIS  # no space: cut inside the word
-    assert shorten("abc", 1) == ELLIPSIS
-    assert shorten("abc", 0) == ""
-
-
-def test_shorten_never_leaves_half_an_escape() -> None:
-    escaped = escape_markdown("aaaaaaaaa*bbbb")  # aaaaaaaaa\*bbbb
-    assert shorten(escaped, 11) == "aaaaaaaaa" + ELLIPSIS
-
-
-@given(st.text(alphabet="ab \\*", max_size=60), st.integers(min_value=0, max_value=70))
-def test_shorten_respects_the_limit(text: str, limit: int) -> None:
-    out = shorten(text, limit)
-    assert len(out) <= limit
-    if len(text) <= limit:
-        assert out == text
-    elif limit >= 1:
-        assert out.endswith(ELLIPSIS)
 
 
 # --- the /paper card -------------------------------------------------------------------------
@@ -331,7 +290,7 @@ def test_paper_card_of_a_crafted_post_stays_under_the_total_and_link_limits() ->
     message = Renderer().paper(PaperHistory(paper, (ranked.appearance,), ranked.tweets))
     assert_message_fits(message)
     (embed,) = message.embeds
-    assert embed_size(embed) <= EMBED_TOTAL_LIMIT
+    assert embed_size(embed) <= limits.EMBED_TOTAL
     assert embed["description"].startswith("**Authors:** Author xxx")
     assert len(embed["description"]) > 2000  # the abstract still gets its room
     assert len(embed["footer"]["text"]) <= 256
@@ -804,13 +763,13 @@ def test_a_broken_override_is_refused_at_start(
     tmp_path: Path, name: str, text: str, problem: str
 ) -> None:
     (tmp_path / name).write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateOverrideError) as info:
         Renderer(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / name}{problem}")
 
 
 def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateOverrideError) as info:
         Renderer(tmp_path / "nowhere")
     assert str(info.value) == (
         f"[templates] directory {tmp_path / 'nowhere'} does not exist or is not a directory"
@@ -858,7 +817,7 @@ def test_an_override_that_fails_to_render_is_refused_at_start(
     tmp_path: Path, name: str, text: str, problem: str
 ) -> None:
     (tmp_path / name).write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateOverrideError) as info:
         Renderer(tmp_path)
     assert str(info.value) == f"{tmp_path / name}{problem} (tried with sample data at start)"
 
@@ -895,7 +854,7 @@ def test_a_block_failing_at_run_time_names_its_file_and_block() -> None:
 
 def test_the_samples_render_with_the_bundled_templates_and_take_every_branch() -> None:
     renderer = Renderer()
-    template_samples.render_every_message(renderer)
+    renderer.render_samples()
     notices = jinja2.Environment().parse((BUNDLED_TEMPLATES / "notices.j2").read_text("utf-8"))
     assert set(template_samples.NOTICES) == {b.name for b in notices.find_all(jinja2.nodes.Block)}
 

@@ -4,22 +4,10 @@ source's poll that hangs holds up no other."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-from bot.scheduler import Jobs
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
-
-def recording(
-    seconds: float,
-) -> tuple[Callable[[], Awaitable[None]], asyncio.Queue[float]]:
-    """A deliver function taking `seconds`, and the queue of the times its runs started."""
-    starts: asyncio.Queue[float] = asyncio.Queue()
-
-    async def deliver() -> None:
-        starts.put_nowait(asyncio.get_running_loop().time())
-        await asyncio.sleep(seconds)
-
-    return deliver, starts
+from bot.scheduler import DELIVER_JOB, Jobs
 
 
 async def idle() -> None:
@@ -27,27 +15,45 @@ async def idle() -> None:
 
 
 async def test_a_wake_during_a_delivery_run_runs_again_right_after_it() -> None:
-    deliver, starts = recording(0.2)
+    runs: asyncio.Queue[None] = asyncio.Queue()
+    release = asyncio.Event()
+
+    async def deliver() -> None:
+        runs.put_nowait(None)
+        await release.wait()
+
     jobs = Jobs(polls=[("idle", idle)], deliver=deliver, poll_seconds=60, deliver_seconds=60)
     jobs.start()
     try:
-        first = await asyncio.wait_for(starts.get(), 5)
+        await asyncio.wait_for(runs.get(), 5)
         jobs.wake_delivery()  # deliveries planned while the first run is under way
-        second = await asyncio.wait_for(starts.get(), 5)
+        release.set()
+        # Right after the first run, not at the next interval 60 s later.
+        await asyncio.wait_for(runs.get(), 5)
     finally:
         jobs.shutdown()
-    assert 0.15 < second - first < 1.0  # right after the first run, not 60 s later
 
 
 async def test_a_wake_between_runs_runs_now() -> None:
-    deliver, starts = recording(0)
+    runs: asyncio.Queue[None] = asyncio.Queue()
+    finished = asyncio.Event()
+
+    async def deliver() -> None:
+        runs.put_nowait(None)
+
     jobs = Jobs(polls=[("idle", idle)], deliver=deliver, poll_seconds=60, deliver_seconds=60)
+
+    def executed(event: JobExecutionEvent) -> None:
+        if event.job_id == DELIVER_JOB:
+            finished.set()
+
+    jobs.scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
     jobs.start()
     try:
-        await asyncio.wait_for(starts.get(), 5)
-        await asyncio.sleep(0.05)  # the first run is over
+        await asyncio.wait_for(runs.get(), 5)
+        await asyncio.wait_for(finished.wait(), 5)  # the first run is over
         jobs.wake_delivery()
-        await asyncio.wait_for(starts.get(), 5)
+        await asyncio.wait_for(runs.get(), 5)
     finally:
         jobs.shutdown()
 

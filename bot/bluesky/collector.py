@@ -23,15 +23,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import yarl
 
-from bot.bluesky.events import (
-    POST,
-    AccountRemoved,
-    Change,
-    Cursor,
-    FrameDecoder,
-    PostLinked,
-    PostRemoved,
-)
+from bot.bluesky.events import POST, FrameDecoder
+from bot.bluesky.posts import AccountRemoved, Change, Cursor, PostLinked, PostRemoved
 from bot.config import Config
 from bot.store import Store, StoreError
 from bot.store.bluesky import BlueskyBatch, BlueskyPosts

@@ -18,11 +18,16 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeGuard
 
 from bot.bluesky.links import EXTERNAL, RECORD_WITH_MEDIA, arxiv_ids
-from bot.bluesky.posts import CollectedPost
+from bot.bluesky.posts import (
+    AccountRemoved,
+    Change,
+    CollectedPost,
+    PostLinked,
+    PostRemoved,
+)
 
 POST = "app.bsky.feed.post"
 # Frames far beyond any real post event (its text is at most 3,000 bytes, and the rest is
@@ -42,40 +47,6 @@ EMBED_TYPES = frozenset(
         RECORD_WITH_MEDIA,
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """A position in the stream: Jetstream's `time_us`, and its sequence number when the
-    server sends one (Jetstream v2's `cursor`; instance-local, so kept only for reference)."""
-
-    time_us: int
-    seq: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PostLinked:
-    """A post created, or updated (`update`), that links at least one paper."""
-
-    post: CollectedPost
-    update: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PostRemoved:
-    """A post deleted, or updated to link no paper any more: if kept, it goes."""
-
-    uri: str
-
-
-@dataclass(frozen=True, slots=True)
-class AccountRemoved:
-    """An account deleted (`#account` with `active: false, status: "deleted"`): its posts go."""
-
-    did: str
-
-
-Change = PostLinked | PostRemoved | AccountRemoved
 
 
 class Event(NamedTuple):

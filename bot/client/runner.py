@@ -1,11 +1,10 @@
 """Entry points that build the bot from its dependencies:
-config → store → renderer → planner → sources → bot."""
+config → renderer → store → planner → deliverer → sources → service → bot."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -17,10 +16,12 @@ import discord
 
 from bot.client.bot import HotPapersBot, configure_endpoints
 from bot.client.errors import BotStartError
-from bot.config import Config
+from bot.config import Config, ConfigError
+from bot.delivery.deliverer import Deliverer
 from bot.ingest.sources import DirectorySource, HttpSource, Source
-from bot.planning import Planner
-from bot.render import Renderer
+from bot.planning import DeliveryPlanner
+from bot.render import Renderer, TemplateOverrideError
+from bot.service import DigestService
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,50 +31,63 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 8.0
 
 
+def _sources(config: Config, store: Store, session: aiohttp.ClientSession) -> list[Source]:
+    sources: list[Source] = []
+    if config.source.directory:
+        sources.append(
+            DirectorySource(
+                store.archive,
+                Path(config.source.directory),
+                settle_seconds=config.source.settle_seconds,
+                max_post_bytes=config.source.max_post_bytes,
+            )
+        )
+    if config.source.url:
+        sources.append(
+            HttpSource(
+                store.archive,
+                store.state,
+                config.source.url,
+                session=session,
+                lookback_days=config.source.lookback_days,
+                timeout_seconds=config.source.timeout_seconds,
+                max_bytes=config.source.max_post_bytes,
+            )
+        )
+    if not sources:
+        log.warning("no [source] directory or url configured: no new posts will arrive")
+    return sources
+
+
 @contextlib.asynccontextmanager
 async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBot]:
     """Everything the bot needs, opened in order and closed in reverse."""
     configure_endpoints(config.discord)
-    renderer = Renderer(config.templates.directory or None)
+    try:
+        renderer = Renderer(config.templates.directory or None)
+    except TemplateOverrideError as exc:
+        raise ConfigError(str(exc)) from None  # reported as any bad configuration is
     async with await Store.open(config.database.path) as store, aiohttp.ClientSession() as session:
-        planner = Planner(
+        planner = DeliveryPlanner(
             store,
             renderer,
             default_top=config.digest.top,
             catch_up_days=config.digest.catch_up_days,
         )
-        sources: list[Source] = []
-        if config.source.directory:
-            sources.append(
-                DirectorySource(
-                    store.archive,
-                    Path(config.source.directory),
-                    settle_seconds=config.source.settle_seconds,
-                    max_post_bytes=config.source.max_post_bytes,
-                )
-            )
-        if config.source.url:
-            sources.append(
-                HttpSource(
-                    store.archive,
-                    store.state,
-                    config.source.url,
-                    session=session,
-                    lookback_days=config.source.lookback_days,
-                    timeout_seconds=config.source.timeout_seconds,
-                    max_bytes=config.source.max_post_bytes,
-                )
-            )
-        if not sources:
-            log.warning("no [source] directory or url configured: no new posts will arrive")
-        bot = HotPapersBot(
-            config=config,
+        deliverer = Deliverer(store)
+        service = DigestService(
             store=store,
-            renderer=renderer,
             planner=planner,
-            sources=sources,
-            **options,
+            deliverer=deliverer,
+            sources=_sources(config, store, session),
+            poll_seconds=config.source.poll_seconds,
+            deliver_seconds=config.digest.deliver_seconds,
         )
+        bot = HotPapersBot(
+            config=config, store=store, renderer=renderer, service=service, **options
+        )
+        # The deliverer posts through the client's HTTP connection, which exists only now.
+        deliverer.attach(bot.http, user_id=bot.own_id)
         async with bot:
             yield bot
 
@@ -118,16 +132,9 @@ async def _start(bot: HotPapersBot, token: str) -> None:
 
 async def finish_posting(bot: HotPapersBot) -> None:
     """Before closing: start no new job, and let the messages being posted get Discord's
-    answer and their ledger entry, so none is left posted but unrecorded.
-
-    Halting the deliverer (as when Discord refuses the bot) stops each delivery before its
-    next message; its next run waits for the current one to end, then returns at once.
-    """
-    if bot.jobs.scheduler.running:
-        bot.jobs.scheduler.pause()
-    bot.deliverer.halted_until = dt.datetime.max.replace(tzinfo=dt.UTC)
+    answer and their ledger entry, so none is left posted but unrecorded."""
     try:
-        await asyncio.wait_for(bot.deliverer.deliver_due(), STOP_GRACE)
+        await asyncio.wait_for(bot.service.stop(), STOP_GRACE)
     except TimeoutError:
         log.warning(
             "messages still being posted after %g s; stopping anyway (their nonces keep a "

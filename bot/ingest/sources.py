@@ -35,14 +35,14 @@ from bot.store import Archive, BotState, IngestOutcome, StoreError
 log = logging.getLogger(__name__)
 
 # (size, mtime_ns): a file whose signature is unchanged since the last poll is not re-read.
-_Signature = tuple[int, int]
+FileSignature = tuple[int, int]
 
 
 class _LeadsOutside(Exception):
     """A post file that, by now, resolves to a place outside the watched directory."""
 
 
-def _read_file(path: Path, max_bytes: int, root: str) -> tuple[bytes, _Signature]:
+def read_post_file(path: Path, max_bytes: int, root: str) -> tuple[bytes, FileSignature]:
     """The file's bytes (PostTooLarge past `max_bytes`) and its signature after reading, to
     notice a write during the read. It is read by its real path, and only inside `root`."""
     real = os.path.realpath(path)
@@ -72,10 +72,10 @@ class DirectorySource:
         self.clock = clock
         self.max_post_bytes = max_post_bytes
         self.today = today
-        self._seen: dict[Path, _Signature] = {}  # fully handled at this signature
+        self._seen: dict[Path, FileSignature] = {}  # fully handled at this signature
         self._bad: dict[Path, str] = {}  # path → hash of the content last rejected
-        self._unread: dict[Path, _Signature] = {}  # unreadable or too large: reported at this
-        self._pending: dict[Path, tuple[_Signature, float]] = {}  # unsettled: first seen when
+        self._unread: dict[Path, FileSignature] = {}  # unreadable or too large: reported at this
+        self._pending: dict[Path, tuple[FileSignature, float]] = {}  # unsettled: first seen when
         self._outside: set[Path] = set()  # links leading out of the directory, reported once
         self._missing = False
 
@@ -119,7 +119,7 @@ class DirectorySource:
                 if info.st_size > self.max_post_bytes:
                     raise PostTooLarge(self.max_post_bytes, info.st_size)
                 data, after = await asyncio.to_thread(
-                    _read_file, path, self.max_post_bytes, listing.root
+                    read_post_file, path, self.max_post_bytes, listing.root
                 )
             except FileNotFoundError:
                 log.debug("post %s vanished before it could be read", path)
@@ -178,7 +178,7 @@ class DirectorySource:
                 self.directory,
             )
 
-    def _settled(self, path: Path, signature: _Signature, mtime: float) -> bool:
+    def _settled(self, path: Path, signature: FileSignature, mtime: float) -> bool:
         """True once the file has not been written for settle_seconds.
 
         By its mtime, or, for an mtime in the future (clock skew, copied timestamps), by

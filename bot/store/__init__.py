@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import functools
-import importlib
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.store.archive import Archive, IngestOutcome, PaperMatch
 from bot.store.database import Database, StoreError, StoreUnavailable
+from bot.store.records import (
+    Delivery,
+    EncodedDigest,
+    LedgerRow,
+    PlannedDelivery,
+    SettingsChange,
+    encode_digest,
+)
 from bot.store.state import BotState
 
+# The channels' and the collector's repositories load when first used (`Store.subscriptions`,
+# `Store.deliveries`, `Store.bluesky`): `hotpapers ingest` needs only the archive. Their
+# records are in bot.store.records.
 if TYPE_CHECKING:
     from bot.store.bluesky import BlueskyPosts
-    from bot.store.deliveries import Deliveries, Delivery, LedgerRow, PlannedDelivery
-    from bot.store.subscriptions import SettingsChange, Subscriptions
+    from bot.store.deliveries import Deliveries
+    from bot.store.subscriptions import Subscriptions
 
+# BlueskyPosts, Deliveries and Subscriptions are named for type checkers; at run time they are
+# the types of those properties.
 __all__ = [
     "Archive",
     "BlueskyPosts",
     "BotState",
     "Deliveries",
     "Delivery",
+    "EncodedDigest",
     "IngestOutcome",
     "LedgerRow",
     "PaperMatch",
@@ -32,25 +45,8 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "Subscriptions",
+    "encode_digest",
 ]
-
-# The channels' and the collector's tables are loaded when first used: `hotpapers ingest`
-# needs only the archive.
-_LATER = {
-    "BlueskyPosts": "bot.store.bluesky",
-    "Deliveries": "bot.store.deliveries",
-    "Delivery": "bot.store.deliveries",
-    "LedgerRow": "bot.store.deliveries",
-    "PlannedDelivery": "bot.store.deliveries",
-    "SettingsChange": "bot.store.subscriptions",
-    "Subscriptions": "bot.store.subscriptions",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LATER:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_LATER[name]), name)
 
 
 class Store:

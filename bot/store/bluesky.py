@@ -11,8 +11,14 @@ from typing import Any
 
 import aiosqlite
 
-from bot.bluesky.events import AccountRemoved, Change, Cursor, PostLinked, PostRemoved
-from bot.bluesky.posts import CollectedPost
+from bot.bluesky.posts import (
+    AccountRemoved,
+    Change,
+    CollectedPost,
+    Cursor,
+    PostLinked,
+    PostRemoved,
+)
 from bot.store.database import Database
 
 _COLUMNS = "uri, did, rkey, text, langs, created_at, time_us, arxiv_ids"

@@ -134,6 +134,12 @@ class Database:
         self._files: dict[str, tuple[int, int] | None] = {}
         self._gone: str | None = None  # how the file left its path, once noticed
         self._read_checked_at = -math.inf
+        # How time passes for the busy waits and the read checks: the event loop's clock,
+        # unless a test gives another one.
+        self.clock: Callable[[], float] = _loop_time
+        self.sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+        self.commits = 0  # write transactions committed since opened
+        self._committed = asyncio.Condition()
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> Database:
@@ -239,6 +245,7 @@ class Database:
             raise self._unavailable(exc) from exc
         finally:
             self.lock.release()
+        await self._notify_commit()
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` as one transaction, as in `transaction()`, but run whole on the
@@ -256,7 +263,21 @@ class Database:
                 self.read_only = True
             raise self._unavailable(exc) from exc
         self.lock.release()
+        await self._notify_commit()
         return result
+
+    async def _notify_commit(self) -> None:
+        self.commits += 1
+        async with self._committed:
+            self._committed.notify_all()
+
+    async def committed_after(self, seen: int) -> int:
+        """Return once more than `seen` write transactions have committed (`commits` read
+        before looking at the data), with the new count: a way to wait for a change to the
+        archive without polling it."""
+        async with self._committed:
+            await self._committed.wait_for(lambda: self.commits > seen)
+        return self.commits
 
     async def _begin(self, then: Callable[[sqlite3.Connection], T]) -> T:
         """BEGIN IMMEDIATE, then `then(connection)` in the same hop to the connection's
@@ -266,8 +287,7 @@ class Database:
         Another process's lock is waited out for busy_timeout seconds, but not while holding
         self.lock: each try asks SQLite not to wait, and the lock is free between tries.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.busy_timeout
+        deadline = self.clock() + self.busy_timeout
         pause = 0.005
         while True:
             await self.lock.acquire()
@@ -283,7 +303,7 @@ class Database:
                 exc = failure.error
                 if not _is_busy(exc):
                     raise self._unavailable(exc) from exc
-                remaining = deadline - loop.time()
+                remaining = deadline - self.clock()
                 if remaining <= 0:
                     raise StoreUnavailable(
                         f"database {self.path} is locked by another process (still locked "
@@ -292,7 +312,7 @@ class Database:
             except BaseException:
                 self.lock.release()
                 raise
-            await asyncio.sleep(min(pause, remaining))
+            await self.sleep(min(pause, remaining))
             pause = min(pause * 2, _BUSY_PAUSE)
 
     async def _reopen_if_writable(self) -> None:
@@ -376,7 +396,7 @@ class Database:
         They go on from the open file after it was deleted or replaced (noticed here at
         most every read_check_seconds, and logged once), since what it holds is intact."""
         async with self.lock:
-            now = asyncio.get_running_loop().time()
+            now = self.clock()
             if now - self._read_checked_at >= self.read_check_seconds:
                 self._read_checked_at = now
                 with contextlib.suppress(StoreUnavailable):
@@ -397,6 +417,10 @@ def _reason(exc: sqlite3.Error) -> str:
     if _is_busy(exc):
         return f"locked by another process ({exc})"
     return f"unavailable ({exc})"
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def _companions(path: str) -> tuple[str, str]:

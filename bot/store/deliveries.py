@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from bot.models import Subscription
 from bot.store.database import Database
+from bot.store.records import Delivery, LedgerRow, PlannedDelivery
 from bot.store.subscriptions import subscription_from_row
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -39,49 +38,6 @@ def parse_stamp(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, STAMP).replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedDigest:
-    """A digest's message bodies as stored once in `digests`, keyed by their hash."""
-
-    digest_hash: str
-    messages_json: str  # "" once written: later rows only refer to the hash
-
-    def written(self) -> EncodedDigest:
-        return EncodedDigest(self.digest_hash, "")
-
-
-def encode_digest(messages: Sequence[dict[str, Any]]) -> EncodedDigest | None:
-    """None for an empty digest (no paper matched): nothing to send."""
-    if not messages:
-        return None
-    encoded = json.dumps(list(messages), ensure_ascii=False, sort_keys=True)
-    return EncodedDigest(hashlib.sha256(encoded.encode()).hexdigest(), encoded)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedDelivery:
-    """A digest decided for a channel and day; `digest` None means nothing matched."""
-
-    channel_id: int
-    date: dt.date
-    due_at: dt.datetime
-    digest: EncodedDigest | None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A pending ledger row with the message bodies still to send."""
-
-    channel_id: int
-    guild_id: int
-    date: dt.date
-    messages: tuple[dict[str, Any], ...]
-    parts_sent: int
-    message_ids: tuple[int, ...]
-    attempts: int
-    problem: str | None = None  # why it cannot be sent, when its stored digest is unreadable
-
-
 def _delivery(row: aiosqlite.Row) -> Delivery:
     """A due row; stored JSON that cannot be read (an edited archive) becomes the row's
     `problem`, so that row alone fails instead of every channel's delivery."""
@@ -102,20 +58,6 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         attempts=row[6],
         problem=problem,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """A ledger row as shown to admins and tests."""
-
-    channel_id: int
-    date: dt.date
-    status: str
-    due_at: dt.datetime
-    parts_sent: int
-    message_ids: tuple[int, ...]
-    attempts: int
-    last_error: str | None
 
 
 def _now() -> str:

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import aiosqlite
 
 from bot.models import Subscription
 from bot.store.database import Database
+from bot.store.records import SettingsChange
 
 
 def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class SettingsChange:
-    """The settings a `/settings` call changes; None leaves a value as it is."""
-
-    top: int | None = None
-    min_score: int | None = None
-    deliver_at: dt.time | None = None
-    clear_deliver_at: bool = False
-    timezone: str | None = None
-    paused: bool | None = None
 
 
 class Subscriptions:

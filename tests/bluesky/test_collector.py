@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from bot.bluesky.collector import DECODER_FAILED, Collector, run_collector, subscribe_url
-from bot.bluesky.events import POST, Cursor, Event, FrameDecoder
+from bot.bluesky.events import POST, Event, FrameDecoder
+from bot.bluesky.posts import Cursor
 from bot.config import BlueskyConfig, Config
 from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream

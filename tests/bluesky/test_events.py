@@ -8,15 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.bluesky.events import (
-    AccountRemoved,
-    Cursor,
-    Event,
-    FrameDecoder,
-    PostLinked,
-    PostRemoved,
-)
-from bot.bluesky.posts import CollectedPost
+from bot.bluesky.events import Event, FrameDecoder
+from bot.bluesky.posts import AccountRemoved, CollectedPost, Cursor, PostLinked, PostRemoved
 
 DID = "did:plc:eygmaihciaxprqvxpfvl6flk"
 RKEY = "3l3qo2vuowo2b"

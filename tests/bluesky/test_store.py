@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.bluesky.events import AccountRemoved, Change, Cursor, PostLinked, PostRemoved
-from bot.bluesky.posts import CollectedPost
+from bot.bluesky.posts import AccountRemoved, Change, CollectedPost, Cursor, PostLinked, PostRemoved
 from bot.store import Store
 from bot.store.bluesky import BlueskyBatch
 

@@ -6,8 +6,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from bot.bluesky.events import AccountRemoved, FrameDecoder, PostLinked, PostRemoved
+from bot.bluesky.events import FrameDecoder
 from bot.bluesky.links import LINK_FEATURE
+from bot.bluesky.posts import AccountRemoved, PostLinked, PostRemoved
 from bot.sandbox.bluesky_synthetic import LINK_FORMS, SyntheticStream
 
 IDS = [f"2401.{n:05d}" for n in range(1, 200)] + ["hep-th/9901001", "math.GT/0309136"]

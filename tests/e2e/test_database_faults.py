@@ -22,19 +22,20 @@ import pytest
 
 from bot.models import Day
 from bot.store import IngestOutcome
+from tests.support.clock import FakeClock
 from tests.support.database import Locker, is_locked, read_only
-from tests.support.fake_discord import FakeDiscord
-from tests.support.harness import database_path
-from tests.support.posts import sample_text
-
-from .test_delivery import (
+from tests.support.delivery import (
     CV_0315_HEADER,
     CV_0315_TITLES,
     PAPERS,
+    WAIT,
     Harness,
     delivering,
     expected_titles,
 )
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import database_path
+from tests.support.posts import sample_text
 
 PERCEIVER = "2103.03206"  # in the 2021-03-05 post
 PERCEIVER_TITLE = "Perceiver: General Perception with Iterative Attention"
@@ -94,19 +95,24 @@ async def test_locked_database_commands_answered_post_delivered_once_when_releas
     locker = Locker(path)
     async with delivering(fake_discord, tmp_path) as d:
         await first_day(d)
-        d.bot.store.database.busy_timeout = 2.0  # instead of 5 s, to keep the test short
+        database = d.bot.store.database
+        database.busy_timeout = 2.0
+        clock = FakeClock()  # the busy wait takes no real time
+        database.clock, database.sleep = clock, clock.sleep
         caplog.clear()
         try:
             await locker.lock()
             post = d.publish("2021-03-15", sample_text("2021-03-15"))
-            poll = asyncio.create_task(d.bot.poll_sources())
-            await asyncio.sleep(0.3)
+            clock.hold()
+            poll = asyncio.create_task(d.bot.service.poll_sources())
+            await asyncio.wait_for(clock.asleep.wait(), WAIT)
             assert not poll.done()  # its write is waiting for the other process
             await paper_card(d)  # answered meanwhile, well within Discord's 3 s
             assert not poll.done()
+            clock.release()
             await poll  # gives up after busy_timeout, without raising
             assert is_locked(path)
-            assert (await d.bot.deliver_due()).sent_messages == 0
+            assert (await d.bot.service.deliver_due()).sent_messages == 0
             assert problems(caplog) == [
                 (
                     "bot.ingest.sources",
@@ -149,11 +155,11 @@ async def test_plan_that_fails_on_a_locked_database_is_retried_at_the_next_poll(
         caplog.clear()
         try:
             d.publish("2021-03-15", sample_text("2021-03-15"))
-            await d.bot.poll_sources()
+            await d.bot.service.poll_sources()
             assert is_locked(path)
             assert problems(caplog) == [
                 (
-                    "bot.client.bot",
+                    "bot.service",
                     f"cannot plan digests: database {path} is locked by another process "
                     "(still locked after 0.3 s); nothing was changed; will retry at the next poll",
                 )
@@ -187,11 +193,11 @@ async def test_read_only_database_at_start_serves_reads_refuses_changes_then_rec
         async with delivering(fake_discord, tmp_path) as d:
             assert d.bot.synced is False  # nothing to write at start: it started
             post = d.publish("2021-03-15", sample_text("2021-03-15"))
-            await d.bot.poll_sources()
+            await d.bot.service.poll_sources()
             await paper_card(d)
             reply = await d.command("subscribe", {"category": "cs.LG"})  # a change: refused
             assert reply["content"] == UNAVAILABLE
-            assert (await d.bot.deliver_due()).sent_messages == 0
+            assert (await d.bot.service.deliver_due()).sent_messages == 0
             assert d.bot.is_ready()
             assert not d.bot.is_closed()
             assert problems(caplog) == [

@@ -11,222 +11,43 @@ bundled posts by ``listed_papers``, independently of the bot's parser.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import datetime as dt
 import json
 import logging
-import os
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.cli import main as cli_main
-from bot.client.bot import HotPapersBot
-from bot.delivery import DeliveryReport
+from bot.delivery.deliverer import DeliveryReport
 from bot.ingest.sources import DirectorySource
-from bot.store import LedgerRow, Store, StoreUnavailable
+from bot.scheduler import DELIVER_JOB
+from bot.store import Store, StoreUnavailable
+from tests.support.clock import FakeClock
+from tests.support.delivery import (
+    CV_0315_HEADER,
+    CV_0315_TITLES,
+    GENERAL,
+    PAPERS,
+    WAIT,
+    delivering,
+    expected_titles,
+    listed_papers,
+    sent,
+    settings_field,
+    utc,
+)
 from tests.support.fake_discord import (
     BOT_ROLE_ID,
-    GENERAL_CHANNEL_ID,
     GUILD_ID,
-    PAPERS_CHANNEL_ID,
     FakeDiscord,
     Overwrite,
     Perm,
-    RecordedRequest,
 )
-from tests.support.harness import database_path, ingest, running_bot
+from tests.support.harness import database_path, ingest
 from tests.support.posts import merged_post, retitled, sample_text
-
-PAPERS = PAPERS_CHANNEL_ID
-GENERAL = GENERAL_CHANNEL_ID
-WAIT = 10.0  # seconds any single expected event may take
-
-# ---------------------------------------------------------------------------------------------
-# Posts and the digests expected from them
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Listed:
-    """A paper as a post lists it."""
-
-    rank: int
-    title: str
-    categories: tuple[str, ...]
-    score: int  # retweets + favorites
-
-
-def listed_papers(text: str) -> list[Listed]:
-    """The papers of a post in rank order, read with a few regexes (not the bot's parser)."""
-    found: list[Listed] = []
-    heading: tuple[int, str] | None = None
-    score = 0
-    for line in text.splitlines():
-        if match := re.fullmatch(r"# (\d+)\.\s+(.*)", line):
-            heading = (int(match[1]), " ".join(match[2].split()))
-        elif heading and (match := re.match(r"- retweets: (\d+), favorites: (\d+) ", line)):
-            score = int(match[1]) + int(match[2])
-        elif heading and line.startswith("- [") and "arxiv.org/list/" in line:
-            codes = tuple(re.findall(r"arxiv\.org/list/([^/]+)/recent", line))
-            found.append(Listed(heading[0], heading[1], codes, score))
-            heading = None
-    return found
-
-
-def discord_escaped(text: str) -> str:
-    return re.sub(r"([\\*_~`|\[\]])", r"\\\1", text)
-
-
-def expected_titles(
-    text: str, categories: Iterable[str], *, top: int = 10, min_score: int = 0
-) -> list[str]:
-    """Embed titles of a digest: papers in any of `categories` (codes, or archives like
-    "cs.*"), in rank order."""
-    wanted = set(categories)
-
-    def covered(code: str) -> bool:
-        return code in wanted or f"{code.split('.')[0]}.*" in wanted
-
-    return [
-        f"#{p.rank} · {discord_escaped(p.title)}"
-        for p in listed_papers(text)
-        if any(covered(c) for c in p.categories) and p.score >= min_score
-    ][:top]
-
-
-# ---------------------------------------------------------------------------------------------
-# Harness
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Harness:
-    """The running bot, the fake Discord and the watched post directory of one test."""
-
-    bot: HotPapersBot
-    fake: FakeDiscord
-    watch: Path
-
-    def publish(self, date: str, text: str, *, settled: bool = True) -> Path:
-        """Write a post into the watched directory; `settled` backdates it past settle_seconds."""
-        path = self.watch / f"{date}---Hot-Papers.md"
-        path.write_text(text, encoding="utf-8")
-        if settled:
-            past = path.stat().st_mtime - 60
-            os.utime(path, (past, past))
-        return path
-
-    async def command(
-        self, name: str, options: Mapping[str, Any] | None = None, *, channel: int = PAPERS
-    ) -> dict[str, Any]:
-        handle = await self.fake.interact(name, options, channel_id=channel)
-        reply: dict[str, Any] = await handle.wait_reply(WAIT)
-        return reply
-
-    async def subscribe(self, category: str, *, channel: int = PAPERS) -> None:
-        reply = await self.command("subscribe", {"category": category}, channel=channel)
-        assert "subscribed" in reply["content"].lower(), reply
-
-    async def settings(self, **options: Any) -> str:
-        """/settings in #papers; the reply's Settings field."""
-        reply = await self.command("settings", options)
-        return settings_field(reply)
-
-    async def subscriptions(self, channel: int = PAPERS) -> dict[str, Any]:
-        reply = await self.command("subscriptions", channel=channel)
-        embed: dict[str, Any] = reply["embeds"][0]
-        return embed
-
-    async def run(self) -> DeliveryReport:
-        """One poll of the watched directory, then one delivery run (the two scheduled jobs)."""
-        await self.bot.poll_sources()
-        return await self.bot.deliver_due()
-
-    def posts(self, channel: int) -> list[RecordedRequest]:
-        return self.fake.find_requests("POST", f"/channels/{channel}/messages")
-
-    def messages(self, channel: int) -> list[dict[str, Any]]:
-        return self.fake.channel_messages(channel)
-
-    def titles(self, channel: int) -> list[list[str]]:
-        return [[e["title"] for e in m["embeds"]] for m in self.messages(channel)]
-
-    async def ledger(self, channel: int = PAPERS) -> list[LedgerRow]:
-        return await self.bot.store.deliveries.ledger(channel)
-
-    async def wait_ledger(
-        self, done: Callable[[list[LedgerRow]], bool], channel: int = PAPERS
-    ) -> list[LedgerRow]:
-        rows: list[LedgerRow] = []
-
-        async def check() -> bool:
-            nonlocal rows
-            rows = await self.ledger(channel)
-            return done(rows)
-
-        await eventually(check)
-        return rows
-
-
-def settings_field(reply: Mapping[str, Any]) -> str:
-    fields = reply["embeds"][0].get("fields", [])
-    return next(str(f["value"]) for f in fields if f["name"] == "Settings")
-
-
-@contextlib.asynccontextmanager
-async def delivering(
-    fake: FakeDiscord,
-    tmp_path: Path,
-    *,
-    run_jobs: bool = False,
-    settle_seconds: float = 0.5,
-    digest: Mapping[str, Any] | None = None,
-) -> AsyncIterator[Harness]:
-    """The bot watching tmp_path/posts, polling and delivering every second when `run_jobs`."""
-    watch = tmp_path / "posts"
-    watch.mkdir(exist_ok=True)
-    overrides = {
-        "source": {"directory": str(watch), "poll_seconds": 1, "settle_seconds": settle_seconds},
-        "digest": {"deliver_seconds": 1, **(digest or {})},
-    }
-    async with running_bot(
-        fake, tmp_path, samples=False, config_overrides=overrides, run_jobs=run_jobs
-    ) as bot:
-        yield Harness(bot, fake, watch)
-
-
-def sent(rows: list[LedgerRow]) -> bool:
-    return bool(rows) and all(r.status == "sent" for r in rows)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll the bot's database (which has no event to wait on) until `check` holds."""
-    async with asyncio.timeout(WAIT):
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-
-
-def utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-# What the 2021-03-15 post gives a channel following cs.CV, read from the post by hand.
-CV_0315_HEADER = "**Hot Papers 2021-03-15** · 7 of 10 papers match cs.CV"
-CV_0315_TITLES = [
-    "#1 · HumanGAN: A Generative Model of Humans Images",
-    "#2 · Probabilistic two-stage detection",
-    "#4 · VDSM: Unsupervised Video Disentanglement with State-Space Modeling and Deep Mixtures"
-    " of Experts",
-    "#5 · Large Batch Simulation for Deep Reinforcement Learning",
-    "#6 · Neural Reprojection Error: Merging Feature Learning and Camera Pose Estimation",
-    "#8 · Vision Transformer for COVID-19 CXR Diagnosis using Chest X-ray Feature Corpus",
-    "#9 · Searching by Generating: Flexible and Efficient One-Shot NAS with Architecture Generator",
-]
+from tests.support.waiting import eventually, scheduled_runs, until_committed
 
 
 def test_expected_digest_is_read_from_the_post() -> None:
@@ -269,7 +90,7 @@ async def test_new_post_reaches_the_subscribed_channel_once(
         # Further runs, by hand and by the scheduler, find nothing more to post.
         report = await d.run()
         assert (report.sent_messages, report.completed) == (0, 0)
-        await asyncio.sleep(1.5)
+        await scheduled_runs(d.bot.service.jobs, DELIVER_JOB, 1)
         assert len(d.posts(PAPERS)) == 1
         assert len(d.messages(PAPERS)) == 1
         assert d.posts(GENERAL) == []
@@ -302,11 +123,11 @@ async def test_top_setting_replans_an_unsent_digest(
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
         d.publish("2021-03-15", sample_text("2021-03-15"))
-        await d.bot.poll_sources()  # planned with the default top 10, not sent yet
+        await d.bot.service.poll_sources()  # planned with the default top 10, not sent yet
         assert [r.status for r in await d.ledger()] == ["pending"]
 
         assert "Top papers per digest: 2" in await d.settings(top=2)
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
 
         assert report.sent_messages == 1
         [message] = d.messages(PAPERS)
@@ -364,7 +185,7 @@ async def test_delivery_time_in_the_channel_time_zone(
 ) -> None:
     now = [utc("2021-03-16T10:00:00")]
     async with delivering(fake_discord, tmp_path) as d:
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         assert f"Delivery: {time} {zone}" in await d.settings(time=time, timezone=zone)
         d.publish("2021-03-15", sample_text("2021-03-15"))
@@ -380,7 +201,7 @@ async def test_delivery_time_in_the_channel_time_zone(
             assert f"next digest due <t:{int(due_at.timestamp())}:f>" in shown
 
             now[0] = due_at - dt.timedelta(seconds=1)
-            assert (await d.bot.deliver_due()).sent_messages == 0
+            assert (await d.bot.service.deliver_due()).sent_messages == 0
             now[0] = due_at
         assert (await d.run()).sent_messages == 1
         [message] = d.messages(PAPERS)
@@ -547,7 +368,7 @@ async def test_deleted_channel_loses_its_subscriptions(
         async def papers_gone() -> bool:
             return await subscriptions.get(PAPERS) is None
 
-        await eventually(papers_gone)
+        await until_committed(d.bot.store.database, papers_gone, "#papers removed")
         assert await subscriptions.get(GENERAL) is not None
         d.publish("2021-03-15", sample_text("2021-03-15"))
         await d.run()
@@ -568,7 +389,7 @@ async def test_removed_from_guild_drops_its_channels(
         async def all_gone() -> bool:
             return await subscriptions.count() == 0
 
-        await eventually(all_gone)
+        await until_committed(d.bot.store.database, all_gone, "every channel removed")
         d.publish("2021-03-15", sample_text("2021-03-15"))
         report = await d.run()
         assert report == DeliveryReport()
@@ -588,7 +409,7 @@ async def test_guild_outage_keeps_its_channels(fake_discord: FakeDiscord, tmp_pa
             guild = d.bot.get_guild(GUILD_ID)
             return guild is None or guild.unavailable
 
-        await eventually(unavailable)
+        await eventually(unavailable, "the guild unavailable", WAIT)
         assert await d.bot.store.subscriptions.count() == 1
         d.publish("2021-03-15", sample_text("2021-03-15"))
         await d.run()
@@ -660,7 +481,7 @@ async def test_lost_response_retried_on_a_later_run_does_not_post_twice(
     async with delivering(fake_discord, tmp_path) as d:
         start = dt.datetime.now(dt.UTC)
         now = [start]
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503, commit=True)
         d.publish("2021-03-15", sample_text("2021-03-15"))
@@ -704,7 +525,7 @@ async def test_settings_change_after_a_lost_response_keeps_the_digest_whole(
     assert len(want) == 24
     async with delivering(fake_discord, tmp_path, digest={"top": 25}) as d:
         now = [dt.datetime.now(dt.UTC)]
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs")
         fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503, commit=True)
         d.publish("2021-03-25", big_day)
@@ -734,7 +555,7 @@ async def test_day_retried_later_is_not_overtaken_by_the_next_day(
     server error (503: discord.py does not retry it, the ledger backs off)."""
     async with delivering(fake_discord, tmp_path) as d:
         now = [dt.datetime.now(dt.UTC)]
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         fake_discord.fail_next("POST", f"/channels/{PAPERS}/messages", 503)
         d.publish("2021-03-15", sample_text("2021-03-15"))
@@ -766,7 +587,7 @@ def rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "bot.client.bot" and r.getMessage().startswith("post rejected")
+        if r.name == "bot.service" and r.getMessage().startswith("post rejected")
     ]
 
 
@@ -777,7 +598,7 @@ async def test_half_written_post_waits_until_complete(
     caplog.set_level(logging.WARNING)
     text = sample_text("2021-03-15")
     async with delivering(fake_discord, tmp_path, settle_seconds=2.0) as d:
-        [source] = d.bot.sources
+        [source] = d.bot.service.sources
         assert isinstance(source, DirectorySource)
         now = [0.0]  # the source's clock, moved by hand: no sleeping, no timing luck
         source.clock = lambda: now[0]
@@ -835,8 +656,10 @@ async def test_rate_limits_that_outlast_discord_py_halt_every_delivery(
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
         await d.subscribe("cs.CV", channel=GENERAL)
-        d.bot.deliverer.base_backoff = 0.5
-        d.bot.deliverer.concurrency = 1  # nothing else in flight when the 429s come back
+        clock = FakeClock()
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = clock.utc
+        d.bot.service.deliverer.base_backoff = 0.5
+        d.bot.service.deliverer.concurrency = 1  # nothing else in flight when the 429s come back
         fake_discord.fail_next("POST", "/channels/{id}/messages", 429, count=5, retry_after=0.01)
         d.publish("2021-03-15", sample_text("2021-03-15"))
         report = await d.run()
@@ -846,11 +669,13 @@ async def test_rate_limits_that_outlast_discord_py_halt_every_delivery(
         assert len({p.path for p in posts}) == 1  # one channel tried, the other left alone
         assert (report.sent_messages, report.retried, report.failed) == (0, 1, 0)
         assert {r.status for r in await d.ledger(PAPERS) + await d.ledger(GENERAL)} == {"pending"}
-        assert (await d.bot.deliver_due()).sent_messages == 0  # still waiting: no request
+        assert (await d.bot.service.deliver_due()).sent_messages == 0  # still waiting: no request
         assert len(fake_discord.find_requests("POST", "/channels/{id}/messages")) == 5
 
-        await asyncio.sleep(1.1)  # Retry-After: 1 (more than base_backoff)
-        report = await d.bot.deliver_due()
+        clock.advance(0.9)  # Retry-After: 1 (more than base_backoff)
+        assert (await d.bot.service.deliver_due()).sent_messages == 0
+        clock.advance(0.1)
+        report = await d.bot.service.deliver_due()
         assert report.completed == 2
         assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
         assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
@@ -862,8 +687,9 @@ async def test_a_refused_token_stops_deliveries_instead_of_failing_every_digest(
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
         await d.subscribe("cs.CV", channel=GENERAL)
-        d.bot.deliverer.max_backoff = 0.5
-        d.bot.deliverer.concurrency = 1  # nothing else in flight when the 401 comes back
+        clock = FakeClock()
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = clock.utc
+        d.bot.service.deliverer.concurrency = 1  # nothing else in flight when the 401 comes back
         fake_discord.fail_next("POST", "/channels/{id}/messages", 401)
         d.publish("2021-03-15", sample_text("2021-03-15"))
         report = await d.run()
@@ -879,8 +705,10 @@ async def test_a_refused_token_stops_deliveries_instead_of_failing_every_digest(
             for r in caplog.records
         )
 
-        await asyncio.sleep(0.6)
-        assert (await d.bot.deliver_due()).completed == 2
+        clock.advance(3599)  # every delivery waits max_backoff, an hour
+        assert (await d.bot.service.deliver_due()).sent_messages == 0
+        clock.advance(1)
+        assert (await d.bot.service.deliver_due()).completed == 2
         assert [m["content"] for m in d.messages(GENERAL)] == [CV_0315_HEADER]
 
 
@@ -908,7 +736,7 @@ async def test_a_changed_post_replans_the_digests_not_sent_yet(
     shorter day; when the whole post arrives, digests still waiting carry all of it."""
     now = [utc("2021-03-16T10:00:00")]
     async with delivering(fake_discord, tmp_path) as d:
-        d.bot.planner.clock = d.bot.deliverer.clock = lambda: now[0]
+        d.bot.service.planner.clock = d.bot.service.deliverer.clock = lambda: now[0]
         await d.subscribe("cs.CV")
         await d.settings(time="18:00", timezone="UTC")
         await d.subscribe("cs.CV", channel=GENERAL)  # no time: posted as soon as read
@@ -923,7 +751,7 @@ async def test_a_changed_post_replans_the_digests_not_sent_yet(
         d.publish("2021-03-15", text)
         await d.run()
         now[0] = utc("2021-03-16T18:00:00")
-        assert (await d.bot.deliver_due()).completed == 1
+        assert (await d.bot.service.deliver_due()).completed == 1
         assert d.titles(PAPERS) == [CV_0315_TITLES]
         assert [m["content"] for m in d.messages(PAPERS)] == [CV_0315_HEADER]
         assert d.titles(GENERAL) == [CV_0315_TITLES[:2]]
@@ -953,10 +781,10 @@ async def test_a_message_posted_while_the_ledger_cannot_be_written_is_not_posted
         first = await d.run()
         assert (first.sent_messages, first.completed) == (1, 0)
         assert [r.status for r in await d.ledger()] == ["pending"]
-        second = await d.bot.deliver_due()  # the ledger still refuses: nothing posted
+        second = await d.bot.service.deliver_due()  # the ledger still refuses: nothing posted
         assert (second.sent_messages, second.completed) == (0, 0)
         assert failures == []
-        third = await d.bot.deliver_due()
+        third = await d.bot.service.deliver_due()
         assert (third.sent_messages, third.completed) == (0, 1)
 
         [message] = d.messages(PAPERS)

@@ -197,13 +197,13 @@ async def test_bad_posts_among_good_ones(
 ) -> None:
     rng = random.Random(5)
     reads: list[str] = []
-    read_file = sources_module._read_file
+    read_file = sources_module.read_post_file
 
     def spy(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         reads.append(path.name)
         return read_file(path, *args)
 
-    monkeypatch.setattr(sources_module, "_read_file", spy)
+    monkeypatch.setattr(sources_module, "read_post_file", spy)
     samples = {p.name[:10]: p.read_bytes() for p in sample_posts()}
     corpus = {p.name[:10]: p.read_bytes() for p in corpus_posts()[:3]}
     good = {**samples, **corpus}

@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
-from tests.support.harness import database_path
-from tests.support.posts import sample_text
-
-from .test_delivery import (
+from tests.support.delivery import (
     CV_0315_HEADER,
     CV_0315_TITLES,
     GENERAL,
@@ -27,6 +23,9 @@ from .test_delivery import (
     delivering,
     expected_titles,
 )
+from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
+from tests.support.harness import database_path
+from tests.support.posts import sample_text
 
 # Channels of the fake guild whose stored settings no /settings call could have written.
 BAD_SETTINGS = {
@@ -120,7 +119,7 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         await d.subscribe("cs.CV")
         await d.subscribe("cs.LG", channel=GENERAL)
         d.publish("2021-03-15", sample_text("2021-03-15"))
-        await d.bot.poll_sources()  # planned, not sent
+        await d.bot.service.poll_sources()  # planned, not sent
         # #papers' stored digest is no longer a list of message bodies.
         forge(
             tmp_path,
@@ -129,7 +128,7 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         )
         caplog.clear()
 
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
         assert (report.sent_messages, report.completed, report.failed) == (1, 1, 1)
         assert [m["content"] for m in d.messages(GENERAL)] == [LG_0315_HEADER]
         assert d.posts(PAPERS) == []
@@ -140,13 +139,13 @@ async def test_a_digest_that_cannot_be_sent_fails_alone(
         )
         [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert (error.name, error.getMessage()) == (
-            "bot.delivery",
+            "bot.delivery.deliverer",
             f"digest 2021-03-15 for channel {PAPERS} cannot be sent",
         )
         assert error.exc_info is not None
 
         # Not tried again at every run.
-        assert (await d.bot.deliver_due()).failed == 0
+        assert (await d.bot.service.deliver_due()).failed == 0
         assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
         assert len(d.posts(GENERAL)) == 1
 
@@ -203,13 +202,13 @@ async def test_a_stored_digest_that_is_not_json_fails_alone(
         await d.subscribe("cs.CV")
         await d.subscribe("cs.LG", channel=GENERAL)
         d.publish("2021-03-15", sample_text("2021-03-15"))
-        await d.bot.poll_sources()
+        await d.bot.service.poll_sources()
         forge(
             tmp_path,
             "UPDATE digests SET messages = 'not json' WHERE digest_hash ="
             f" (SELECT digest_hash FROM deliveries WHERE channel_id = {PAPERS})",
         )
-        report = await d.bot.deliver_due()
+        report = await d.bot.service.deliver_due()
         assert (report.completed, report.failed) == (1, 1)
         assert [m["content"] for m in d.messages(GENERAL)] == [LG_0315_HEADER]
         [row] = await d.ledger(PAPERS)

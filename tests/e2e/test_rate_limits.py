@@ -71,8 +71,8 @@ async def test_digests_stay_under_every_rate_limit(limited: FakeDiscord, tmp_pat
         post = watch / f"{DATE}---Hot-Papers.md"
         post.write_text(big_day(), encoding="utf-8")
         os.utime(post, (post.stat().st_mtime - 60,) * 2)
-        await bot.poll_sources()
-        report = await bot.deliver_due()
+        await bot.service.poll_sources()
+        report = await bot.service.deliver_due()
 
     posts = limited.find_requests("POST", "/channels/{id}/messages")
     assert report.sent_messages == len(posts) == 3 * len(CHANNELS)

@@ -15,11 +15,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.support.delivery import CV_0315_HEADER, CV_0315_TITLES, PAPERS, WAIT, Harness, sent
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import running_bot
 from tests.support.posts import sample_post
-
-from .test_delivery import CV_0315_HEADER, CV_0315_TITLES, PAPERS, WAIT, Harness, sent
 
 HTTP_TIMEOUT = 30  # seconds: far longer than the directory's post may take to arrive
 
@@ -32,13 +31,20 @@ class HangingSite:
         self.release = asyncio.Event()
         self.requests = 0
         self.answered = 0
+        self._changed = asyncio.Condition()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         self.asked.set()
         await self.release.wait()
         self.answered += 1
+        async with self._changed:
+            self._changed.notify_all()
         raise web.HTTPNotFound()  # not published: the source stops asking this poll
+
+    async def all_answered(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.answered >= self.requests)
 
 
 @pytest.fixture
@@ -91,9 +97,4 @@ async def test_a_post_in_the_directory_is_delivered_while_the_url_source_hangs(
         assert (site.requests, site.answered) == (1, 0)  # still waiting for its answer
 
         site.release.set()  # answered at last: that poll ends, and the bot shuts down cleanly
-        await asyncio.wait_for(_answered(site), WAIT)
-
-
-async def _answered(site: HangingSite) -> None:
-    while site.answered < site.requests:  # noqa: ASYNC110 - the site has no event for this
-        await asyncio.sleep(0.01)
+        await asyncio.wait_for(site.all_answered(), WAIT)

@@ -18,100 +18,23 @@ from hypothesis import strategies as st
 
 from bot.arxiv import parse_arxiv_id
 from bot.ingest.parser import ParseError, collapse, parse_post
-from bot.models import Appearance, Day, Paper, Tweet
+from bot.models import Appearance, Day, Tweet
 from bot.samples import sample_posts
 from tests.conftest import all_post_params, corpus_posts
+from tests.support.posts import (
+    PERCEIVER,
+    PERCEIVER_ABSTRACT,
+    PERCEIVER_AUTHORS_LINE,
+    PERCEIVER_CATEGORIES,
+    PERCEIVER_LINKS,
+    PERCEIVER_TWEETS,
+)
 
 SAMPLES = {path.name[:10]: path for path in sample_posts()}
 MARCH_5 = SAMPLES["2021-03-05"]
 MARCH_5_TEXT = MARCH_5.read_text(encoding="utf-8")
 TWEET_URL = re.compile(r"https://twitter\.com/\w+/status/\d+")
 UTC = dt.UTC
-
-PERCEIVER_ABSTRACT = (
-    "Biological systems understand the world by simultaneously processing high-dimensional "
-    "inputs from modalities as diverse as vision, audition, touch, proprioception, etc. The "
-    "perception models used in deep learning on the other hand are designed for individual "
-    "modalities, often relying on domain-specific assumptions such as the local grid structures "
-    "exploited by virtually all existing vision models. These priors introduce helpful inductive "
-    "biases, but also lock models to individual modalities. In this paper we introduce the "
-    "Perceiver - a model that builds upon Transformers and hence makes few architectural "
-    "assumptions about the relationship between its inputs, but that also scales to hundreds of "
-    "thousands of inputs, like ConvNets. The model leverages an asymmetric attention mechanism to "
-    "iteratively distill inputs into a tight latent bottleneck, allowing it to scale to handle "
-    "very large inputs. We show that this architecture performs competitively or beyond strong, "
-    "specialized models on classification tasks across various modalities: images, point clouds, "
-    "audio, video and video+audio. The Perceiver obtains performance comparable to ResNet-50 on "
-    "ImageNet without convolutions and by directly attending to 50,000 pixels. It also surpasses "
-    "state-of-the-art results for all modalities in AudioSet."
-)
-PERCEIVER_AUTHORS_LINE = (
-    "Andrew Jaegle, Felix Gimeno, Andrew Brock, Andrew Zisserman, Oriol Vinyals, Joao Carreira\n"
-)
-PERCEIVER_LINKS = (
-    "- links: [abs](https://arxiv.org/abs/2103.03206) | [pdf](https://arxiv.org/pdf/2103.03206)"
-)
-PERCEIVER_CATEGORIES = next(
-    line for line in MARCH_5_TEXT.split("\n") if line.startswith("- [cs.CV](") and "eess.AS" in line
-)
-PERCEIVER = Paper(
-    arxiv_id="2103.03206",
-    title="Perceiver: General Perception with Iterative Attention",
-    authors=(
-        "Andrew Jaegle",
-        "Felix Gimeno",
-        "Andrew Brock",
-        "Andrew Zisserman",
-        "Oriol Vinyals",
-        "Joao Carreira",
-    ),
-    categories=("cs.CV", "cs.AI", "cs.LG", "cs.SD", "eess.AS"),
-    abstract=PERCEIVER_ABSTRACT,
-    abs_url="https://arxiv.org/abs/2103.03206",
-    pdf_url="https://arxiv.org/pdf/2103.03206",
-)
-PERCEIVER_TWEETS = (
-    Tweet(
-        url="https://twitter.com/arankomatsuzaki/status/1367657530143383561",
-        author="Aran Komatsuzaki",
-        handle="arankomatsuzaki",
-        posted=dt.date(2021, 3, 5),
-        lang="en",
-        text=(
-            "Perceiver: General Perception with Iterative Attention\n\n"
-            "- Competitive perf on classification tasks across various modalities: images, "
-            "audio and video. \n\n"
-            "- Obtains perf comparable to ResNet on ImageNet w/o convs and by directly attending "
-            "to 50,000 pixels. https://t.co/I8qpvFH2Z8 pic.twitter.com/Lgf7Khfr08"
-        ),
-    ),
-    Tweet(
-        url="https://twitter.com/mosko_mule/status/1367673823739351048",
-        author="ワクワクさん（ミジンコ）",  # noqa: RUF001 - the real name, fullwidth brackets
-        handle="mosko_mule",
-        posted=dt.date(2021, 3, 5),
-        lang="ja",
-        text=(
-            "Perceiver: General Perception with Iterative Attention\u3000"
-            "https://t.co/OHfgdlA0CD\n"
-            "隠れベクトルと生の信号をcross attentionすることで高次元データをそのまま扱える"
-            "Transformer派生。画像、ビデオ、音声、ポイントクラウドなどを同じ構造で扱うことができる。"
-            "ImageNetでResNet50並 pic.twitter.com/KuHcr8cKjw"
-        ),
-    ),
-    Tweet(
-        url="https://twitter.com/ak92501/status/1367657218942894081",
-        author="AK",
-        handle="ak92501",
-        posted=dt.date(2021, 3, 5),
-        lang="en",
-        text=(
-            "Perceiver: General Perception with Iterative Attention\n"
-            "pdf: https://t.co/1EACnTm1Sj\n"
-            "abs: https://t.co/JWverNYmDR pic.twitter.com/cQRsBIcNWm"
-        ),
-    ),
-)
 
 
 def parse_sample(day: str) -> Day:

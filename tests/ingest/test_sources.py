@@ -89,13 +89,13 @@ def days(report: IngestReport) -> list[str]:
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every file the directory source reads, to prove unchanged files are not re-read."""
     reads: list[Path] = []
-    real = sources_module._read_file
+    real = sources_module.read_post_file
 
     def spy(path: Path, *args: Any) -> tuple[bytes, tuple[int, int]]:
         reads.append(path)
         return real(path, *args)
 
-    monkeypatch.setattr(sources_module, "_read_file", spy)
+    monkeypatch.setattr(sources_module, "read_post_file", spy)
     return reads
 
 
@@ -219,7 +219,7 @@ async def test_directory_survives_vanished_and_unreadable_files(
 ) -> None:
     folder = tmp_path / "posts"
     copy_samples(folder)
-    real = sources_module._read_file
+    real = sources_module.read_post_file
     vanishing = folder / "2021-03" / SAMPLES["2021-03-05"].name
     locked = folder / "2021-03" / SAMPLES["2021-03-15"].name
 
@@ -230,7 +230,7 @@ async def test_directory_survives_vanished_and_unreadable_files(
             raise PermissionError(13, "Permission denied", str(path))
         return real(path, *args)
 
-    monkeypatch.setattr(sources_module, "_read_file", flaky)
+    monkeypatch.setattr(sources_module, "read_post_file", flaky)
     source = DirectorySource(store.archive, folder, settle_seconds=2.0, clock=Clock())
     first = await source.poll()
     assert (first.new, days(first)) == (1, ["2021-03-24"])
@@ -239,7 +239,7 @@ async def test_directory_survives_vanished_and_unreadable_files(
     second = await source.poll()  # the unreadable file is not reported again
     assert (second.new, second.unchanged, second.rejected) == (0, 1, [])
 
-    monkeypatch.setattr(sources_module, "_read_file", real)
+    monkeypatch.setattr(sources_module, "read_post_file", real)
     third = await source.poll()  # readable again: stored
     assert (third.new, days(third)) == (1, ["2021-03-15"])
 

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.sandbox.jetstream import LocalJetstream, Subscription
+from tests.support.waiting import eventually
 
 ALICE = "did:plc:alice"
 BOB = "did:plc:bob"
@@ -393,9 +394,5 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
 
 
 async def _wait_for(condition: Callable[[], bool]) -> None:
-    """Poll `condition` until it holds, failing after RECEIVE_TIMEOUT seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + RECEIVE_TIMEOUT
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+    """Check `condition` until it holds, failing after RECEIVE_TIMEOUT seconds."""
+    await eventually(condition, "condition not met in time", RECEIVE_TIMEOUT)

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,48 +15,23 @@ import pytest
 
 import bot.store
 from bot.ingest.files import content_hash
-from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, DaySummary, PaperHistory, RankedPaper, Tweet
-from bot.samples import sample_posts
 from bot.store import Archive, IngestOutcome, PaperMatch, Store, StoreError
 from bot.store.database import migrations
+from tests.support.archive import (
+    ARCHIVE_TABLES,
+    MARCH_5,
+    MARCH_15,
+    MARCH_24,
+    SAMPLES,
+    ingest_sample,
+    ingest_samples,
+    perceiver_on_march_6,
+    query,
+    snapshot,
+)
 
-MARCH_5, MARCH_15, MARCH_24 = (dt.date(2021, 3, 5), dt.date(2021, 3, 15), dt.date(2021, 3, 24))
-ARCHIVE_TABLES = ("days", "papers", "appearances", "paper_categories", "tweets")
 MIGRATION_FILES = sorted((Path(bot.store.__file__).parent / "migrations").glob("*.sql"))
-
-
-def sample_days() -> dict[dt.date, tuple[Day, bytes, str]]:
-    """Each sample post parsed, with its bytes and path, by date."""
-    days = {}
-    for path in sample_posts():
-        data = path.read_bytes()
-        day = parse_post(data, str(path))
-        days[day.date] = (day, data, str(path))
-    return days
-
-
-SAMPLES = sample_days()
-
-
-async def ingest_sample(store: Store, date: dt.date) -> IngestOutcome:
-    day, data, path = SAMPLES[date]
-    return await store.archive.ingest(day, source=path, content_hash=content_hash(data))
-
-
-async def ingest_samples(store: Store) -> None:
-    for date in SAMPLES:
-        assert await ingest_sample(store, date) is IngestOutcome.NEW
-
-
-async def query(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    async with store.database.reading() as db, db.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
-
-
-async def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the archive tables, for before/after comparisons."""
-    return {t: sorted(await query(store, f"SELECT * FROM {t}")) for t in ARCHIVE_TABLES}
 
 
 def with_papers(day: Day, papers: Sequence[RankedPaper]) -> Day:
@@ -204,28 +179,6 @@ async def test_changed_content_for_the_same_day_replaces_it(store: Store) -> Non
     assert await store.archive.day(MARCH_24) == SAMPLES[MARCH_24][0]
 
 
-def perceiver_on_march_6() -> tuple[Day, Tweet]:
-    """A made-up next day on which the Perceiver is hot again, retitled, with one new tweet."""
-    perceiver = SAMPLES[MARCH_5][0].papers[2]
-    again = dataclasses.replace(perceiver.tweets[0], text="the same tweet, seen again")
-    new = dataclasses.replace(
-        perceiver.tweets[2], url="https://twitter.com/ak92501/status/2", text="once more"
-    )
-    ranked = RankedPaper(
-        paper=dataclasses.replace(
-            perceiver.paper, title="Perceiver (revised)", categories=("cs.LG", "cs.CV")
-        ),
-        appearance=Appearance(dt.date(2021, 3, 6), 1, 100, 50),
-        tweets=(again, new),
-    )
-    day = Day(
-        date=dt.date(2021, 3, 6),
-        published_at=dt.datetime(2021, 3, 7, 9, 0, tzinfo=dt.UTC),
-        papers=(ranked,),
-    )
-    return day, new
-
-
 async def test_a_paper_hot_on_two_days_has_one_row_and_two_appearances(store: Store) -> None:
     march_6, new_tweet = perceiver_on_march_6()
     # The newer day first: the order of ingestion must not matter.
@@ -309,21 +262,24 @@ async def test_a_replaced_post_that_relists_a_paper_differently_wins_if_newest(
 # --- atomicity ---------------------------------------------------------------------------------
 
 
-def fail_after_writing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make ingest fail after `_write_papers` has written every row of the day."""
-    original = Archive._write_papers
+def fail_after_writing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the archive's next write fail after its work wrote every row, before COMMIT."""
+    write = store.database.write
 
-    def write_then_fail(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
-        original(db, date, papers)
-        raise RuntimeError("disk on fire")
+    async def write_then_fail(work: Callable[[sqlite3.Connection], Any]) -> Any:
+        def then_fail(connection: sqlite3.Connection) -> Any:
+            work(connection)
+            raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Archive, "_write_papers", staticmethod(write_then_fail))
+        return await write(then_fail)
+
+    monkeypatch.setattr(store.database, "write", write_then_fail)
 
 
 async def test_a_failed_ingest_stores_nothing(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_after_writing(monkeypatch)
+    fail_after_writing(store, monkeypatch)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await ingest_sample(store, MARCH_5)
     assert await store.archive.counts() == (0, 0, 0)
@@ -340,7 +296,7 @@ async def test_a_failed_update_keeps_the_old_day(
     await ingest_samples(store)
     before = await snapshot(store)
     day = SAMPLES[MARCH_5][0]
-    fail_after_writing(monkeypatch)
+    fail_after_writing(store, monkeypatch)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await store.archive.ingest(
             with_papers(day, day.papers[:5]), source="edited.md", content_hash="edited"

@@ -6,13 +6,12 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from bot.planning import Planner
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
-from bot.store import PlannedDelivery, Store
+from bot.store import PlannedDelivery, Store, encode_digest
 from bot.store.database import migrations
-from bot.store.deliveries import DUE_QUERY, encode_digest
-
-from .test_archive import MARCH_5, MARCH_15, MARCH_24, ingest_sample, query
+from bot.store.deliveries import DUE_QUERY
+from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, ingest_sample, query
 
 NOW = dt.datetime(2021, 3, 25, 12, 0, tzinfo=dt.UTC)
 DIGEST = encode_digest([{"content": "**Hot Papers** · 1 of 1 papers match cs.CV"}])
@@ -84,7 +83,7 @@ async def test_catch_up_skips_pending_days_older_than_the_window(store: Store) -
     assert await store.deliveries.record_plan(old) == 4
     await store.deliveries.part_sent(8, dt.date(2021, 3, 2), 0, 555, last=False)
 
-    planner = Planner(store, Renderer(), default_top=10, catch_up_days=2, clock=lambda: NOW)
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=2, clock=lambda: NOW)
     await planner.plan()
 
     status = {

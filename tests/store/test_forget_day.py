@@ -7,12 +7,11 @@ import datetime as dt
 from typing import Any
 
 from bot.models import Subscription
-from bot.planning import Planner
+from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.store import Store
 from bot.store.archive import ForgottenDay
-
-from .test_archive import (
+from tests.support.archive import (
     ARCHIVE_TABLES,
     MARCH_5,
     MARCH_15,
@@ -93,7 +92,7 @@ async def test_an_unknown_day_is_none_and_changes_nothing(store: Store) -> None:
 async def test_a_far_future_post_no_longer_holds_back_the_real_days(store: Store) -> None:
     """A post dated 9999 made every new subscription start after it, so no real day reached
     those channels; forgotten, channels old and new get the real days again."""
-    planner = Planner(store, Renderer(), default_top=10, catch_up_days=3, clock=lambda: NOW)
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3, clock=lambda: NOW)
     subscribe = store.subscriptions.subscribe
     await ingest_sample(store, MARCH_5)
     await subscribe(1, GUILD, ["cs.CV"])  # before the bad post: starts 2021-03-06

@@ -11,30 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 
-from bot.ingest.files import ingest_files
-from bot.samples import sample_posts
 from bot.store import Store, StoreError, StoreUnavailable
 from bot.store.database import Database, migrations
-from tests.support.database import Locker, is_locked, read_only
+from tests.support.clock import NOW, FakeClock
+from tests.support.database import Locker, filled, is_locked, read_only
 
 ARCHIVE_TABLES = ("days", "papers", "appearances", "paper_categories", "tweets")
 DB_LOGGER = "bot.store.database"
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-async def filled(path: Path) -> None:
-    """A closed database at `path` holding the three sample posts."""
-    async with await Store.open(path) as store:
-        report = await ingest_files(store.archive, sample_posts())
-        assert (report.new, report.rejected) == (3, [])
 
 
 async def query(store: Store, sql: str) -> list[tuple[Any, ...]]:
@@ -74,29 +65,32 @@ async def test_locked_write_waits_busy_timeout_then_fails_clearly_while_reads_go
     path = tmp_path / "db.sqlite3"
     await filled(path)
     store = Store(await Database.open(path, busy_timeout=1.0))
+    clock = FakeClock()
+    store.database.clock, store.database.sleep = clock, clock.sleep
     try:
         before = await snapshot(store)
         async with Locker(path):
-            started = time.monotonic()
+            clock.hold()
+            started = clock()
             write = asyncio.create_task(store.state.set("key", "value"))
-            await asyncio.sleep(0.2)
+            await asyncio.wait_for(clock.asleep.wait(), 10)  # found it locked; waits
             assert not write.done()
             # The write waits for the other process without holding the bot's own lock:
             # reads (slash commands) are answered meanwhile.
-            read_started = time.monotonic()
-            assert await store.archive.counts() == (3, 38, 48)
+            assert await asyncio.wait_for(store.archive.counts(), 5) == (3, 38, 48)
             assert (await store.archive.paper("2103.06902")) is not None
-            assert time.monotonic() - read_started < 0.5
             assert not write.done()
+            clock.release()
             with pytest.raises(StoreUnavailable) as raised:
                 await write
-            waited = time.monotonic() - started
             assert is_locked(path)  # still locked when the write gave up
         assert str(raised.value) == (
             f"database {path} is locked by another process (still locked after 1 s); "
             "nothing was changed"
         )
-        assert 1.0 <= waited < 3.0
+        assert clock() - started == pytest.approx(1.0)  # busy_timeout, slept in short tries
+        assert len(clock.sleeps) > 5
+        assert max(clock.sleeps) <= 0.1
         assert await store.state.get("key") is None
         await store.state.set("key", "value")  # released: the same write now succeeds
         assert await store.state.get("key") == "value"
@@ -111,12 +105,17 @@ async def test_write_waits_for_a_short_lock_and_then_succeeds(tmp_path: Path) ->
     await filled(path)
     async with await Store.open(path) as store, Locker(path) as locker:
         assert store.database.busy_timeout == 5.0  # the default
+        clock = FakeClock()
+        store.database.clock, store.database.sleep = clock, clock.sleep
+        clock.hold()
         write = asyncio.create_task(store.state.set("key", "value"))
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(clock.asleep.wait(), 10)  # found it locked; waits
         assert not write.done()
         assert is_locked(path)
         await locker.release()
+        clock.release()
         await asyncio.wait_for(write, 5)
+        assert clock() - NOW < 5.0  # well within busy_timeout
         assert await store.state.get("key") == "value"
         await healthy(store)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
@@ -18,7 +17,8 @@ from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
 from bot.store import Store, StoreUnavailable
 from bot.store.database import Database
-from tests.store.test_unavailable import Locker, filled, read_only
+from tests.support.clock import NOW, FakeClock
+from tests.support.database import Locker, filled, read_only
 
 
 def put(key: str, value: str) -> Callable[[sqlite3.Connection], int]:
@@ -109,12 +109,16 @@ async def test_a_write_waits_for_another_process_lock(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     await filled(path)
     async with await Store.open(path) as store, Locker(path) as locker:
+        clock = FakeClock()
+        store.database.clock, store.database.sleep = clock, clock.sleep
+        clock.hold()
         write = asyncio.create_task(store.database.write(put("key", "value")))
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(clock.asleep.wait(), 10)  # found it locked; waits
         assert not write.done()
         # Reads go on meanwhile: the write does not hold the bot's own lock while it waits.
-        assert await store.archive.counts() == (3, 38, 48)
+        assert await asyncio.wait_for(store.archive.counts(), 5) == (3, 38, 48)
         await locker.release()
+        clock.release()
         assert await asyncio.wait_for(write, 5) == 1
         assert await store.state.get("key") == "value"
 
@@ -123,12 +127,13 @@ async def test_a_write_gives_up_after_busy_timeout(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     await filled(path)
     store = Store(await Database.open(path, busy_timeout=0.5))
+    clock = FakeClock()
+    store.database.clock, store.database.sleep = clock, clock.sleep
     try:
         async with Locker(path):
-            started = time.monotonic()
             with pytest.raises(StoreUnavailable) as raised:
                 await store.database.write(put("key", "value"))
-            assert 0.5 <= time.monotonic() - started < 3.0
+            assert clock() - NOW == pytest.approx(0.5)
         assert str(raised.value) == (
             f"database {path} is locked by another process (still locked after 0.5 s); "
             "nothing was changed"

@@ -9,13 +9,14 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.bluesky.events import Cursor
+from bot.bluesky.posts import Cursor
 from bot.sandbox.bluesky_synthetic import SyntheticStream
 from bot.sandbox.jetstream import LocalJetstream
 from bot.store import Store
 from bot.store.bluesky import BlueskyBatch
 
 from .collector_process import CollectorProcess, write_config
+from .waiting import eventually
 
 DEADLINE = 20.0  # seconds; generous for a loaded machine, never waited when things work
 PAPERS = [f"2401.{n:05d}" for n in range(1, 300)] + ["hep-th/9901001", "math.GT/0309136"]
@@ -24,13 +25,8 @@ PAPERS = [f"2401.{n:05d}" for n in range(1, 300)] + ["hep-th/9901001", "math.GT/
 async def wait_until(
     condition: Callable[[], Awaitable[bool]], what: str, deadline: float = DEADLINE
 ) -> None:
-    """Poll `condition` every 10 ms until it holds; fail saying `what` after `deadline` s."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not await condition():
-        if loop.time() > end:
-            raise AssertionError(f"not within {deadline} s: {what}")
-        await asyncio.sleep(0.01)
+    """Check `condition` every 10 ms until it holds; fail saying `what` after `deadline` s."""
+    await eventually(condition, what, deadline)
 
 
 async def kept(store: Store) -> dict[str, tuple[str, ...]]:

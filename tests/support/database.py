@@ -19,6 +19,10 @@ from types import TracebackType
 
 import pytest
 
+from bot.ingest.files import ingest_files
+from bot.samples import sample_posts
+from bot.store import Store
+
 _LOCKER = """
 import sqlite3, sys
 connection = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -140,3 +144,10 @@ def read_only(*paths: Path | str) -> Iterator[None]:
     finally:
         for step in reversed(undo):
             step()
+
+
+async def filled(path: Path) -> None:
+    """A closed database at `path` holding the three sample posts."""
+    async with await Store.open(path) as store:
+        report = await ingest_files(store.archive, sample_posts())
+        assert (report.new, report.rejected) == (3, [])

@@ -32,6 +32,7 @@ from bot import taxonomy
 from bot.store import Store
 from tests.support.fake_discord import GUILD_ID, FakeChannel, FakeDiscord
 from tests.support.posts import merged_post, sample_text
+from tests.support.waiting import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token"
@@ -294,16 +295,14 @@ async def poll_until(
     process: subprocess.Popen[bytes] | None = None,
 ) -> None:
     """Until ``check()``; fails with ``failure`` (or what it returns) on timeout or exit."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if process is not None and process.poll() is not None:
+
+    def done() -> bool:
+        if process is not None and process.poll() is not None and not check():
             why = failure() if callable(failure) else failure
             raise AssertionError(f"{why}: the bot exited with {process.returncode}")
-        if loop.time() > deadline:
-            why = failure() if callable(failure) else failure
-            raise AssertionError(f"{why} (after {timeout} s)")
-        await asyncio.sleep(0.05)
+        return check()
+
+    await eventually(done, failure, timeout, every=0.05)
 
 
 async def wait_exit(process: subprocess.Popen[bytes]) -> int:

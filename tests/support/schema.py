@@ -5,8 +5,9 @@ Two layers:
 * Discord's own OpenAPI 3.1 description (``shared/discord-api-spec/openapi.json`` next to the
   repository checkout). When the file is absent this layer is skipped (``SPEC_AVAILABLE`` is
   ``False``); tests that only check the schema should ``pytest.skip`` in that case.
-* Limits the spec does not express (or expresses wrongly) and our own policy, checked by hand.
-  These always run, with or without the spec:
+* Limits the spec does not express (or expresses wrongly) and our own policy, checked by hand
+  with the numbers of ``bot.limits`` (whose test holds them against the spec where it states
+  them). These always run, with or without the spec:
 
   - message ``content`` at most 2000 characters (the spec allows 4000 on message create),
   - at most 10 embeds, embed title <= 256, description <= 4096, <= 25 fields, field name <= 256,
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from bot import limits
+
 SPEC_PATH: Path = (
     Path(__file__).resolve().parents[3] / "shared" / "discord-api-spec" / "openapi.json"
 )
@@ -58,24 +61,6 @@ _VALIDATED_OPERATIONS: frozenset[str] = frozenset(
         "update_guild_application_command",
     }
 )
-
-MAX_CONTENT = 2000
-MAX_EMBEDS = 10
-MAX_EMBED_TITLE = 256
-MAX_EMBED_DESCRIPTION = 4096
-MAX_EMBED_FIELDS = 25
-MAX_FIELD_NAME = 256
-MAX_FIELD_VALUE = 1024
-MAX_FOOTER_TEXT = 2048
-MAX_AUTHOR_NAME = 256
-MAX_EMBED_TOTAL = 6000
-MAX_CHOICES = 25
-MAX_CHOICE_NAME = 100
-MAX_CHOICE_VALUE = 100
-MAX_OPTIONS = 25
-MAX_NAME = 32
-MAX_DESCRIPTION = 100
-MAX_COMMANDS = 100
 
 
 def spec_available() -> bool:
@@ -321,8 +306,8 @@ def _embed_problems(embeds: Any, where: str) -> list[str]:
     problems: list[str] = []
     if not isinstance(embeds, list):
         return problems
-    if len(embeds) > MAX_EMBEDS:
-        problems.append(f"{where}: {len(embeds)} embeds (max {MAX_EMBEDS})")
+    if len(embeds) > limits.EMBEDS_PER_MESSAGE:
+        problems.append(f"{where}: {len(embeds)} embeds (max {limits.EMBEDS_PER_MESSAGE})")
     total = 0
     for i, embed in enumerate(embeds):
         if not isinstance(embed, dict):
@@ -331,41 +316,44 @@ def _embed_problems(embeds: Any, where: str) -> list[str]:
         title = _length(embed.get("title"))
         description = _length(embed.get("description"))
         total += title + description
-        if title > MAX_EMBED_TITLE:
-            problems.append(f"{at}.title: {title} characters (max {MAX_EMBED_TITLE})")
-        if description > MAX_EMBED_DESCRIPTION:
+        if title > limits.EMBED_TITLE:
+            problems.append(f"{at}.title: {title} characters (max {limits.EMBED_TITLE})")
+        if description > limits.EMBED_DESCRIPTION:
             problems.append(
-                f"{at}.description: {description} characters (max {MAX_EMBED_DESCRIPTION})"
+                f"{at}.description: {description} characters (max {limits.EMBED_DESCRIPTION})"
             )
         fields = embed.get("fields") or []
-        if len(fields) > MAX_EMBED_FIELDS:
-            problems.append(f"{at}.fields: {len(fields)} fields (max {MAX_EMBED_FIELDS})")
+        if len(fields) > limits.EMBED_FIELDS:
+            problems.append(f"{at}.fields: {len(fields)} fields (max {limits.EMBED_FIELDS})")
         for j, fld in enumerate(fields):
             if not isinstance(fld, dict):
                 continue
             name, value = _length(fld.get("name")), _length(fld.get("value"))
             total += name + value
-            if name > MAX_FIELD_NAME:
-                problems.append(f"{at}.fields[{j}].name: {name} characters (max {MAX_FIELD_NAME})")
-            if value > MAX_FIELD_VALUE:
+            if name > limits.FIELD_NAME:
                 problems.append(
-                    f"{at}.fields[{j}].value: {value} characters (max {MAX_FIELD_VALUE})"
+                    f"{at}.fields[{j}].name: {name} characters (max {limits.FIELD_NAME})"
+                )
+            if value > limits.FIELD_VALUE:
+                problems.append(
+                    f"{at}.fields[{j}].value: {value} characters (max {limits.FIELD_VALUE})"
                 )
         footer = embed.get("footer")
         if isinstance(footer, dict):
             text = _length(footer.get("text"))
             total += text
-            if text > MAX_FOOTER_TEXT:
-                problems.append(f"{at}.footer.text: {text} characters (max {MAX_FOOTER_TEXT})")
+            if text > limits.FOOTER_TEXT:
+                problems.append(f"{at}.footer.text: {text} characters (max {limits.FOOTER_TEXT})")
         author = embed.get("author")
         if isinstance(author, dict):
             name = _length(author.get("name"))
             total += name
-            if name > MAX_AUTHOR_NAME:
-                problems.append(f"{at}.author.name: {name} characters (max {MAX_AUTHOR_NAME})")
-    if total > MAX_EMBED_TOTAL:
+            if name > limits.AUTHOR_NAME:
+                problems.append(f"{at}.author.name: {name} characters (max {limits.AUTHOR_NAME})")
+    if total > limits.EMBED_TOTAL:
         problems.append(
-            f"{where}: {total} characters across all embeds of the message (max {MAX_EMBED_TOTAL})"
+            f"{where}: {total} characters across all embeds of the message "
+            f"(max {limits.EMBED_TOTAL})"
         )
     return problems
 
@@ -373,8 +361,8 @@ def _embed_problems(embeds: Any, where: str) -> list[str]:
 def _message_limit_problems(body: Mapping[str, Any], where: str) -> list[str]:
     problems: list[str] = []
     content = body.get("content")
-    if isinstance(content, str) and len(content) > MAX_CONTENT:
-        problems.append(f"{where}.content: {len(content)} characters (max {MAX_CONTENT})")
+    if isinstance(content, str) and len(content) > limits.CONTENT:
+        problems.append(f"{where}.content: {len(content)} characters (max {limits.CONTENT})")
     problems.extend(_embed_problems(body.get("embeds"), f"{where}.embeds"))
     return problems
 
@@ -396,7 +384,7 @@ def _mention_policy_problems(body: Mapping[str, Any], where: str) -> list[str]:
 
 def is_valid_command_name(name: Any) -> bool:
     """``^[-_\\p{L}\\p{N}]{1,32}$`` and lower case (Discord's rule for chat-input names)."""
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+    if not isinstance(name, str) or not 1 <= len(name) <= limits.COMMAND_NAME:
         return False
     if name != name.lower():
         return False
@@ -407,16 +395,16 @@ def _choice_problems(choices: Any, where: str, *, value_limit: int | None) -> li
     problems: list[str] = []
     if not isinstance(choices, list):
         return problems
-    if len(choices) > MAX_CHOICES:
-        problems.append(f"{where}: {len(choices)} choices (max {MAX_CHOICES})")
+    if len(choices) > limits.CHOICES:
+        problems.append(f"{where}: {len(choices)} choices (max {limits.CHOICES})")
     for i, choice in enumerate(choices):
         if not isinstance(choice, dict):
             continue
         name = choice.get("name")
-        if not isinstance(name, str) or not 1 <= len(name) <= MAX_CHOICE_NAME:
+        if not isinstance(name, str) or not 1 <= len(name) <= limits.CHOICE_NAME:
             problems.append(
                 f"{where}[{i}].name: {len(name) if isinstance(name, str) else name!r} "
-                f"characters (must be 1-{MAX_CHOICE_NAME})"
+                f"characters (must be 1-{limits.CHOICE_NAME})"
             )
         value = choice.get("value")
         if value_limit is not None and isinstance(value, str) and len(value) > value_limit:
@@ -428,8 +416,8 @@ def _option_problems(options: Any, where: str) -> list[str]:
     problems: list[str] = []
     if not isinstance(options, list):
         return problems
-    if len(options) > MAX_OPTIONS:
-        problems.append(f"{where}: {len(options)} options (max {MAX_OPTIONS})")
+    if len(options) > limits.COMMAND_OPTIONS:
+        problems.append(f"{where}: {len(options)} options (max {limits.COMMAND_OPTIONS})")
     for i, option in enumerate(options):
         if not isinstance(option, dict):
             continue
@@ -440,10 +428,15 @@ def _option_problems(options: Any, where: str) -> list[str]:
                 f"{at}.name {name!r} does not match ^[-_\\p{{L}}\\p{{N}}]{{1,32}}$ lower case"
             )
         description = option.get("description")
-        if not isinstance(description, str) or not 1 <= len(description) <= MAX_DESCRIPTION:
-            problems.append(f"{at}.description must be 1-{MAX_DESCRIPTION} characters")
+        if (
+            not isinstance(description, str)
+            or not 1 <= len(description) <= limits.COMMAND_DESCRIPTION
+        ):
+            problems.append(f"{at}.description must be 1-{limits.COMMAND_DESCRIPTION} characters")
         problems.extend(
-            _choice_problems(option.get("choices"), f"{at}.choices", value_limit=MAX_CHOICE_VALUE)
+            _choice_problems(
+                option.get("choices"), f"{at}.choices", value_limit=limits.CHOICE_VALUE
+            )
         )
         problems.extend(_option_problems(option.get("options"), f"{at}.options"))
     return problems
@@ -461,49 +454,56 @@ def _command_problems(command: Any, where: str) -> list[str]:
                 f"{where}.name {name!r} does not match ^[-_\\p{{L}}\\p{{N}}]{{1,32}}$ lower case"
             )
         description = command.get("description")
-        if not isinstance(description, str) or not 1 <= len(description) <= MAX_DESCRIPTION:
-            problems.append(f"{where}.description must be 1-{MAX_DESCRIPTION} characters")
+        if (
+            not isinstance(description, str)
+            or not 1 <= len(description) <= limits.COMMAND_DESCRIPTION
+        ):
+            problems.append(
+                f"{where}.description must be 1-{limits.COMMAND_DESCRIPTION} characters"
+            )
         problems.extend(_option_problems(command.get("options"), f"{where}.options"))
-    elif not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
-        problems.append(f"{where}.name {name!r} must be 1-{MAX_NAME} characters")
+    elif not isinstance(name, str) or not 1 <= len(name) <= limits.COMMAND_NAME:
+        problems.append(f"{where}.name {name!r} must be 1-{limits.COMMAND_NAME} characters")
     return problems
 
 
 def _limit_and_policy(operation: str, body: Any) -> tuple[list[str], list[str]]:
-    limits: list[str] = []
+    over: list[str] = []
     policy: list[str] = []
     if operation in ("bulk_set_application_commands", "bulk_set_guild_application_commands"):
         if isinstance(body, list):
             chat = [c for c in body if isinstance(c, dict) and c.get("type", 1) == 1]
-            if len(chat) > MAX_COMMANDS:
-                limits.append(f"{len(chat)} chat-input commands (max {MAX_COMMANDS})")
+            if len(chat) > limits.COMMANDS:
+                over.append(f"{len(chat)} chat-input commands (max {limits.COMMANDS})")
             for i, command in enumerate(body):
-                limits.extend(_command_problems(command, f"commands[{i}]"))
-        return limits, policy
+                over.extend(_command_problems(command, f"commands[{i}]"))
+        return over, policy
     if operation.startswith(("create_", "update_")) and "command" in operation:
-        limits.extend(_command_problems(body, "command"))
-        return limits, policy
+        over.extend(_command_problems(body, "command"))
+        return over, policy
     if not isinstance(body, dict):
-        return limits, policy
+        return over, policy
 
     if operation == "create_interaction_response":
         callback_type = body.get("type")
         data = body.get("data")
         if callback_type == 8 and isinstance(data, dict):
-            limits.extend(
-                _choice_problems(data.get("choices"), "data.choices", value_limit=MAX_CHOICE_VALUE)
+            over.extend(
+                _choice_problems(
+                    data.get("choices"), "data.choices", value_limit=limits.CHOICE_VALUE
+                )
             )
         elif callback_type in (4, 7) and isinstance(data, dict):
-            limits.extend(_message_limit_problems(data, "data"))
+            over.extend(_message_limit_problems(data, "data"))
             policy.extend(_mention_policy_problems(data, "data"))
-        return limits, policy
+        return over, policy
 
-    limits.extend(_message_limit_problems(body, "body"))
+    over.extend(_message_limit_problems(body, "body"))
     creates = operation in ("create_message", "execute_webhook")
     edits_content = isinstance(body.get("content"), str) and body.get("content") != ""
     if creates or edits_content:
         policy.extend(_mention_policy_problems(body, "body"))
-    return limits, policy
+    return over, policy
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,16 +8,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.client.context import channel_target
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.dates import parse_day
-from bot.planning import Planner
-from bot.render import CHOICES_LIMIT, Renderer
-from bot.store import Archive, Subscriptions
+from bot.planning import DeliveryPlanner
+from bot.render import Renderer
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Archive, Subscriptions
 
 
 class DigestsCog(commands.Cog):
@@ -25,7 +26,7 @@ class DigestsCog(commands.Cog):
         self,
         archive: Archive,
         subscriptions: Subscriptions,
-        planner: Planner,
+        planner: DeliveryPlanner,
         renderer: Renderer,
     ) -> None:
         self.archive = archive
@@ -81,4 +82,4 @@ class DigestsCog(commands.Cog):
             app_commands.Choice(name=f"{d.date} · {d.paper_count} papers", value=d.date.isoformat())
             for d in reversed(days)
             if d.date.isoformat().startswith(needle)
-        ][:CHOICES_LIMIT]
+        ][: limits.CHOICES]

@@ -9,14 +9,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.arxiv import InvalidArxivId, parse_arxiv_id
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.render import CHOICES_LIMIT, Renderer, choice_name
-from bot.store import Archive
+from bot.render import Renderer, choice_name
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Archive
 
 
 class PapersCog(commands.Cog):
@@ -47,7 +48,7 @@ class PapersCog(commands.Cog):
         text = current.strip()
         with contextlib.suppress(InvalidArxivId):
             text = parse_arxiv_id(text)
-        matches = await self.archive.search(text[:100], limit=CHOICES_LIMIT)
+        matches = await self.archive.search(text[:100], limit=limits.CHOICES)
         return [
             app_commands.Choice(name=choice_name(f"{m.arxiv_id} — {m.title}"), value=m.arxiv_id)
             for m in matches

@@ -15,15 +15,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal
-from bot.digest import TOP_LIMIT
-from bot.render import CHOICES_LIMIT, Renderer, choice_name
-from bot.store import SettingsChange, Subscriptions
+from bot.render import Renderer, choice_name
+from bot.store import SettingsChange
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Subscriptions
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _IMMEDIATE = {"now", "off", "asap", "immediately", "none"}
@@ -42,7 +43,7 @@ class SettingsCog(commands.Cog):
         renderer: Renderer,
         default_top: int,
         on_change: Callable[[int], Awaitable[None]],
-        next_due: Callable[[int], Awaitable[str | None]],
+        next_due: Callable[[int], Awaitable[dt.datetime | None]],
     ) -> None:
         self.subscriptions = subscriptions
         self.renderer = renderer
@@ -54,7 +55,7 @@ class SettingsCog(commands.Cog):
     @app_commands.describe(
         time="local time HH:MM to post digests, or 'now' to post as soon as published",
         timezone="IANA time zone for the time, e.g. Europe/Paris",
-        top="papers per digest (1 to 25)",
+        top=f"papers per digest (1 to {limits.DIGEST_TOP})",
         min_score="only papers with at least this many retweets + favorites",
         paused="stop (true) or resume (false) digests in this channel",
     )
@@ -65,7 +66,7 @@ class SettingsCog(commands.Cog):
         interaction: discord.Interaction[HotPapersBot],
         time: str | None = None,
         timezone: str | None = None,
-        top: app_commands.Range[int, 1, TOP_LIMIT] | None = None,
+        top: app_commands.Range[int, 1, limits.DIGEST_TOP] | None = None,
         min_score: app_commands.Range[int, 0, MIN_SCORE_LIMIT] | None = None,
         paused: bool | None = None,
     ) -> None:
@@ -76,7 +77,7 @@ class SettingsCog(commands.Cog):
             raise Refusal(self.renderer.notice("no_subscription", channel_id=target.channel_id))
         # Discord's client keeps to the declared ranges, but a forged interaction need not.
         for option, value, low, high, unit in (
-            ("top", top, 1, TOP_LIMIT, "papers per digest"),
+            ("top", top, 1, limits.DIGEST_TOP, "papers per digest"),
             ("min_score", min_score, 0, MIN_SCORE_LIMIT, "retweets + favorites"),
         ):
             if value is not None and not low <= value <= high:
@@ -137,5 +138,5 @@ class SettingsCog(commands.Cog):
         contains = [z for z in timezones() if needle in z.lower() and z not in starts]
         return [
             app_commands.Choice(name=choice_name(z), value=z)
-            for z in (starts + contains)[:CHOICES_LIMIT]
+            for z in (starts + contains)[: limits.CHOICES]
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -10,15 +11,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import taxonomy
+from bot import limits, taxonomy
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.render import CHOICES_LIMIT, Renderer, category_label, choice_name
-from bot.store import Subscriptions
+from bot.render import Renderer, category_label, choice_name
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
+    from bot.store import Subscriptions
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -30,7 +31,7 @@ class SubscriptionsCog(commands.Cog):
         renderer: Renderer,
         default_top: int,
         on_change: Callable[[int], Awaitable[None]],
-        next_due: Callable[[int], Awaitable[str | None]],
+        next_due: Callable[[int], Awaitable[dt.datetime | None]],
     ) -> None:
         self.subscriptions = subscriptions
         self.renderer = renderer
@@ -83,7 +84,7 @@ class SubscriptionsCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=choice_name(name), value=value)
-            for name, value in taxonomy.autocomplete(current[:100], limit=CHOICES_LIMIT)
+            for name, value in taxonomy.autocomplete(current[:100], limit=limits.CHOICES)
         ]
 
     @app_commands.command(name="unsubscribe", description="Stop posting a category in this channel")
@@ -135,7 +136,7 @@ class SubscriptionsCog(commands.Cog):
             app_commands.Choice(name=choice_name(category_label(code)), value=code)
             for code in subscription.categories
             if needle in category_label(code).lower()
-        ][:CHOICES_LIMIT]
+        ][: limits.CHOICES]
 
     @app_commands.command(
         name="subscriptions", description="This channel's categories and settings"

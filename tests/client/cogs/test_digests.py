@@ -1,4 +1,5 @@
-"""End to end: /digest takes a day exactly as YYYY-MM-DD, like `hotpapers digest --date`."""
+"""/digest through the real discord.py client and the local Discord: a day taken exactly as
+YYYY-MM-DD, like `hotpapers digest --date`."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.commands import EPHEMERAL, command, notice
 from tests.support.fake_discord import PAPERS_CHANNEL_ID, FakeDiscord
 from tests.support.harness import running_bot
-
-from .test_commands import EPHEMERAL, command, notice
 
 
 async def test_digest_of_a_day(fake_discord: FakeDiscord, tmp_path: Path) -> None:

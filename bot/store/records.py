@@ -1,0 +1,81 @@
+"""The records the channel tables take and give: plain data, importable without loading
+their repositories (`Store.subscriptions`, `Store.deliveries`), which `hotpapers ingest` never
+needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """The settings a `/settings` call changes; None leaves a value as it is."""
+
+    top: int | None = None
+    min_score: int | None = None
+    deliver_at: dt.time | None = None
+    clear_deliver_at: bool = False
+    timezone: str | None = None
+    paused: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedDigest:
+    """A digest's message bodies as stored once in `digests`, keyed by their hash."""
+
+    digest_hash: str
+    messages_json: str  # "" once written: later rows only refer to the hash
+
+    def written(self) -> EncodedDigest:
+        return EncodedDigest(self.digest_hash, "")
+
+
+def encode_digest(messages: Sequence[dict[str, Any]]) -> EncodedDigest | None:
+    """None for an empty digest (no paper matched): nothing to send."""
+    if not messages:
+        return None
+    encoded = json.dumps(list(messages), ensure_ascii=False, sort_keys=True)
+    return EncodedDigest(hashlib.sha256(encoded.encode()).hexdigest(), encoded)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    """A digest decided for a channel and day; `digest` None means nothing matched."""
+
+    channel_id: int
+    date: dt.date
+    due_at: dt.datetime
+    digest: EncodedDigest | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A pending ledger row with the message bodies still to send."""
+
+    channel_id: int
+    guild_id: int
+    date: dt.date
+    messages: tuple[dict[str, Any], ...]
+    parts_sent: int
+    message_ids: tuple[int, ...]
+    attempts: int
+    problem: str | None = None  # why it cannot be sent, when its stored digest is unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A ledger row as shown to admins and tests."""
+
+    channel_id: int
+    date: dt.date
+    status: str
+    due_at: dt.datetime
+    parts_sent: int
+    message_ids: tuple[int, ...]
+    attempts: int
+    last_error: str | None

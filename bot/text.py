@@ -1,0 +1,32 @@
+"""Plain-text helpers shared by the Discord messages and the command line: no markup, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters at a word boundary, ending with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    cut = cut.rstrip()
+    # Never leave half of a backslash escape behind.
+    trailing = len(cut) - len(cut.rstrip("\\"))
+    if trailing % 2:
+        cut = cut[:-1]
+    return cut + ELLIPSIS
+
+
+def author_list(authors: Sequence[str], limit: int = 5) -> str:
+    """`A, B, C and 14 more (17 authors)` when there are more than `limit`."""
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:limit])} and {len(authors) - limit} more ({len(authors)} authors)"
