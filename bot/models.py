@@ -9,10 +9,18 @@ from typing import Literal
 Platform = Literal["twitter", "bluesky"]
 """Where a day's attention was counted: Twitter-era Hot Papers posts, or Bluesky."""
 
+# What the AppView shows for a handle that fails to verify: no profile link works with it.
+INVALID_HANDLE = "handle.invalid"
+
 
 @dataclass(frozen=True, slots=True)
 class Tweet:
-    """A post shown under a paper: a tweet embedded in a Hot Papers post, or a Bluesky post."""
+    """A post shown under a paper: a tweet embedded in a Hot Papers post, or a Bluesky post.
+
+    A Bluesky post also keeps what its embed needs (`bluesky_embed` in the blog format): its
+    record's at-URI, the record's CID ("" when the AppView gave none) and when it was posted,
+    in UTC to the minute as the embed shows it (`posted` is that day). Tweets have none.
+    """
 
     url: str
     author: str
@@ -21,6 +29,15 @@ class Tweet:
     lang: str
     text: str
     platform: Platform = "twitter"
+    uri: str | None = None  # at://<did>/app.bsky.feed.post/<rkey>
+    cid: str | None = None
+    posted_at: dt.datetime | None = None
+
+
+def bluesky_post_url(did: str, handle: str, rkey: str) -> str:
+    """A Bluesky post's bsky.app link: by handle, or by DID when the handle failed to verify."""
+    profile = did if handle == INVALID_HANDLE else handle
+    return f"https://bsky.app/profile/{profile}/post/{rkey}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +84,15 @@ class RankedPaper:
 
 @dataclass(frozen=True, slots=True)
 class Day:
-    """One Hot Papers post: the day it covers, when it was published, and its papers by rank."""
+    """One Hot Papers post: the day it covers, when it was published, and its papers by rank.
+
+    `platform` is where its attention was counted, so every appearance and post of the day
+    is of that platform; a day without papers keeps it too."""
 
     date: dt.date
     published_at: dt.datetime
     papers: tuple[RankedPaper, ...]
+    platform: Platform = "twitter"
 
     @property
     def tweet_count(self) -> int:
@@ -94,8 +115,9 @@ class DaySummary:
     date: dt.date
     published_at: dt.datetime
     paper_count: int
-    tweet_count: int
+    tweet_count: int  # its posts: tweets, or Bluesky posts
     source: str
+    platform: Platform = "twitter"
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,13 @@ def builder(
     )
 
 
+def cid(appview: LocalAppView, uri: str) -> str:
+    """The CID the stand-in AppView gives the post."""
+    found = appview.posts[uri].view()["cid"]
+    assert isinstance(found, str)
+    return found
+
+
 async def test_a_day_from_its_posts_counts_and_papers(
     session: aiohttp.ClientSession,
     world: World,
@@ -210,6 +217,9 @@ async def test_a_day_from_its_posts_counts_and_papers(
                 lang="en",
                 text="New paper! https://arxiv.org/abs/2103.03206",
                 platform="bluesky",
+                uri="at://did:plc:ada/app.bsky.feed.post/3lr0002",
+                cid=cid(appview, "at://did:plc:ada/app.bsky.feed.post/3lr0002"),
+                posted_at=dt.datetime.combine(DATE, dt.time(12), tzinfo=dt.UTC),
             ),
             Tweet(
                 url="https://bsky.app/profile/bob.bsky.social/post/3lr0003",
@@ -219,6 +229,9 @@ async def test_a_day_from_its_posts_counts_and_papers(
                 lang="en",
                 text="New paper! https://arxiv.org/abs/2103.03206",
                 platform="bluesky",
+                uri="at://did:plc:bob/app.bsky.feed.post/3lr0003",
+                cid=cid(appview, "at://did:plc:bob/app.bsky.feed.post/3lr0003"),
+                posted_at=dt.datetime.combine(DATE, dt.time(12), tzinfo=dt.UTC),
             ),
         ),
     )
@@ -275,7 +288,7 @@ async def test_a_day_without_posts_lists_nothing_and_asks_no_one(
     clock: FakeClock,
 ) -> None:
     built = await builder(session, world, appview, arxiv, clock).build(dt.date(2025, 1, 1))
-    assert built.day == Day(dt.date(2025, 1, 1), BUILT_AT, ())
+    assert built.day == Day(dt.date(2025, 1, 1), BUILT_AT, (), platform="bluesky")
     assert (built.report.appview_requests, built.report.arxiv_requests) == (0, 0)
     assert (appview.requests, arxiv.requests) == ([], [])
 
