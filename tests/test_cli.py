@@ -23,6 +23,7 @@ from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
+from tests.support.bluesky_days import HOSTILE_TEXT, bluesky_day
 from tests.support.posts import PERCEIVER, PERCEIVER_TWEETS
 
 SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
@@ -37,6 +38,21 @@ JSON_KEYS = [
     "appearances",
     "tweets",
 ]
+APPEARANCE_KEYS = ["date", "rank", "retweets", "favorites", "platform"]
+TWEET_KEYS = [
+    "url",
+    "author",
+    "handle",
+    "posted",
+    "lang",
+    "text",
+    "platform",
+    "uri",
+    "cid",
+    "posted_at",
+]
+# A tweet has none of the fields a Bluesky post's embed is made of.
+TWEET_FIELDS = {"platform": "twitter", "uri": None, "cid": None, "posted_at": None}
 PERCEIVER_JSON: dict[str, Any] = {
     "arxiv_id": "2103.03206",
     "title": "Perceiver: General Perception with Iterative Attention",
@@ -52,7 +68,9 @@ PERCEIVER_JSON: dict[str, Any] = {
     "abstract": PERCEIVER.abstract,
     "abs_url": "https://arxiv.org/abs/2103.03206",
     "pdf_url": "https://arxiv.org/pdf/2103.03206",
-    "appearances": [{"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251}],
+    "appearances": [
+        {"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251, "platform": "twitter"}
+    ],
     "tweets": [
         {
             "url": "https://twitter.com/arankomatsuzaki/status/1367657530143383561",
@@ -61,6 +79,7 @@ PERCEIVER_JSON: dict[str, Any] = {
             "posted": "2021-03-05",
             "lang": "en",
             "text": PERCEIVER_TWEETS[0].text,
+            **TWEET_FIELDS,
         },
         {
             "url": "https://twitter.com/mosko_mule/status/1367673823739351048",
@@ -69,6 +88,7 @@ PERCEIVER_JSON: dict[str, Any] = {
             "posted": "2021-03-05",
             "lang": "ja",
             "text": PERCEIVER_TWEETS[1].text,
+            **TWEET_FIELDS,
         },
         {
             "url": "https://twitter.com/ak92501/status/1367657218942894081",
@@ -77,6 +97,7 @@ PERCEIVER_JSON: dict[str, Any] = {
             "posted": "2021-03-05",
             "lang": "en",
             "text": PERCEIVER_TWEETS[2].text,
+            **TWEET_FIELDS,
         },
     ],
 }
@@ -156,7 +177,7 @@ def test_changed_post_is_updated(run: Run, tmp_path: Path, db: Path) -> None:
     )
     paper = json.loads(run("paper", "2103.03206", "--json", "--db", db)[1])
     assert paper["appearances"] == [
-        {"date": "2021-03-05", "rank": 3, "retweets": 900, "favorites": 251}
+        {"date": "2021-03-05", "rank": 3, "retweets": 900, "favorites": 251, "platform": "twitter"}
     ]
 
 
@@ -224,8 +245,8 @@ def test_paper_json_for_every_accepted_form(run: Run, samples_db: Path, given: s
     paper = json.loads(out)
     assert list(paper) == JSON_KEYS
     assert paper == PERCEIVER_JSON
-    assert list(paper["appearances"][0]) == ["date", "rank", "retweets", "favorites"]
-    assert list(paper["tweets"][0]) == ["url", "author", "handle", "posted", "lang", "text"]
+    assert list(paper["appearances"][0]) == APPEARANCE_KEYS
+    assert list(paper["tweets"][0]) == TWEET_KEYS
     assert "ワクワクさん" in out  # not \u-escaped
 
 
@@ -366,10 +387,11 @@ def check_export(run: Run, db: Path, count: int) -> list[dict[str, Any]]:
         assert paper["pdf_url"] is None or paper["pdf_url"].startswith("https://arxiv.org/pdf/")
         assert paper["appearances"]
         for appearance in paper["appearances"]:
-            assert list(appearance) == ["date", "rank", "retweets", "favorites"]
+            assert list(appearance) == APPEARANCE_KEYS
         for tweet in paper["tweets"]:
-            assert list(tweet) == ["url", "author", "handle", "posted", "lang", "text"]
-            assert tweet["url"].startswith("https://twitter.com/")
+            assert list(tweet) == TWEET_KEYS
+            site = "https://twitter.com/" if tweet["platform"] == "twitter" else "https://bsky.app/"
+            assert tweet["url"].startswith(site)
         single = run("paper", paper["arxiv_id"], "--json", "--db", db)
         assert single == (0, line + "\n", "")
     return papers
@@ -378,6 +400,65 @@ def check_export(run: Run, db: Path, count: int) -> list[dict[str, Any]]:
 def test_export_samples(run: Run, samples_db: Path) -> None:
     papers = check_export(run, samples_db, 38)
     assert next(p for p in papers if p["arxiv_id"] == "2103.03206") == PERCEIVER_JSON
+
+
+@pytest.fixture
+async def bluesky_db(samples_db: Path) -> Path:
+    """The samples and a day built from Bluesky, on which the Perceiver is hot again."""
+    async with await Store.open(samples_db) as store:
+        await store.archive.ingest(bluesky_day(), source="bluesky", content_hash="bluesky")
+    return samples_db
+
+
+def test_paper_json_of_a_paper_hot_on_twitter_and_on_bluesky(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("paper", "2103.03206", "--json", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    paper = json.loads(out)
+    assert list(paper) == JSON_KEYS
+    assert paper["appearances"] == [
+        {"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251, "platform": "twitter"},
+        {"date": "2025-06-15", "rank": 1, "retweets": 8, "favorites": 43, "platform": "bluesky"},
+    ]
+    assert paper["tweets"][:3] == PERCEIVER_JSON["tweets"]
+    assert paper["tweets"][3:] == [
+        {
+            "url": "https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+            "author": "Ada L.",
+            "handle": "ada.bsky.social",
+            "posted": "2025-06-15",
+            "lang": "en",
+            "text": "Perceiver is hot again https://arxiv.org/abs/2103.03206",
+            "platform": "bluesky",
+            "uri": "at://did:plc:ada/app.bsky.feed.post/3lrada1",
+            "cid": "bafyreiada",
+            "posted_at": "2025-06-15T00:58:00Z",
+        },
+        {
+            "url": "https://bsky.app/profile/did:plc:mallory/post/3lrmal2",
+            "author": 'Mal <b>"lory"</b> &amp;\nCo',
+            "handle": "handle.invalid",
+            "posted": "2025-06-15",
+            "lang": "fr",
+            "text": HOSTILE_TEXT,
+            "platform": "bluesky",
+            "uri": "at://did:plc:mallory/app.bsky.feed.post/3lrmal2",
+            "cid": "bafyreimal",
+            "posted_at": "2025-06-15T13:05:00Z",
+        },
+    ]
+    assert [list(t) for t in paper["tweets"]] == [TWEET_KEYS] * 5
+
+
+def test_export_with_a_bluesky_day(run: Run, bluesky_db: Path) -> None:
+    papers = check_export(run, bluesky_db, 39)
+    bluesky_only = next(p for p in papers if p["arxiv_id"] == "2506.00002")
+    assert bluesky_only["appearances"] == [
+        {"date": "2025-06-15", "rank": 2, "retweets": 0, "favorites": 2, "platform": "bluesky"}
+    ]
+    assert bluesky_only["pdf_url"] is None
+    assert [(t["uri"], t["cid"], t["posted_at"]) for t in bluesky_only["tweets"]] == [
+        ("at://did:web:example.org/app.bsky.feed.post/3lrweb3", "", "2025-06-15T23:59:00Z")
+    ]
 
 
 def test_export_of_an_empty_archive(run: Run, empty_db: Path) -> None:
