@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
     day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
 
+    post = commands.add_parser(
+        "post", help="a stored day as a Hot Papers post (Markdown), as the blog published them"
+    )
+    _common(post)
+    post.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day")
+
     run = commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     _common(run)
 
@@ -323,6 +329,26 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_post(config: Config, args: argparse.Namespace) -> int:
+    """The day in the blog's layout on stdout (UTF-8, as posts are read): `hotpapers ingest`
+    reads it back to the same day."""
+    from bot.ingest.post_format import EmbedError, write_post
+
+    date = _date_argument(args.date)
+    async with await _open_existing(config) as store:
+        day = await store.archive.day(date)
+    if day is None:
+        raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
+    try:
+        text = write_post(day)
+    except EmbedError as exc:
+        raise CommandError(f"cannot write the post of {date}: {exc}") from None
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
 async def cmd_forget_day(config: Config, args: argparse.Namespace) -> int:
     import asyncio
 
@@ -479,6 +505,7 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "export": cmd_export,
     "days": cmd_days,
     "day": cmd_day,
+    "post": cmd_post,
     "run": cmd_run,
     "sandbox": cmd_sandbox,
     "sync-commands": cmd_sync_commands,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -20,10 +22,11 @@ import pytest
 from bot.arxiv import EXPECTED_FORMS
 from bot.cli import main
 from bot.ingest.parser import parse_post
+from bot.models import Day
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
-from tests.support.bluesky_days import HOSTILE_TEXT, bluesky_day
+from tests.support.bluesky_days import BLUESKY_DATE, BLUESKY_POST, HOSTILE_TEXT, bluesky_day
 from tests.support.posts import PERCEIVER, PERCEIVER_TWEETS
 
 SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
@@ -584,6 +587,65 @@ def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     code, out, err = run("day", "--db", empty_db)
     assert (code, out) == (1, "")
     assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
+
+
+# --- post --------------------------------------------------------------------------------------
+
+
+async def stored_day(db: Path, date: dt.date) -> Day | None:
+    async with await Store.open(db) as store:
+        return await store.archive.day(date)
+
+
+def test_post_of_a_bluesky_day_is_read_back_by_ingest(
+    run: Run, bluesky_db: Path, tmp_path: Path
+) -> None:
+    code, out, err = run("post", "--date", "2025-06-15", "--db", bluesky_db)
+    assert (code, out, err) == (0, BLUESKY_POST, "")
+    written = tmp_path / "site" / "2025-06-15---Hot-Papers.md"
+    written.parent.mkdir()
+    written.write_text(out, encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite3"
+    code, out, err = run("ingest", written, "--db", fresh)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == (
+        "posts: 1 new, 0 updated, 0 unchanged, 0 rejected; papers: 2; tweets: 3"
+    )
+    assert asyncio.run(stored_day(fresh, BLUESKY_DATE)) == bluesky_day()
+
+
+def test_post_of_every_sample_day_is_read_back_by_ingest(
+    run: Run, samples_db: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    for path in sample_posts():
+        date = path.name[:10]
+        code, out, err = run("post", "--date", date, "--db", samples_db)
+        assert (code, err) == (0, "")
+        assert out.split("\n---\n", 1)[0] == path.read_text(encoding="utf-8").split("\n---\n", 1)[0]
+        (site / path.name).write_text(out, encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite3"
+    code, out, _ = run("ingest", site, "--db", fresh)
+    assert (code, out.splitlines()[0]) == (0, SAMPLES_SUMMARY)
+    for path in sample_posts():
+        day = parse_post(path.read_bytes())
+        assert asyncio.run(stored_day(fresh, day.date)) == day
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--date", "2021-03-06"],
+            1,
+            "hotpapers: no post for 2021-03-06 in the archive; `hotpapers days` lists them",
+        ),
+        (["--date", "2021-3-5"], 2, "hotpapers: '2021-3-5' is not a date; expected YYYY-MM-DD"),
+    ],
+)
+def test_post_errors(run: Run, samples_db: Path, args: list[str], code: int, message: str) -> None:
+    assert run("post", *args, "--db", samples_db) == (code, "", message + "\n")
 
 
 # --- forget-day -------------------------------------------------------------------------------

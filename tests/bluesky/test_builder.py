@@ -20,6 +20,8 @@ from bot.bluesky.days import to_us
 from bot.bluesky.posts import CollectedPost
 from bot.bluesky.ranking import Account
 from bot.config import BlueskyConfig
+from bot.ingest.parser import parse_post
+from bot.ingest.post_format import write_post
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
 from bot.sandbox.appview import LocalAppView, StandInPost
 from bot.sandbox.arxiv_api import LocalArxiv
@@ -393,6 +395,18 @@ async def test_the_archive_stores_a_built_day_like_an_ingested_post(
         changed = await make.build(DATE)
         assert changed.day.papers[0].appearance.favorites == 41
         assert day_content_hash(changed.day) != digest
+
+
+async def test_a_built_day_reads_back_from_its_hot_papers_post(
+    session: aiohttp.ClientSession,
+    world: World,
+    appview: LocalAppView,
+    arxiv: LocalArxiv,
+    clock: FakeClock,
+) -> None:
+    built = await builder(session, world, appview, arxiv, clock).build(DATE)
+    assert [len(p.tweets) for p in built.day.papers] == [2, 2, 1]
+    assert parse_post(write_post(built.day).encode(), "built.md") == built.day
 
 
 def without_platform(day: Day) -> Day:

@@ -28,6 +28,76 @@ HOSTILE_TEXT = (
     "# 1. Not a paper\n---\n@everyone <@123> **bold**\r\nend  "
 )
 
+SCRIPT = '<script async src="https://embed.bsky.app/static/embed.js" charset="utf-8"></script>'
+# `bluesky_day()` as `hotpapers post` writes it.
+BLUESKY_POST = f"""\
+---
+title: Hot Papers 2025-06-15
+date: 2025-06-16T06:00:12.345678Z
+template: "post"
+draft: false
+slug: "hot-papers-2025-06-15"
+category: "arXiv"
+tags:
+  - "arXiv"
+  - "Bluesky"
+  - "Machine Learning"
+  - "Computer Science"
+description: "Hot papers 2025-06-15"
+socialImage: "/media/flying-marine.jpg"
+
+---
+
+# 1. Perceiver: General Perception with Iterative Attention
+
+Ada Lovelace, Alan Turing
+
+- reposts: 8, likes: 43 (06/16/2025 06:00:12)
+
+- links: [abs](https://arxiv.org/abs/2103.03206) | [pdf](https://arxiv.org/pdf/2103.03206)
+- [cs.LG](https://arxiv.org/list/cs.LG/recent) | [cs.CV](https://arxiv.org/list/cs.CV/recent)
+
+What Perceiver: General Perception with Iterative Attention is about, & why <it> matters.
+
+<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:ada/app.bsky.feed.post/3lrada1" \
+data-bluesky-cid="bafyreiada" data-bluesky-embed-color-mode="system"><p lang="en">Perceiver is \
+hot again https://arxiv.org/abs/2103.03206</p>&mdash; Ada L. (<a href="https://bsky.app/profile/\
+did:plc:ada?ref_src=embed">@ada.bsky.social</a>) <a href="https://bsky.app/profile/did:plc:ada/\
+post/3lrada1?ref_src=embed">June 15, 2025 at 12:58 AM</a></blockquote>{SCRIPT}
+
+<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:mallory/app.bsky.feed.post/\
+3lrmal2" data-bluesky-cid="bafyreimal" data-bluesky-embed-color-mode="system"><p lang="fr"> Read \
+&lt;/p&gt;&lt;/blockquote&gt;&lt;blockquote class=&quot;bluesky-embed&quot;&gt; &amp; \
+&quot;this&quot; it&#x27;s &lt;br&gt; &amp;amp;<br># 1. Not a paper<br>---<br>@everyone \
+&lt;@123&gt; **bold**&#13;<br>end  </p>&mdash; Mal &lt;b&gt;&quot;lory&quot;&lt;/b&gt; \
+&amp;amp;<br>Co (<a href="https://bsky.app/profile/did:plc:mallory?ref_src=embed">\
+@handle.invalid</a>) <a href="https://bsky.app/profile/did:plc:mallory/post/3lrmal2?ref_src=\
+embed">June 15, 2025 at 1:05 PM</a></blockquote>{SCRIPT}
+
+
+
+
+# 2. A Paper
+
+Ada Lovelace, Alan Turing
+
+- reposts: 0, likes: 2 (06/16/2025 06:00:12)
+
+- links: [abs](https://arxiv.org/abs/2506.00002)
+- [cs.LG](https://arxiv.org/list/cs.LG/recent) | [cs.CV](https://arxiv.org/list/cs.CV/recent)
+
+What A Paper is about, & why <it> matters.
+
+<blockquote class="bluesky-embed" data-bluesky-uri="at://did:web:example.org/app.bsky.feed.post/\
+3lrweb3" data-bluesky-cid="" data-bluesky-embed-color-mode="system"><p lang="">No language given\
+</p>&mdash; example.org (<a href="https://bsky.app/profile/did:web:example.org?ref_src=embed">\
+@example.org</a>) <a href="https://bsky.app/profile/did:web:example.org/post/3lrweb3?ref_src=\
+embed">June 15, 2025 at 11:59 PM</a></blockquote>{SCRIPT}
+
+
+
+"""
+
 
 def _post(did: str, rkey: str, text: str, langs: tuple[str, ...], at: dt.datetime) -> CollectedPost:
     return CollectedPost(
