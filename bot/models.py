@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,6 +12,12 @@ Platform = Literal["twitter", "bluesky"]
 
 # What the AppView shows for a handle that fails to verify: no profile link works with it.
 INVALID_HANDLE = "handle.invalid"
+# atproto's handle syntax: a domain name of at most 253 characters.
+_HANDLE = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?",
+    re.ASCII,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +42,10 @@ class Tweet:
 
 
 def bluesky_post_url(did: str, handle: str, rkey: str) -> str:
-    """A Bluesky post's bsky.app link: by handle, or by DID when the handle failed to verify."""
-    profile = did if handle == INVALID_HANDLE else handle
-    return f"https://bsky.app/profile/{profile}/post/{rkey}"
+    """A Bluesky post's bsky.app link: by handle, or by DID when the handle failed to verify
+    (or is no handle at all, which would make no safe link)."""
+    valid = handle != INVALID_HANDLE and len(handle) <= 253 and _HANDLE.fullmatch(handle)
+    return f"https://bsky.app/profile/{handle if valid else did}/post/{rkey}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -271,6 +271,14 @@ def test_a_handle_that_failed_verification_links_by_did() -> None:
     assert (tweet.author, tweet.handle) == ("handle.invalid", "handle.invalid")
 
 
+def test_a_handle_that_is_no_handle_links_by_did() -> None:
+    post = collected("did:plc:x7", 1, "2506.00001")
+    ranking = ranked([post], {post.uri: counts(post, 3, handle="x) [a](http://evil.example")})
+    day = assemble_day(NOON.date(), NOON, [(ranking.candidates[0], metadata("2506.00001"))])
+    (tweet,) = day.papers[0].tweets
+    assert tweet.url == "https://bsky.app/profile/did:plc:x7/post/rk1"
+
+
 def test_posted_is_created_at_in_utc_to_the_minute_unless_it_is_missing_or_absurd() -> None:
     streamed = dt.datetime(2025, 6, 16, 3, 0, 41, 5, tzinfo=dt.UTC)
     new_york = dt.timezone(dt.timedelta(hours=-4))

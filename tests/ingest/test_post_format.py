@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.post_format import EmbedError, bluesky_embed, read_bluesky_embed, write_post
-from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
+from bot.models import Appearance, Day, Paper, RankedPaper, Tweet, bluesky_post_url
 from bot.samples import sample_posts
 from tests.conftest import all_post_params
 from tests.support.bluesky_days import (
@@ -151,7 +151,11 @@ texts = st.text(max_size=60)
 @given(
     text=texts,
     author=texts,
-    handle=texts,
+    # Any text, and handles: a link by handle only for those.
+    handle=st.one_of(
+        texts,
+        st.from_regex(r"[a-z0-9]{1,10}(?:\.[a-z0-9-]{1,10}){0,2}\.[a-z]{2,5}", fullmatch=True),
+    ),
     lang=texts,
     cid=texts,
     minute=st.integers(0, 60 * 24 * 366 * 30),
@@ -161,9 +165,7 @@ def test_any_bluesky_post_reads_back_as_itself(
 ) -> None:
     posted_at = dt.datetime(2000, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
     post = Tweet(
-        url=f"https://bsky.app/profile/{handle}/post/3k"
-        if handle != "handle.invalid"
-        else "https://bsky.app/profile/did:plc:x/post/3k",
+        url=bluesky_post_url("did:plc:x", handle, "3k"),
         author=author,
         handle=handle,
         posted=posted_at.date(),
@@ -402,3 +404,14 @@ def test_reading_hostile_bluesky_embeds_takes_linear_time(name: str) -> None:
     )
     shown = f"{small * 1000:.1f} ms for 200 kB, {large * 1000:.1f} ms for 800 kB"
     assert large / small < 8, f"{name}: {shown}"
+
+
+@pytest.mark.parametrize(
+    "handle", ["x) [evil](http://evil.example", "ada.bsky.social/../..", "a" * 250 + ".com"]
+)
+def test_a_post_whose_handle_is_no_handle_links_by_its_did(handle: str) -> None:
+    """Its link goes into Discord markdown: only a handle's syntax is safe there."""
+    line = ADA_EMBED.replace("@ada.bsky.social", f"@{handle}")
+    post = read_bluesky_embed(line)
+    assert (post.handle, post.url) == (handle, "https://bsky.app/profile/did:plc:ada/post/3lrada1")
+    assert bluesky_embed(post) == line
