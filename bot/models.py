@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +19,25 @@ _HANDLE = re.compile(
     r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?",
     re.ASCII,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """The words a person reads for a platform's counts and posts."""
+
+    site: str  # "Twitter"
+    shared: str  # "retweet": an appearance's `retweets`, in the singular
+    liked: str  # "favorite": an appearance's `favorites`
+    post: str  # "tweet": a post shown under a paper
+    score: str  # "retweets + favorites": what min_score counts
+
+
+WORDING: Mapping[Platform, Wording] = {
+    "twitter": Wording("Twitter", "retweet", "favorite", "tweet", "retweets + favorites"),
+    "bluesky": Wording("Bluesky", "repost", "like", "post", "likes + reposts"),
+}
+SCORE_WORDING = "likes + reposts, or retweets + favorites on Twitter-era days"
+"""What a channel's min_score counts: it applies to the days of both platforms."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -491,10 +491,10 @@ def test_days(run: Run, samples_db: Path) -> None:
     code, out, err = run("days", "--db", samples_db)
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "day         papers  tweets  published (UTC)",
-        "2021-03-05      13      20  2021-03-06 15:15",
-        "2021-03-15      10      11  2021-03-16 09:09",
-        "2021-03-24      15      17  2021-03-25 09:03",
+        "day         papers   posts  platform  published (UTC)",
+        "2021-03-05      13      20  Twitter   2021-03-06 15:15",
+        "2021-03-15      10      11  Twitter   2021-03-16 09:09",
+        "2021-03-24      15      17  Twitter   2021-03-25 09:03",
         "3 days, 38 papers listed",
     ]
 
@@ -589,6 +589,86 @@ def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
 
 
+# --- the words of a Bluesky day -----------------------------------------------------------------
+
+
+def test_days_say_each_days_platform(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("days", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "day         papers   posts  platform  published (UTC)"
+    assert out.splitlines()[-2:] == [
+        "2025-06-15       2       3  Bluesky   2025-06-16 06:00",
+        "4 days, 40 papers listed",
+    ]
+
+
+def test_day_of_bluesky_counts_reposts_and_likes(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("day", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "Hot Papers 2025-06-15 on Bluesky: top 2 of 2",
+        "",
+        " 1. Perceiver: General Perception with Iterative Attention",
+        "    Ada Lovelace, Alan Turing",
+        "    cs.LG, cs.CV · 8 reposts, 43 likes · https://arxiv.org/abs/2103.03206",
+        "",
+        " 2. A Paper",
+        "    Ada Lovelace, Alan Turing",
+        "    cs.LG, cs.CV · 0 reposts, 2 likes · https://arxiv.org/abs/2506.00002",
+        "",
+    ]
+
+
+def test_digest_of_bluesky_says_posts_reposts_and_likes(run: Run, bluesky_db: Path) -> None:
+    day = ("digest", "--date", "2025-06-15", "--db", bluesky_db)
+    code, out, err = run(*day, "--categories", "cs.LG", "--min-score", "3")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "Hot Papers 2025-06-15 · 1 of 2 papers matches cs.LG with at least 3 likes + reposts",
+        "",
+        "#1 · Perceiver: General Perception with Iterative Attention",
+        "    Ada Lovelace, Alan Turing",
+        "    [cs.LG] · cs.CV",
+        "    8 reposts · 43 likes",
+        "    What Perceiver: General Perception with Iterative Attention is about, & why <it> "
+        "matters.",
+        "    Top post: https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+        "    https://arxiv.org/abs/2103.03206",
+    ]
+    assert run(*day, "--categories", "cs.LG", "--min-score", "100") == (
+        0,
+        "no paper on 2025-06-15 matches cs.LG with at least 100 likes + reposts\n",
+        "",
+    )
+
+
+def test_paper_hot_on_twitter_and_on_bluesky(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("paper", "2103.03206", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    hot_on = lines.index("Hot on:")
+    assert lines[hot_on : hot_on + 5] == [
+        "Hot on:",
+        "  2021-03-05  #3   857 retweets, 251 favorites",
+        "  2025-06-15  #1   8 reposts, 43 likes on Bluesky",
+        "",
+        "Posts (5):",
+    ]
+    assert lines[-8:] == [
+        "  Ada L. (@ada.bsky.social) · 2025-06-15 · Bluesky · "
+        "https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+        "    Perceiver is hot again https://arxiv.org/abs/2103.03206",
+        # The display name's line break is a space; the text keeps its lines.
+        '  Mal <b>"lory"</b> &amp; Co (@handle.invalid) · 2025-06-15 · Bluesky · '
+        "https://bsky.app/profile/did:plc:mallory/post/3lrmal2",
+        '     Read </p></blockquote><blockquote class="bluesky-embed"> & "this" it\'s <br> &amp;',
+        "    # 1. Not a paper",
+        "    ---",
+        "    @everyone <@123> **bold**",
+        "    end  ",
+    ]
+
+
 # --- post --------------------------------------------------------------------------------------
 
 
@@ -660,8 +740,8 @@ def test_forget_day(run: Run, samples_db: Path) -> None:
         "0 channels that subscribed while it was stored now start as if it never was",
     ]
     assert run("days", "--db", samples_db)[1].splitlines()[1:] == [
-        "2021-03-05      13      20  2021-03-06 15:15",
-        "2021-03-15      10      11  2021-03-16 09:09",
+        "2021-03-05      13      20  Twitter   2021-03-06 15:15",
+        "2021-03-15      10      11  Twitter   2021-03-16 09:09",
         "2 days, 23 papers listed",
     ]
     assert run("paper", "2103.12352", "--db", samples_db)[0] == 1  # iMAP, hot on 03-24 only
