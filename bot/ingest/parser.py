@@ -27,13 +27,12 @@ from bot.arxiv import InvalidArxivId, abs_url, parse_listed_id, pdf_url
 from bot.ingest.post_format import (
     BLUESKY_EMBED_START,
     BLUESKY_FORM,
-    COUNT_NAMES,
     MONTHS,
-    PLATFORM_TAGS,
     EmbedError,
+    count_names,
     read_bluesky_embed,
 )
-from bot.models import Appearance, Day, Paper, Platform, RankedPaper, Tweet
+from bot.models import WORDING, Appearance, Day, Paper, Platform, RankedPaper, Tweet
 
 log = logging.getLogger(__name__)
 
@@ -331,13 +330,13 @@ def _published_at(meta: dict[str, Any], lines: list[str], path: str) -> dt.datet
 
 
 def _platform(meta: dict[str, Any], lines: list[str], path: str) -> Platform:
-    """ "bluesky" for a post tagged "Bluesky" (a day built from Bluesky); else "twitter", as
-    the Twitter-era posts are tagged."""
+    """A post tagged "Bluesky" is of a day built from Bluesky; any other of a Twitter-era
+    day, as those posts are tagged "Twitter"."""
     tags = meta.get("tags")
     names = {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
-    if PLATFORM_TAGS["bluesky"] not in names:
+    if WORDING["bluesky"].site not in names:
         return "twitter"
-    if PLATFORM_TAGS["twitter"] in names:
+    if WORDING["twitter"].site in names:
         raise ParseError(
             path,
             _key_line(lines, "tags"),
@@ -438,7 +437,7 @@ def _paper(
     """
     lines = body.lines
     rank, title = int(heading[1]), collapse(heading[2] or "")
-    shared, liked = COUNT_NAMES[body.platform]
+    shared, liked = count_names(body.platform)
     counts_form = f"'- {shared}: N, {liked}: N (MM/DD/YYYY HH:MM:SS)'"
     links_form = "'- links: [abs](https://arxiv.org/abs/ID) | [pdf](...)'"
 
@@ -453,7 +452,7 @@ def _paper(
     if not stats:
         raise body.error(index, f"bad counts line {line[:80]!r}; expected {counts_form}")
     if (stats["shared"], stats["liked"]) != (shared, liked):
-        tag = PLATFORM_TAGS[body.platform]
+        tag = WORDING[body.platform].site
         raise body.error(
             index,
             f"counts line {line[:80]!r} counts {stats['shared']} and {stats['liked']}, but the "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bot.models import Day, Platform, RankedPaper, Tweet, bluesky_post_url
+from bot.models import WORDING, Day, Platform, RankedPaper, Tweet, bluesky_post_url
 
 MONTHS = (
     "January",
@@ -34,12 +34,6 @@ MONTHS = (
     "November",
     "December",
 )
-PLATFORM_TAGS: dict[Platform, str] = {"twitter": "Twitter", "bluesky": "Bluesky"}
-# What a day's counts line calls its two numbers, in the order it gives them.
-COUNT_NAMES: dict[Platform, tuple[str, str]] = {
-    "twitter": ("retweets", "favorites"),
-    "bluesky": ("reposts", "likes"),
-}
 TWITTER_SCRIPT = (
     '<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>'
 )
@@ -118,7 +112,7 @@ def write_post(day: Day) -> str:
         'category: "arXiv"\n'
         "tags:\n"
         '  - "arXiv"\n'
-        f'  - "{PLATFORM_TAGS[day.platform]}"\n'
+        f'  - "{WORDING[day.platform].site}"\n'
         '  - "Machine Learning"\n'
         '  - "Computer Science"\n'
         f'description: "Hot papers {date}"\n'
@@ -138,7 +132,7 @@ def _iso_date(moment: dt.datetime) -> str:
 
 def _paper(number: int, ranked: RankedPaper, platform: Platform, counted: str) -> str:
     paper, seen = ranked.paper, ranked.appearance
-    shared, liked = COUNT_NAMES[platform]
+    shared, liked = count_names(platform)
     links = f"- links: [abs]({paper.abs_url})"
     if paper.pdf_url is not None:
         links += f" | [pdf]({paper.pdf_url})"
@@ -155,6 +149,13 @@ def _paper(number: int, ranked: RankedPaper, platform: Platform, counted: str) -
         f"{paper.abstract}\n\n"
         f"{embeds}\n\n"
     )
+
+
+def count_names(platform: Platform) -> tuple[str, str]:
+    """What a day's counts line calls its two numbers: ("retweets", "favorites") or
+    ("reposts", "likes")."""
+    words = WORDING[platform]
+    return f"{words.shared}s", f"{words.liked}s"
 
 
 def embed(tweet: Tweet) -> str:
