@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.limits import DIGEST_TOP
+from bot.models import WORDING
 from bot.sandbox import DEMO_SCRIPT
 from bot.text import author_list, shorten
 
@@ -23,7 +24,7 @@ from bot.text import author_list, shorten
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.digest import Digest
-    from bot.models import Day, PaperHistory
+    from bot.models import Appearance, Day, PaperHistory
     from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
     day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
 
+    post = commands.add_parser(
+        "post", help="a stored day as a Hot Papers post (Markdown), as the blog published them"
+    )
+    _common(post)
+    post.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day")
+
     run = commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     _common(run)
 
@@ -137,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="S",
-        help="only papers with at least S retweets + favorites (0)",
+        help="only papers with at least S likes + reposts (retweets + favorites on a "
+        "Twitter-era day) (0)",
     )
     digest.add_argument(
         "--json", action="store_true", help="print the message bodies the bot would POST"
@@ -289,10 +297,11 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
     if not days:
         print(f"no days in the archive ({config.database.path}); run `hotpapers ingest` first")
         return EXIT_OK
-    print(f"{'day':<10}  {'papers':>6}  {'tweets':>6}  published (UTC)")
+    print(f"{'day':<10}  {'papers':>6}  {'posts':>6}  {'platform':<8}  published (UTC)")
     for day in days:
         published = day.published_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-        print(f"{day.date}  {day.paper_count:>6}  {day.tweet_count:>6}  {published}")
+        site = WORDING[day.platform].site
+        print(f"{day.date}  {day.paper_count:>6}  {day.tweet_count:>6}  {site:<8}  {published}")
     total = sum(d.paper_count for d in days)
     print(f"{len(days)} days, {total} papers listed")
     return EXIT_OK
@@ -320,6 +329,26 @@ async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     if day is None:
         raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
     write_day(day, args.top, sys.stdout)
+    return EXIT_OK
+
+
+async def cmd_post(config: Config, args: argparse.Namespace) -> int:
+    """The day in the blog's layout on stdout (UTF-8, as posts are read): `hotpapers ingest`
+    reads it back to the same day."""
+    from bot.ingest.post_format import EmbedError, write_post
+
+    date = _date_argument(args.date)
+    async with await _open_existing(config) as store:
+        day = await store.archive.day(date)
+    if day is None:
+        raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
+    try:
+        text = write_post(day)
+    except EmbedError as exc:
+        raise CommandError(f"cannot write the post of {date}: {exc}") from None
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
     return EXIT_OK
 
 
@@ -466,7 +495,8 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
             ]
         print(json.dumps(bodies, ensure_ascii=False))
     elif digest is None:
-        wanted = f" with at least {args.min_score:,} retweets + favorites" if args.min_score else ""
+        score = WORDING[day.platform].score
+        wanted = f" with at least {args.min_score:,} {score}" if args.min_score else ""
         print(f"no paper on {date} matches {', '.join(codes)}{wanted}")
     else:
         write_digest(digest, renderer.digest_header(digest, markdown=False), sys.stdout)
@@ -479,6 +509,7 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "export": cmd_export,
     "days": cmd_days,
     "day": cmd_day,
+    "post": cmd_post,
     "run": cmd_run,
     "sandbox": cmd_sandbox,
     "sync-commands": cmd_sync_commands,
@@ -487,17 +518,24 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
 }
 
 
+def _counts(seen: Appearance, thousands: bool = False) -> tuple[str, str]:
+    """An appearance's two counts with their words: ("857 retweets", "251 favorites"), or
+    reposts and likes on a Bluesky day."""
+    words = WORDING[seen.platform]
+    shown = [f"{n:,}" if thousands else str(n) for n in (seen.retweets, seen.favorites)]
+    return f"{shown[0]} {words.shared}s", f"{shown[1]} {words.liked}s"
+
+
 def write_day(day: Day, top: int, out: TextIO) -> None:
     shown = day.papers[:top]
-    out.write(f"Hot Papers {day.date}: top {len(shown)} of {len(day.papers)}\n\n")
+    on = "" if day.platform == "twitter" else f" on {WORDING[day.platform].site}"
+    out.write(f"Hot Papers {day.date}{on}: top {len(shown)} of {len(day.papers)}\n\n")
     for ranked in shown:
         paper, seen = ranked.paper, ranked.appearance
+        shared, liked = _counts(seen)
         out.write(f"{seen.rank:>2}. {paper.title}\n")
         out.write(f"    {author_list(paper.authors, 3)}\n")
-        out.write(
-            f"    {', '.join(paper.categories)} · {seen.retweets} retweets, "
-            f"{seen.favorites} favorites · {paper.abs_url}\n\n"
-        )
+        out.write(f"    {', '.join(paper.categories)} · {shared}, {liked} · {paper.abs_url}\n\n")
 
 
 def write_digest(digest: Digest, header: str, out: TextIO) -> None:
@@ -510,11 +548,12 @@ def write_digest(digest: Digest, header: str, out: TextIO) -> None:
         out.write(f"\n#{seen.rank} · {paper.title}\n")
         out.write(f"    {author_list(paper.authors, 3)}\n")
         out.write(f"    {codes}\n")
-        out.write(f"    {seen.retweets:,} retweets · {seen.favorites:,} favorites\n")
+        out.write("    {} · {}\n".format(*_counts(seen, thousands=True)))
         abstract = " ".join(paper.abstract.split())
         out.write(wrap.fill(shorten(abstract, 280) if abstract else NO_ABSTRACT) + "\n")
         if entry.ranked.tweets:
-            out.write(f"    Top tweet: {entry.ranked.tweets[0].url}\n")
+            top = entry.ranked.tweets[0]
+            out.write(f"    Top {WORDING[top.platform].post}: {top.url}\n")
         out.write(f"    {paper.abs_url}\n")
 
 
@@ -531,9 +570,14 @@ def write_paper(history: PaperHistory, out: TextIO) -> None:
         out.write(wrap.fill(paragraph) + "\n")
     out.write("\nHot on:\n")
     for a in history.appearances:
-        out.write(f"  {a.date}  #{a.rank:<3} {a.retweets} retweets, {a.favorites} favorites\n")
-    out.write(f"\nTweets ({len(history.tweets)}):\n")
+        on = "" if a.platform == "twitter" else f" on {WORDING[a.platform].site}"
+        out.write("  {}  #{:<3} {}, {}{}\n".format(a.date, a.rank, *_counts(a), on))
+    # "Posts" once any is a Bluesky post; a Twitter-era paper keeps its words.
+    posts = "Tweets" if all(t.platform == "twitter" for t in history.tweets) else "Posts"
+    out.write(f"\n{posts} ({len(history.tweets)}):\n")
     for tweet in history.tweets:
-        out.write(f"  {tweet.author} (@{tweet.handle}) · {tweet.posted} · {tweet.url}\n")
+        author = " ".join(tweet.author.split())
+        site = "" if tweet.platform == "twitter" else f" · {WORDING[tweet.platform].site}"
+        out.write(f"  {author} (@{tweet.handle}) · {tweet.posted}{site} · {tweet.url}\n")
         for line in tweet.text.splitlines() or [""]:
             out.write(f"    {line}\n" if line.strip() else "\n")

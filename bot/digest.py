@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot import taxonomy
 from bot.limits import DIGEST_TOP
-from bot.models import Day, RankedPaper
+from bot.models import Day, Platform, RankedPaper
 
 __all__ = [
     "DayDigests",
@@ -43,7 +43,8 @@ class Digest:
     matched: int  # papers that matched the categories and min_score, before the top cut
     total: int  # papers on the day's list
     categories: tuple[str, ...]  # the subscription's normalized codes, sorted
-    min_score: int = 0  # the retweets + favorites a paper needed
+    min_score: int = 0  # the retweets + favorites (likes + reposts) a paper needed
+    platform: Platform = "twitter"  # the day's, which says what its counts are called
 
     @property
     def cut(self) -> bool:
@@ -107,6 +108,7 @@ def _build(day: Day, codes: tuple[str, ...], top: int, min_score: int) -> Digest
         total=len(day.papers),
         categories=codes,
         min_score=min_score,
+        platform=day.platform,
     )
 
 

@@ -3,16 +3,51 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 Platform = Literal["twitter", "bluesky"]
 """Where a day's attention was counted: Twitter-era Hot Papers posts, or Bluesky."""
 
+# What the AppView shows for a handle that fails to verify: no profile link works with it.
+INVALID_HANDLE = "handle.invalid"
+# atproto's handle syntax: a domain name of at most 253 characters.
+_HANDLE = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """The words a person reads for a platform's counts and posts."""
+
+    site: str  # "Twitter"
+    shared: str  # "retweet": an appearance's `retweets`, in the singular
+    liked: str  # "favorite": an appearance's `favorites`
+    post: str  # "tweet": a post shown under a paper
+    score: str  # "retweets + favorites": what min_score counts
+
+
+WORDING: Mapping[Platform, Wording] = {
+    "twitter": Wording("Twitter", "retweet", "favorite", "tweet", "retweets + favorites"),
+    "bluesky": Wording("Bluesky", "repost", "like", "post", "likes + reposts"),
+}
+SCORE_WORDING = "likes + reposts, or retweets + favorites on Twitter-era days"
+"""What a channel's min_score counts: it applies to the days of both platforms."""
+
 
 @dataclass(frozen=True, slots=True)
 class Tweet:
-    """A post shown under a paper: a tweet embedded in a Hot Papers post, or a Bluesky post."""
+    """A post shown under a paper: a tweet embedded in a Hot Papers post, or a Bluesky post.
+
+    A Bluesky post also keeps what its embed needs (`bluesky_embed` in the blog format): its
+    record's at-URI, the record's CID ("" when the AppView gave none) and when it was posted,
+    in UTC to the minute as the embed shows it (`posted` is that day). Tweets have none.
+    """
 
     url: str
     author: str
@@ -21,6 +56,16 @@ class Tweet:
     lang: str
     text: str
     platform: Platform = "twitter"
+    uri: str | None = None  # at://<did>/app.bsky.feed.post/<rkey>
+    cid: str | None = None
+    posted_at: dt.datetime | None = None
+
+
+def bluesky_post_url(did: str, handle: str, rkey: str) -> str:
+    """A Bluesky post's bsky.app link: by handle, or by DID when the handle failed to verify
+    (or is no handle at all, which would make no safe link)."""
+    valid = handle != INVALID_HANDLE and len(handle) <= 253 and _HANDLE.fullmatch(handle)
+    return f"https://bsky.app/profile/{handle if valid else did}/post/{rkey}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +112,15 @@ class RankedPaper:
 
 @dataclass(frozen=True, slots=True)
 class Day:
-    """One Hot Papers post: the day it covers, when it was published, and its papers by rank."""
+    """One Hot Papers post: the day it covers, when it was published, and its papers by rank.
+
+    `platform` is where its attention was counted, so every appearance and post of the day
+    is of that platform; a day without papers keeps it too."""
 
     date: dt.date
     published_at: dt.datetime
     papers: tuple[RankedPaper, ...]
+    platform: Platform = "twitter"
 
     @property
     def tweet_count(self) -> int:
@@ -94,8 +143,9 @@ class DaySummary:
     date: dt.date
     published_at: dt.datetime
     paper_count: int
-    tweet_count: int
+    tweet_count: int  # its posts: tweets, or Bluesky posts
     source: str
+    platform: Platform = "twitter"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from bot.models import PaperHistory
 
 
 def paper_json(history: PaperHistory) -> dict[str, Any]:
-    """Exactly the keys documented in the README, in a stable order."""
+    """Exactly the keys documented in the README, in a stable order.
+
+    A Bluesky post is an element of `tweets` like a tweet, and a Bluesky day's reposts and
+    likes are an appearance's `retweets` and `favorites`; `platform` tells them apart. A
+    post's `uri`, `cid` and `posted_at` (null for tweets) are what its embed in a Hot Papers
+    post is made of, so an export keeps everything `hotpapers post` writes.
+    """
     paper = history.paper
     return {
         "arxiv_id": paper.arxiv_id,
@@ -24,6 +31,7 @@ def paper_json(history: PaperHistory) -> dict[str, Any]:
                 "rank": a.rank,
                 "retweets": a.retweets,
                 "favorites": a.favorites,
+                "platform": a.platform,
             }
             for a in history.appearances
         ],
@@ -35,7 +43,16 @@ def paper_json(history: PaperHistory) -> dict[str, Any]:
                 "posted": t.posted.isoformat(),
                 "lang": t.lang,
                 "text": t.text,
+                "platform": t.platform,
+                "uri": t.uri,
+                "cid": t.cid,
+                "posted_at": None if t.posted_at is None else _utc(t.posted_at),
             }
             for t in history.tweets
         ],
     }
+
+
+def _utc(moment: dt.datetime) -> str:
+    """`2025-06-15T00:58:00Z`."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

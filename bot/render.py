@@ -17,7 +17,7 @@ import jinja2
 
 from bot import limits, taxonomy
 from bot.digest import Digest, DigestEntry
-from bot.models import PaperHistory, Subscription
+from bot.models import SCORE_WORDING, WORDING, PaperHistory, Subscription
 from bot.text import author_list, shorten
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
@@ -163,6 +163,11 @@ def discord_time(moment: dt.datetime) -> str:
     return f"<t:{stamp}:f> (<t:{stamp}:R>)"
 
 
+def counted(number: int, word: str) -> str:
+    """`1 like`, `1,234 likes`: a count and its word, in the plural unless it is one."""
+    return f"{number:,} {word}" if number == 1 else f"{number:,} {word}s"
+
+
 def category_label(code: str) -> str:
     """A subscribed code's one-line label; one the taxonomy no longer has (an old archive)
     still gets one, so the channel can see and drop it."""
@@ -235,7 +240,10 @@ class Renderer:
         env.filters["shorten"] = shorten
         env.filters["authors"] = author_list
         env.filters["number"] = lambda n: f"{n:,}"
+        env.filters["counted"] = counted
         env.globals["describe"] = category_label
+        env.globals["wording"] = WORDING
+        env.globals["score_wording"] = SCORE_WORDING
         return env
 
     def _check_overrides(self, directory: Path) -> None:
@@ -341,8 +349,11 @@ class Renderer:
                 self.block("paper.j2", "tweet", tweet=tweet, **ctx),
             )
         if len(history.tweets) > max_tweets:
+            # "More posts" when any is a Bluesky post; the Twitter-era cards keep their words.
+            post = "tweet" if all(t.platform == "twitter" for t in history.tweets) else "post"
             embed.add_field(
-                "More tweets", self.block("paper.j2", "more_tweets", shown=max_tweets, **ctx)
+                f"More {post}s",
+                self.block("paper.j2", "more_tweets", shown=max_tweets, post=post, **ctx),
             )
 
         # The description gets whatever room the rest leaves under the 6000-character total;

@@ -3,9 +3,9 @@ template override's trial at start, so that a block failing on real data
 (`{{ paper.nope }}`) stops the bot before its first digest rather than failing every digest.
 
 The data is a real post (the bundled 2021-03-05 one) and the cases that take each block's
-other branches: a paper with empty fields, digests cut by their top or filtered by score,
-channels paused or waiting for a local time, and each notice with the context its command
-gives it.
+other branches: a paper with empty fields, a paper hot on Twitter and on Bluesky, digests cut
+by their top or filtered by score, of a Twitter-era day and of a Bluesky one, channels paused
+or waiting for a local time, and each notice with the context its command gives it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,16 @@ from typing import Any
 from bot.digest import Digest, build_digest
 from bot.ingest.parser import parse_post
 from bot.limits import DIGEST_TOP
-from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Subscription
+from bot.models import (
+    Appearance,
+    Day,
+    Paper,
+    PaperHistory,
+    RankedPaper,
+    Subscription,
+    Tweet,
+    bluesky_post_url,
+)
 from bot.samples import sample_posts
 
 SAMPLE_DATE = dt.date(2021, 3, 5)
@@ -81,20 +90,52 @@ def bare(paper: Paper, **fields: Any) -> Paper:
     )
 
 
+def as_bluesky(day: Day) -> Day:
+    """The day as if built from Bluesky: reposts and likes, its tweets Bluesky posts."""
+    return dataclasses.replace(
+        day,
+        platform="bluesky",
+        papers=tuple(
+            dataclasses.replace(
+                ranked,
+                appearance=dataclasses.replace(ranked.appearance, platform="bluesky"),
+                tweets=tuple(_bluesky_post(t) for t in ranked.tweets),
+            )
+            for ranked in day.papers
+        ),
+    )
+
+
+def _bluesky_post(tweet: Tweet) -> Tweet:
+    did, handle, rkey = f"did:plc:{tweet.handle.lower()}", f"{tweet.handle}.bsky.social", "3k2a"
+    return dataclasses.replace(
+        tweet,
+        url=bluesky_post_url(did, handle, rkey),
+        handle=handle,
+        platform="bluesky",
+        uri=f"at://{did}/app.bsky.feed.post/{rkey}",
+        cid="",
+        posted_at=dt.datetime.combine(tweet.posted, dt.time(), tzinfo=dt.UTC),
+    )
+
+
 def papers(day: Day) -> list[PaperHistory]:
-    """A paper hot on two days with more tweets than a card shows, and a bare one."""
+    """A paper hot on two days, a Twitter-era one and a Bluesky one, with more tweets and
+    posts than a card shows, and a bare one."""
     ranked = day.papers[2]
-    later = Appearance(SAMPLE_DATE + dt.timedelta(days=1), 1, 1, 0)
+    later = Appearance(SAMPLE_DATE + dt.timedelta(days=1), 1, 1, 0, platform="bluesky")
     tweets = tuple(t for p in day.papers for t in p.tweets)
+    posts = tuple(t for p in as_bluesky(day).papers[:2] for t in p.tweets)
     return [
-        PaperHistory(ranked.paper, (ranked.appearance, later), tweets),
+        # Both kinds among the posts a card shows (the first five).
+        PaperHistory(ranked.paper, (ranked.appearance, later), tweets[:2] + posts + tweets[2:]),
         PaperHistory(bare(ranked.paper, pdf_url=None), (), ()),
     ]
 
 
 def digests(day: Day) -> list[Digest]:
     """Digests that take each header and paper branch: cut by top, filtered by score, of
-    one paper, and of a paper with empty fields and no tweets."""
+    one paper, of a paper with empty fields and no tweets, and of a Bluesky day."""
     bare_paper = bare(day.papers[0].paper, categories=("cs.CV",))
     bare_day = Day(
         day.date, day.published_at, (RankedPaper(bare_paper, Appearance(day.date, 1, 1, 1), ()),)
@@ -104,6 +145,7 @@ def digests(day: Day) -> list[Digest]:
         build_digest(day, ["cs.LG", "cs.*"], top=3, min_score=100),
         build_digest(day, ["cs.PL"], top=1),
         build_digest(bare_day, ["cs.CV"], top=1),
+        build_digest(as_bluesky(day), ["cs.CV"], top=3, min_score=100),
     ]
     return [d for d in found if d is not None]
 

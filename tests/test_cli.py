@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -20,9 +22,11 @@ import pytest
 from bot.arxiv import EXPECTED_FORMS
 from bot.cli import main
 from bot.ingest.parser import parse_post
+from bot.models import Day
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.conftest import REPO_ROOT
+from tests.support.bluesky_days import BLUESKY_DATE, BLUESKY_POST, HOSTILE_TEXT, bluesky_day
 from tests.support.posts import PERCEIVER, PERCEIVER_TWEETS
 
 SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
@@ -37,6 +41,21 @@ JSON_KEYS = [
     "appearances",
     "tweets",
 ]
+APPEARANCE_KEYS = ["date", "rank", "retweets", "favorites", "platform"]
+TWEET_KEYS = [
+    "url",
+    "author",
+    "handle",
+    "posted",
+    "lang",
+    "text",
+    "platform",
+    "uri",
+    "cid",
+    "posted_at",
+]
+# A tweet has none of the fields a Bluesky post's embed is made of.
+TWEET_FIELDS = {"platform": "twitter", "uri": None, "cid": None, "posted_at": None}
 PERCEIVER_JSON: dict[str, Any] = {
     "arxiv_id": "2103.03206",
     "title": "Perceiver: General Perception with Iterative Attention",
@@ -52,7 +71,9 @@ PERCEIVER_JSON: dict[str, Any] = {
     "abstract": PERCEIVER.abstract,
     "abs_url": "https://arxiv.org/abs/2103.03206",
     "pdf_url": "https://arxiv.org/pdf/2103.03206",
-    "appearances": [{"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251}],
+    "appearances": [
+        {"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251, "platform": "twitter"}
+    ],
     "tweets": [
         {
             "url": "https://twitter.com/arankomatsuzaki/status/1367657530143383561",
@@ -61,6 +82,7 @@ PERCEIVER_JSON: dict[str, Any] = {
             "posted": "2021-03-05",
             "lang": "en",
             "text": PERCEIVER_TWEETS[0].text,
+            **TWEET_FIELDS,
         },
         {
             "url": "https://twitter.com/mosko_mule/status/1367673823739351048",
@@ -69,6 +91,7 @@ PERCEIVER_JSON: dict[str, Any] = {
             "posted": "2021-03-05",
             "lang": "ja",
             "text": PERCEIVER_TWEETS[1].text,
+            **TWEET_FIELDS,
         },
         {
             "url": "https://twitter.com/ak92501/status/1367657218942894081",
@@ -77,6 +100,7 @@ PERCEIVER_JSON: dict[str, Any] = {
             "posted": "2021-03-05",
             "lang": "en",
             "text": PERCEIVER_TWEETS[2].text,
+            **TWEET_FIELDS,
         },
     ],
 }
@@ -156,7 +180,7 @@ def test_changed_post_is_updated(run: Run, tmp_path: Path, db: Path) -> None:
     )
     paper = json.loads(run("paper", "2103.03206", "--json", "--db", db)[1])
     assert paper["appearances"] == [
-        {"date": "2021-03-05", "rank": 3, "retweets": 900, "favorites": 251}
+        {"date": "2021-03-05", "rank": 3, "retweets": 900, "favorites": 251, "platform": "twitter"}
     ]
 
 
@@ -224,8 +248,8 @@ def test_paper_json_for_every_accepted_form(run: Run, samples_db: Path, given: s
     paper = json.loads(out)
     assert list(paper) == JSON_KEYS
     assert paper == PERCEIVER_JSON
-    assert list(paper["appearances"][0]) == ["date", "rank", "retweets", "favorites"]
-    assert list(paper["tweets"][0]) == ["url", "author", "handle", "posted", "lang", "text"]
+    assert list(paper["appearances"][0]) == APPEARANCE_KEYS
+    assert list(paper["tweets"][0]) == TWEET_KEYS
     assert "ワクワクさん" in out  # not \u-escaped
 
 
@@ -366,10 +390,11 @@ def check_export(run: Run, db: Path, count: int) -> list[dict[str, Any]]:
         assert paper["pdf_url"] is None or paper["pdf_url"].startswith("https://arxiv.org/pdf/")
         assert paper["appearances"]
         for appearance in paper["appearances"]:
-            assert list(appearance) == ["date", "rank", "retweets", "favorites"]
+            assert list(appearance) == APPEARANCE_KEYS
         for tweet in paper["tweets"]:
-            assert list(tweet) == ["url", "author", "handle", "posted", "lang", "text"]
-            assert tweet["url"].startswith("https://twitter.com/")
+            assert list(tweet) == TWEET_KEYS
+            site = "https://twitter.com/" if tweet["platform"] == "twitter" else "https://bsky.app/"
+            assert tweet["url"].startswith(site)
         single = run("paper", paper["arxiv_id"], "--json", "--db", db)
         assert single == (0, line + "\n", "")
     return papers
@@ -378,6 +403,65 @@ def check_export(run: Run, db: Path, count: int) -> list[dict[str, Any]]:
 def test_export_samples(run: Run, samples_db: Path) -> None:
     papers = check_export(run, samples_db, 38)
     assert next(p for p in papers if p["arxiv_id"] == "2103.03206") == PERCEIVER_JSON
+
+
+@pytest.fixture
+async def bluesky_db(samples_db: Path) -> Path:
+    """The samples and a day built from Bluesky, on which the Perceiver is hot again."""
+    async with await Store.open(samples_db) as store:
+        await store.archive.ingest(bluesky_day(), source="bluesky", content_hash="bluesky")
+    return samples_db
+
+
+def test_paper_json_of_a_paper_hot_on_twitter_and_on_bluesky(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("paper", "2103.03206", "--json", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    paper = json.loads(out)
+    assert list(paper) == JSON_KEYS
+    assert paper["appearances"] == [
+        {"date": "2021-03-05", "rank": 3, "retweets": 857, "favorites": 251, "platform": "twitter"},
+        {"date": "2025-06-15", "rank": 1, "retweets": 8, "favorites": 43, "platform": "bluesky"},
+    ]
+    assert paper["tweets"][:3] == PERCEIVER_JSON["tweets"]
+    assert paper["tweets"][3:] == [
+        {
+            "url": "https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+            "author": "Ada L.",
+            "handle": "ada.bsky.social",
+            "posted": "2025-06-15",
+            "lang": "en",
+            "text": "Perceiver is hot again https://arxiv.org/abs/2103.03206",
+            "platform": "bluesky",
+            "uri": "at://did:plc:ada/app.bsky.feed.post/3lrada1",
+            "cid": "bafyreiada",
+            "posted_at": "2025-06-15T00:58:00Z",
+        },
+        {
+            "url": "https://bsky.app/profile/did:plc:mallory/post/3lrmal2",
+            "author": 'Mal <b>"lory"</b> &amp;\nCo',
+            "handle": "handle.invalid",
+            "posted": "2025-06-15",
+            "lang": "fr",
+            "text": HOSTILE_TEXT,
+            "platform": "bluesky",
+            "uri": "at://did:plc:mallory/app.bsky.feed.post/3lrmal2",
+            "cid": "bafyreimal",
+            "posted_at": "2025-06-15T13:05:00Z",
+        },
+    ]
+    assert [list(t) for t in paper["tweets"]] == [TWEET_KEYS] * 5
+
+
+def test_export_with_a_bluesky_day(run: Run, bluesky_db: Path) -> None:
+    papers = check_export(run, bluesky_db, 39)
+    bluesky_only = next(p for p in papers if p["arxiv_id"] == "2506.00002")
+    assert bluesky_only["appearances"] == [
+        {"date": "2025-06-15", "rank": 2, "retweets": 0, "favorites": 2, "platform": "bluesky"}
+    ]
+    assert bluesky_only["pdf_url"] is None
+    assert [(t["uri"], t["cid"], t["posted_at"]) for t in bluesky_only["tweets"]] == [
+        ("at://did:web:example.org/app.bsky.feed.post/3lrweb3", "", "2025-06-15T23:59:00Z")
+    ]
 
 
 def test_export_of_an_empty_archive(run: Run, empty_db: Path) -> None:
@@ -407,10 +491,10 @@ def test_days(run: Run, samples_db: Path) -> None:
     code, out, err = run("days", "--db", samples_db)
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "day         papers  tweets  published (UTC)",
-        "2021-03-05      13      20  2021-03-06 15:15",
-        "2021-03-15      10      11  2021-03-16 09:09",
-        "2021-03-24      15      17  2021-03-25 09:03",
+        "day         papers   posts  platform  published (UTC)",
+        "2021-03-05      13      20  Twitter   2021-03-06 15:15",
+        "2021-03-15      10      11  Twitter   2021-03-16 09:09",
+        "2021-03-24      15      17  Twitter   2021-03-25 09:03",
         "3 days, 38 papers listed",
     ]
 
@@ -505,6 +589,145 @@ def test_day_of_an_empty_archive(run: Run, empty_db: Path) -> None:
     assert err == "hotpapers: the archive has no days yet; run `hotpapers ingest` first\n"
 
 
+# --- the words of a Bluesky day -----------------------------------------------------------------
+
+
+def test_days_say_each_days_platform(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("days", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "day         papers   posts  platform  published (UTC)"
+    assert out.splitlines()[-2:] == [
+        "2025-06-15       2       3  Bluesky   2025-06-16 06:00",
+        "4 days, 40 papers listed",
+    ]
+
+
+def test_day_of_bluesky_counts_reposts_and_likes(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("day", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "Hot Papers 2025-06-15 on Bluesky: top 2 of 2",
+        "",
+        " 1. Perceiver: General Perception with Iterative Attention",
+        "    Ada Lovelace, Alan Turing",
+        "    cs.LG, cs.CV · 8 reposts, 43 likes · https://arxiv.org/abs/2103.03206",
+        "",
+        " 2. A Paper",
+        "    Ada Lovelace, Alan Turing",
+        "    cs.LG, cs.CV · 0 reposts, 2 likes · https://arxiv.org/abs/2506.00002",
+        "",
+    ]
+
+
+def test_digest_of_bluesky_says_posts_reposts_and_likes(run: Run, bluesky_db: Path) -> None:
+    day = ("digest", "--date", "2025-06-15", "--db", bluesky_db)
+    code, out, err = run(*day, "--categories", "cs.LG", "--min-score", "3")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "Hot Papers 2025-06-15 · 1 of 2 papers matches cs.LG with at least 3 likes + reposts",
+        "",
+        "#1 · Perceiver: General Perception with Iterative Attention",
+        "    Ada Lovelace, Alan Turing",
+        "    [cs.LG] · cs.CV",
+        "    8 reposts · 43 likes",
+        "    What Perceiver: General Perception with Iterative Attention is about, & why <it> "
+        "matters.",
+        "    Top post: https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+        "    https://arxiv.org/abs/2103.03206",
+    ]
+    assert run(*day, "--categories", "cs.LG", "--min-score", "100") == (
+        0,
+        "no paper on 2025-06-15 matches cs.LG with at least 100 likes + reposts\n",
+        "",
+    )
+
+
+def test_paper_hot_on_twitter_and_on_bluesky(run: Run, bluesky_db: Path) -> None:
+    code, out, err = run("paper", "2103.03206", "--db", bluesky_db)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    hot_on = lines.index("Hot on:")
+    assert lines[hot_on : hot_on + 5] == [
+        "Hot on:",
+        "  2021-03-05  #3   857 retweets, 251 favorites",
+        "  2025-06-15  #1   8 reposts, 43 likes on Bluesky",
+        "",
+        "Posts (5):",
+    ]
+    assert lines[-8:] == [
+        "  Ada L. (@ada.bsky.social) · 2025-06-15 · Bluesky · "
+        "https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+        "    Perceiver is hot again https://arxiv.org/abs/2103.03206",
+        # The display name's line break is a space; the text keeps its lines.
+        '  Mal <b>"lory"</b> &amp; Co (@handle.invalid) · 2025-06-15 · Bluesky · '
+        "https://bsky.app/profile/did:plc:mallory/post/3lrmal2",
+        '     Read </p></blockquote><blockquote class="bluesky-embed"> & "this" it\'s <br> &amp;',
+        "    # 1. Not a paper",
+        "    ---",
+        "    @everyone <@123> **bold**",
+        "    end  ",
+    ]
+
+
+# --- post --------------------------------------------------------------------------------------
+
+
+async def stored_day(db: Path, date: dt.date) -> Day | None:
+    async with await Store.open(db) as store:
+        return await store.archive.day(date)
+
+
+def test_post_of_a_bluesky_day_is_read_back_by_ingest(
+    run: Run, bluesky_db: Path, tmp_path: Path
+) -> None:
+    code, out, err = run("post", "--date", "2025-06-15", "--db", bluesky_db)
+    assert (code, out, err) == (0, BLUESKY_POST, "")
+    written = tmp_path / "site" / "2025-06-15---Hot-Papers.md"
+    written.parent.mkdir()
+    written.write_text(out, encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite3"
+    code, out, err = run("ingest", written, "--db", fresh)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == (
+        "posts: 1 new, 0 updated, 0 unchanged, 0 rejected; papers: 2; tweets: 3"
+    )
+    assert asyncio.run(stored_day(fresh, BLUESKY_DATE)) == bluesky_day()
+
+
+def test_post_of_every_sample_day_is_read_back_by_ingest(
+    run: Run, samples_db: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    for path in sample_posts():
+        date = path.name[:10]
+        code, out, err = run("post", "--date", date, "--db", samples_db)
+        assert (code, err) == (0, "")
+        assert out.split("\n---\n", 1)[0] == path.read_text(encoding="utf-8").split("\n---\n", 1)[0]
+        (site / path.name).write_text(out, encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite3"
+    code, out, _ = run("ingest", site, "--db", fresh)
+    assert (code, out.splitlines()[0]) == (0, SAMPLES_SUMMARY)
+    for path in sample_posts():
+        day = parse_post(path.read_bytes())
+        assert asyncio.run(stored_day(fresh, day.date)) == day
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--date", "2021-03-06"],
+            1,
+            "hotpapers: no post for 2021-03-06 in the archive; `hotpapers days` lists them",
+        ),
+        (["--date", "2021-3-5"], 2, "hotpapers: '2021-3-5' is not a date; expected YYYY-MM-DD"),
+    ],
+)
+def test_post_errors(run: Run, samples_db: Path, args: list[str], code: int, message: str) -> None:
+    assert run("post", *args, "--db", samples_db) == (code, "", message + "\n")
+
+
 # --- forget-day -------------------------------------------------------------------------------
 
 
@@ -517,8 +740,8 @@ def test_forget_day(run: Run, samples_db: Path) -> None:
         "0 channels that subscribed while it was stored now start as if it never was",
     ]
     assert run("days", "--db", samples_db)[1].splitlines()[1:] == [
-        "2021-03-05      13      20  2021-03-06 15:15",
-        "2021-03-15      10      11  2021-03-16 09:09",
+        "2021-03-05      13      20  Twitter   2021-03-06 15:15",
+        "2021-03-15      10      11  Twitter   2021-03-16 09:09",
         "2 days, 23 papers listed",
     ]
     assert run("paper", "2103.12352", "--db", samples_db)[0] == 1  # iMAP, hot on 03-24 only

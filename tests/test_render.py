@@ -33,6 +33,7 @@ from bot.render import (
 )
 from bot.samples import sample_posts
 from bot.text import ELLIPSIS
+from tests.support.bluesky_days import bluesky_day
 
 HOSTILE = [
     "@everyone",
@@ -458,6 +459,84 @@ def test_digest_headers() -> None:
     )
 
 
+# --- days built from Bluesky --------------------------------------------------------------------
+
+
+def mixed_history() -> PaperHistory:
+    """The Perceiver, hot on the 2021-03-05 Twitter day and on a Bluesky day."""
+    twitter, bluesky = sample_day("2021-03-05").papers[2], bluesky_day().papers[0]
+    return PaperHistory(
+        paper=bluesky.paper,
+        appearances=(twitter.appearance, bluesky.appearance),
+        tweets=twitter.tweets + bluesky.tweets,
+    )
+
+
+def test_paper_card_of_a_paper_hot_on_twitter_and_on_bluesky() -> None:
+    message = Renderer().paper(mixed_history(), max_tweets=4)
+    assert_message_fits(message)
+    (embed,) = message.embeds
+    fields = [(f["name"], f["value"]) for f in embed["fields"]]
+    assert fields[0] == (
+        "Hot on",
+        "2021-03-05 · #3 · 857 retweets · 251 favorites\n"
+        "2025-06-15 · #1 · 8 reposts · 43 likes on Bluesky",
+    )
+    assert fields[1][0] == "Aran Komatsuzaki (@arankomatsuzaki) · 2021-03-05"
+    assert fields[1][1].endswith(
+        "\n[Open tweet](https://twitter.com/arankomatsuzaki/status/1367657530143383561)"
+    )
+    assert fields[4] == (
+        "Ada L. (@ada.bsky.social) · 2025-06-15 · Bluesky",
+        "Perceiver is hot again https://arxiv.org/abs/2103.03206\n"
+        "[Open post](https://bsky.app/profile/ada.bsky.social/post/3lrada1)",
+    )
+    assert fields[5] == ("More posts", "and 1 more post")
+
+
+def test_a_hostile_bluesky_post_is_escaped_and_never_pings() -> None:
+    history = mixed_history()
+    hostile = PaperHistory(history.paper, history.appearances[1:], history.tweets[3:])
+    (embed,) = Renderer().paper(hostile).embeds
+    assert embed["fields"][2] == {
+        "name": 'Mal <b>"lory"<\u200b/b> &amp; Co (@handle.invalid) · 2025-06-15 · Bluesky',
+        "value": 'Read <\u200b/p><\u200b/blockquote><blockquote class="bluesky-embed"> & '
+        '"this" it\'s <br> &amp;\n\\# 1. Not a paper\n\\---\n@\u200beveryone <\u200b@123> '
+        "\\*\\*bold\\*\\*\r\nend  \n"
+        "[Open post](https://bsky.app/profile/did:plc:mallory/post/3lrmal2)",
+        "inline": False,
+    }
+    assert live_markup(embed["fields"][2]["value"].rsplit("\n", 1)[0]) == []
+
+
+def test_digest_of_a_bluesky_day() -> None:
+    digest = build_digest(bluesky_day(), ["cs.LG"], top=5, min_score=3)
+    assert digest is not None
+    (message,) = Renderer().digest(digest)
+    assert message.body() == {
+        "allowed_mentions": {"parse": []},
+        "content": "**Hot Papers 2025-06-15** · 1 of 2 papers matches cs.LG with at least 3 "
+        "likes + reposts",
+        "embeds": [
+            {
+                "type": "rich",
+                "title": "#1 · Perceiver: General Perception with Iterative Attention",
+                "url": "https://arxiv.org/abs/2103.03206",
+                "description": "Ada Lovelace, Alan Turing\n**cs.LG** · cs.CV\n"
+                "🔁 8 reposts · ❤️ 43 likes\n\n"
+                "What Perceiver: General Perception with Iterative Attention is about, & why "
+                "<it> matters.\n\n"
+                "Top post: https://bsky.app/profile/ada.bsky.social/post/3lrada1",
+                "color": Renderer.COLOR,
+            }
+        ],
+    }
+    single = build_digest(bluesky_day(), ["cs.CV"], top=5)
+    assert single is not None
+    last = Renderer().digest(single)[0].embeds[1]["description"]
+    assert "🔁 0 reposts · ❤️ 2 likes" in last.splitlines()
+
+
 def test_digest_omits_the_tweet_line_without_tweets() -> None:
     digest = build_digest(sample_day("2021-03-15"), ["cs.CV"], top=10)
     assert digest is not None
@@ -868,7 +947,10 @@ def test_the_samples_render_with_the_bundled_templates_and_take_every_branch() -
     )
     assert (bare.paper.title, bare.paper.authors, bare.paper.categories) == ("", (), ())
     assert (bare.paper.abstract, bare.appearances, bare.tweets) == ("", (), ())
+    assert [a.platform for a in full.appearances] == ["twitter", "bluesky"]
+    assert {t.platform for t in full.tweets[:5]} == {"twitter", "bluesky"}
     digests = template_samples.digests(day)
+    assert {d.platform for d in digests if d.min_score} == {"twitter", "bluesky"}
     assert {d.cut for d in digests} == {True, False}
     assert {d.min_score > 0 for d in digests} == {True, False}
     assert {d.matched == 1 for d in digests} == {True, False}

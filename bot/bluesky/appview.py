@@ -42,6 +42,7 @@ class PostCounts:
     did: str
     handle: str
     display_name: str  # "" when the author has none
+    cid: str = ""  # the post record's CID, for its embed; "" when the view has none
 
 
 class _Retry(Exception):
@@ -227,7 +228,7 @@ def _post_counts(view: Any) -> PostCounts | None:
     did, handle = author.get("did"), author.get("handle")
     if not isinstance(did, str) or not isinstance(handle, str):
         return None
-    name = author.get("displayName")
+    name, cid = author.get("displayName"), view.get("cid")
     return PostCounts(
         uri=uri,
         likes=_count(view.get("likeCount")),
@@ -235,6 +236,7 @@ def _post_counts(view: Any) -> PostCounts | None:
         did=did,
         handle=handle,
         display_name=name.strip() if isinstance(name, str) else "",
+        cid=cid if isinstance(cid, str) else "",
     )
 
 

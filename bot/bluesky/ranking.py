@@ -19,13 +19,12 @@ from bot.arxiv_api import ArxivMetadata
 from bot.bluesky.appview import PostCounts
 from bot.bluesky.days import from_us
 from bot.bluesky.posts import CollectedPost
-from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
+from bot.models import Appearance, Day, Paper, RankedPaper, Tweet, bluesky_post_url
 
 POSTS_PER_PAPER = 10  # the posts shown under a paper, most liked + reposted first
 # A createdAt further than this from when the stream delivered the post is not believed
 # (clients set it freely: backdated imports, wrong clocks).
 _PLAUSIBLE = dt.timedelta(days=1)
-_INVALID_HANDLE = "handle.invalid"  # what the AppView shows when a handle fails to verify
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,34 +176,36 @@ def assemble_day(
         )
         tweets = tuple(bluesky_post(p) for p in candidate.posts[:POSTS_PER_PAPER])
         ranked.append(RankedPaper(paper=paper, appearance=appearance, tweets=tweets))
-    return Day(date=date, published_at=published_at, papers=tuple(ranked))
+    return Day(date=date, published_at=published_at, papers=tuple(ranked), platform="bluesky")
 
 
 def bluesky_post(counted: CountedPost) -> Tweet:
-    """A post as shown under a paper: its bsky.app link, author, date, language and text."""
+    """A post as shown under a paper: its bsky.app link, author, date, language and text,
+    and what its embed needs (record URI and CID, time posted)."""
     post, counts = counted.post, counted.counts
-    # A handle that failed verification makes no working link; the DID always does.
-    profile = counts.did if counts.handle == _INVALID_HANDLE else counts.handle
+    posted_at = posted_time(post)
     return Tweet(
-        url=f"https://bsky.app/profile/{profile}/post/{post.rkey}",
+        url=bluesky_post_url(post.did, counts.handle, post.rkey),
         author=counts.display_name or counts.handle,
         handle=counts.handle,
-        posted=posted_date(post),
+        posted=posted_at.date(),
         lang=post.langs[0] if post.langs else "",
         text=post.text,
         platform="bluesky",
+        uri=post.uri,
+        cid=counts.cid,
+        posted_at=posted_at,
     )
 
 
-def posted_date(post: CollectedPost) -> dt.date:
-    """The post's createdAt date in UTC; the stream's date when createdAt is missing or
-    more than a day away from when the stream delivered the post."""
+def posted_time(post: CollectedPost) -> dt.datetime:
+    """When the post was posted, in UTC to the minute (as its embed shows it): its createdAt,
+    or the stream's time when createdAt is missing or more than a day away from when the
+    stream delivered the post."""
     streamed = from_us(post.time_us)
     created = post.created_at
-    if created is None:
-        return streamed.date()
-    if created.tzinfo is None:
+    if created is not None and created.tzinfo is None:
         created = created.replace(tzinfo=dt.UTC)
-    if abs(created - streamed) > _PLAUSIBLE:
-        return streamed.date()
-    return created.astimezone(dt.UTC).date()
+    if created is None or abs(created - streamed) > _PLAUSIBLE:
+        created = streamed
+    return created.astimezone(dt.UTC).replace(second=0, microsecond=0)

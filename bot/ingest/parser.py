@@ -6,6 +6,10 @@ or abstract line, no PDF link, an empty title, an abstract that looks like Markd
 and anything it could not have written is a ParseError naming the file and line, never a
 silently wrong paper. Every pattern runs in time linear in its input, so a hostile post
 costs no more than a long one.
+
+Posts of days built from Bluesky, as `hotpapers post` writes them (`bot.ingest.post_format`),
+are tagged "Bluesky": their counts lines give reposts and likes, and their posts are Bluesky
+embeds; a post of either kind holding the other's is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +24,15 @@ from typing import Any
 import yaml
 
 from bot.arxiv import InvalidArxivId, abs_url, parse_listed_id, pdf_url
-from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
+from bot.ingest.post_format import (
+    BLUESKY_EMBED_START,
+    BLUESKY_FORM,
+    MONTHS,
+    EmbedError,
+    count_names,
+    read_bluesky_embed,
+)
+from bot.models import WORDING, Appearance, Day, Paper, Platform, RankedPaper, Tweet
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +55,10 @@ _PUBLISHED = re.compile(
 )
 # `# {no}. {title}`: the title may be empty.
 _SECTION = re.compile(r"# (\d{1,9})\.(?:\s+(.*))?")
+# Twitter-era posts count retweets and favorites; posts of Bluesky days reposts and likes.
 _STATS = re.compile(
-    r"- retweets: (\d{1,18}), favorites: (\d{1,18}) \((\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})\)"
+    r"- (?P<shared>retweets|reposts): (?P<first>\d{1,18}), (?P<liked>favorites|likes): "
+    r"(?P<second>\d{1,18}) \((?P<at>\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})\)"
 )
 _LINKS = re.compile(r"- links: \[abs\]\((?P<abs>[^()\s]*)\)(?: \| \[pdf\]\((?P<pdf>[^()\s]*)\))?")
 _ABS_URL = re.compile(r"https?://arxiv\.org/abs/(?P<id>.+)")
@@ -76,26 +90,7 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]*>")
 _SPACES = re.compile(r"\s+")
 _TRUNCATED = "the post ends without the blank line that closes every post; it looks truncated"
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
-        start=1,
-    )
-}
+_MONTHS = {name: number for number, name in enumerate(MONTHS, start=1)}
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -226,8 +221,9 @@ def parse_post(source: str | bytes, path: str = "<post>", *, today: dt.date | No
     meta, body_start = _front_matter(lines, path)
     date = _day_date(meta, lines, path, today)
     published_at = _published_at(meta, lines, path)
+    platform = _platform(meta, lines, path)
     # The empty string after a final newline is no line of the post.
-    body = _Body(lines, len(lines) - 1 if text.endswith("\n") else len(lines), path)
+    body = _Body(lines, len(lines) - 1 if text.endswith("\n") else len(lines), path, platform)
     papers, any_paper = _papers(body, body_start, date)
     if not text.endswith("\n\n" if any_paper else "\n"):
         raise ParseError(
@@ -237,7 +233,7 @@ def parse_post(source: str | bytes, path: str = "<post>", *, today: dt.date | No
             if any_paper
             else "the post ends in the middle of a line; it looks truncated",
         )
-    return Day(date=date, published_at=published_at, papers=papers)
+    return Day(date=date, published_at=published_at, papers=papers, platform=platform)
 
 
 def _front_matter(lines: list[str], path: str) -> tuple[dict[str, Any], int]:
@@ -333,6 +329,24 @@ def _published_at(meta: dict[str, Any], lines: list[str], path: str) -> dt.datet
     return _in_utc(parsed, str(value), path, line)
 
 
+def _platform(meta: dict[str, Any], lines: list[str], path: str) -> Platform:
+    """A post tagged "Bluesky" is of a day built from Bluesky; any other of a Twitter-era
+    day, as those posts are tagged "Twitter"."""
+    tags = meta.get("tags")
+    names = {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
+    if WORDING["bluesky"].site not in names:
+        return "twitter"
+    if WORDING["twitter"].site in names:
+        raise ParseError(
+            path,
+            _key_line(lines, "tags"),
+            "tags name both Twitter and Bluesky; a post counts the attention of one: "
+            "expected 'Twitter' (retweets, favorites, tweets) or 'Bluesky' (reposts, likes, "
+            "Bluesky posts)",
+        )
+    return "bluesky"
+
+
 def _in_utc(stamp: dt.datetime, shown: str, path: str, line: int) -> dt.datetime:
     """`stamp` in UTC; near year 1 or 9999 an offset can push it out of what datetime holds."""
     try:
@@ -349,10 +363,11 @@ def _in_utc(stamp: dt.datetime, shown: str, path: str, line: int) -> dt.datetime
 class _Body:
     """The post's lines, from which each paper's parts are read by the writer's layout."""
 
-    def __init__(self, lines: list[str], count: int, path: str) -> None:
+    def __init__(self, lines: list[str], count: int, path: str, platform: Platform) -> None:
         self.lines = lines
         self.count = count  # lines[count:] is only the empty string after a final newline
         self.path = path
+        self.platform = platform  # as the front matter's tags say
 
     def error(self, index: int, reason: str) -> ParseError:
         return ParseError(self.path, index + 1, reason)
@@ -422,7 +437,8 @@ def _paper(
     """
     lines = body.lines
     rank, title = int(heading[1]), collapse(heading[2] or "")
-    counts_form = "'- retweets: N, favorites: N (MM/DD/YYYY HH:MM:SS)'"
+    shared, liked = count_names(body.platform)
+    counts_form = f"'- {shared}: N, {liked}: N (MM/DD/YYYY HH:MM:SS)'"
     links_form = "'- links: [abs](https://arxiv.org/abs/ID) | [pdf](...)'"
 
     index = body.next_text(heading_index + 1, rank, "the authors line")
@@ -435,10 +451,17 @@ def _paper(
     stats = _STATS.fullmatch(line)
     if not stats:
         raise body.error(index, f"bad counts line {line[:80]!r}; expected {counts_form}")
+    if (stats["shared"], stats["liked"]) != (shared, liked):
+        tag = WORDING[body.platform].site
+        raise body.error(
+            index,
+            f"counts line {line[:80]!r} counts {stats['shared']} and {stats['liked']}, but the "
+            f"post is tagged {tag}: expected {counts_form}",
+        )
     try:
-        dt.datetime.strptime(stats[3], "%m/%d/%Y %H:%M:%S")
+        dt.datetime.strptime(stats["at"], "%m/%d/%Y %H:%M:%S")
     except ValueError:
-        raise body.error(index, f"counts timestamp {stats[3]!r} does not exist") from None
+        raise body.error(index, f"counts timestamp {stats['at']!r} does not exist") from None
 
     index = links_line = body.next_text(index + 1, rank, links_form)
     arxiv_id, has_pdf = _links(body, index, rank, links_form)
@@ -465,7 +488,13 @@ def _paper(
         abs_url=abs_url(arxiv_id),
         pdf_url=pdf_url(arxiv_id) if has_pdf else None,
     )
-    appearance = Appearance(date=date, rank=rank, retweets=int(stats[1]), favorites=int(stats[2]))
+    appearance = Appearance(
+        date=date,
+        rank=rank,
+        retweets=int(stats["first"]),
+        favorites=int(stats["second"]),
+        platform=body.platform,
+    )
     return RankedPaper(paper=paper, appearance=appearance, tweets=tweets), links_line, index
 
 
@@ -551,12 +580,12 @@ def _tweets(body: _Body, index: int, rank: int) -> tuple[tuple[Tweet, ...], int]
                 raise body.error(pending_index, "tweet is cut off: '<blockquote>' is never closed")
             pending.append(line)
             if "</blockquote>" in line:
-                tweets.append(_tweet("\n".join(pending), pending_index + 1, body.path))
+                tweets.append(_post("\n".join(pending), pending_index + 1, body))
                 pending = []
         elif stripped.startswith("<blockquote"):
             pending, pending_index = [line], index
             if "</blockquote>" in line:
-                tweets.append(_tweet(line, index + 1, body.path))
+                tweets.append(_post(line, index + 1, body))
                 pending = []
         elif line.startswith("#"):
             break
@@ -578,8 +607,32 @@ def _tweets(body: _Body, index: int, rank: int) -> tuple[tuple[Tweet, ...], int]
     return tuple(tweets), index
 
 
-def _tweet(block: str, line: int, path: str) -> Tweet:
+def _post(block: str, line: int, body: _Body) -> Tweet:
+    """A post under a paper: a tweet, or a Bluesky post in a post tagged Bluesky."""
     text = block.strip()
+    bluesky = text.startswith(BLUESKY_EMBED_START)
+    if body.platform == "bluesky":
+        if not bluesky:
+            raise ParseError(
+                body.path,
+                line,
+                f"a tweet in a post tagged Bluesky; {BLUESKY_FORM}",
+            )
+        try:
+            return read_bluesky_embed(text)
+        except EmbedError as exc:
+            raise ParseError(body.path, line, str(exc)) from None
+    if bluesky:
+        raise ParseError(
+            body.path,
+            line,
+            "a Bluesky post in a post not tagged Bluesky; a post shows tweets or Bluesky posts, "
+            "and a Bluesky day's post is tagged 'Bluesky'",
+        )
+    return _tweet(text, line, body.path)
+
+
+def _tweet(text: str, line: int, path: str) -> Tweet:
     head = _TWEET_HEAD.match(text)
     end = text.rfind("</p>")
     tail = _TWEET_TAIL.fullmatch(text, end + 4) if head and end >= head.end() else None

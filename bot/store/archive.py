@@ -18,6 +18,7 @@ from bot.models import (
     DaySummary,
     Paper,
     PaperHistory,
+    Platform,
     RankedPaper,
     Tweet,
 )
@@ -105,7 +106,7 @@ class Archive:
             db.execute("DELETE FROM days WHERE date = ?", (date,))
         db.execute(
             "INSERT INTO days (date, published_at, source, content_hash, ingested_at,"
-            " paper_count, tweet_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " paper_count, tweet_count, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 date,
                 day.published_at.isoformat(),
@@ -114,6 +115,7 @@ class Archive:
                 _utcnow(),
                 len(day.papers),
                 day.tweet_count,
+                day.platform,
             ),
         )
         cls._keep_listings(db, date, day.papers)
@@ -270,7 +272,7 @@ class Archive:
         )
         db.executemany(
             "INSERT INTO tweets (date, arxiv_id, position, url, author, handle, posted, lang,"
-            " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " text, platform, uri, cid, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     date,
@@ -282,6 +284,10 @@ class Archive:
                     t.posted.isoformat(),
                     t.lang,
                     t.text,
+                    t.platform,
+                    t.uri,
+                    t.cid,
+                    None if t.posted_at is None else t.posted_at.isoformat(),
                 )
                 for p in papers
                 for position, t in enumerate(p.tweets)
@@ -301,7 +307,7 @@ class Archive:
         async with (
             self.database.reading() as db,
             db.execute(
-                "SELECT date, published_at, paper_count, tweet_count, source FROM days"
+                "SELECT date, published_at, paper_count, tweet_count, source, platform FROM days"
                 " ORDER BY date"
             ) as cursor,
         ):
@@ -313,6 +319,7 @@ class Archive:
                 paper_count=r["paper_count"],
                 tweet_count=r["tweet_count"],
                 source=r["source"],
+                platform=_platform(r["platform"]),
             )
             for r in rows
         ]
@@ -329,7 +336,9 @@ class Archive:
         """A stored day with its papers in rank order, as the post listed them."""
         key = date.isoformat()
         async with self.database.reading() as db:
-            async with db.execute("SELECT published_at FROM days WHERE date = ?", (key,)) as cursor:
+            async with db.execute(
+                "SELECT published_at, platform FROM days WHERE date = ?", (key,)
+            ) as cursor:
                 head = await cursor.fetchone()
             if head is None:
                 return None
@@ -346,11 +355,16 @@ class Archive:
         tweets: dict[str, list[Tweet]] = {}
         for t in tweet_rows:
             tweets.setdefault(t["arxiv_id"], []).append(_tweet(t))
+        platform = _platform(head["platform"])
         papers = tuple(
             RankedPaper(
                 paper=_paper(r),
                 appearance=Appearance(
-                    date=date, rank=r["rank"], retweets=r["retweets"], favorites=r["favorites"]
+                    date=date,
+                    rank=r["rank"],
+                    retweets=r["retweets"],
+                    favorites=r["favorites"],
+                    platform=platform,
                 ),
                 tweets=tuple(tweets.get(r["arxiv_id"], ())),
             )
@@ -360,6 +374,7 @@ class Archive:
             date=date,
             published_at=dt.datetime.fromisoformat(head["published_at"]),
             papers=papers,
+            platform=platform,
         )
 
     async def paper(self, arxiv_id: str) -> PaperHistory | None:
@@ -392,8 +407,9 @@ class Archive:
             ) as cursor:
                 paper_rows = await cursor.fetchall()
             async with db.execute(
-                "SELECT arxiv_id, date, rank, retweets, favorites FROM appearances"
-                f" WHERE arxiv_id IN ({marks}) ORDER BY arxiv_id, date",
+                "SELECT a.arxiv_id, a.date, a.rank, a.retweets, a.favorites, d.platform"
+                f" FROM appearances a JOIN days d USING (date) WHERE a.arxiv_id IN ({marks})"
+                " ORDER BY a.arxiv_id, a.date",
                 ids,
             ) as cursor:
                 appearance_rows = await cursor.fetchall()
@@ -411,6 +427,7 @@ class Archive:
                     rank=r["rank"],
                     retweets=r["retweets"],
                     favorites=r["favorites"],
+                    platform=_platform(r["platform"]),
                 )
             )
         tweets: dict[str, dict[str, Tweet]] = {}
@@ -507,6 +524,7 @@ def _paper(row: aiosqlite.Row) -> Paper:
 
 
 def _tweet(row: aiosqlite.Row) -> Tweet:
+    posted_at = row["posted_at"]
     return Tweet(
         url=row["url"],
         author=row["author"],
@@ -514,4 +532,13 @@ def _tweet(row: aiosqlite.Row) -> Tweet:
         posted=dt.date.fromisoformat(row["posted"]),
         lang=row["lang"],
         text=row["text"],
+        platform=_platform(row["platform"]),
+        uri=row["uri"],
+        cid=row["cid"],
+        posted_at=None if posted_at is None else dt.datetime.fromisoformat(posted_at),
     )
+
+
+def _platform(stored: str) -> Platform:
+    """A stored platform (the schema allows only these two)."""
+    return "bluesky" if stored == "bluesky" else "twitter"

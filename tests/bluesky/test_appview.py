@@ -60,11 +60,18 @@ async def test_counts_and_authors_of_the_posts_that_still_exist(
         gone = server.add_post(post(3, likes=99))
         server.remove(gone.uri)
         counts = await client(session, server, clock).posts([ada.uri, bob.uri, gone.uri, ada.uri])
+    # The record's CID comes along, for the post's embed.
+    ada_cid, bob_cid = ada.view()["cid"], bob.view()["cid"]
+    assert isinstance(ada_cid, str)
+    assert isinstance(bob_cid, str)
+    assert ada_cid.startswith("bafyrei")
     assert counts == {
         ada.uri: PostCounts(
-            ada.uri, 42, 7, "did:plc:author0001", "author1.bsky.social", "Ada Lovelace"
+            ada.uri, 42, 7, "did:plc:author0001", "author1.bsky.social", "Ada Lovelace", ada_cid
         ),
-        bob.uri: PostCounts(bob.uri, 3, 0, "did:plc:author0002", "author2.bsky.social", ""),
+        bob.uri: PostCounts(
+            bob.uri, 3, 0, "did:plc:author0002", "author2.bsky.social", "", bob_cid
+        ),
     }
     assert [r.uris for r in server.requests] == [(ada.uri, bob.uri, gone.uri)]
 

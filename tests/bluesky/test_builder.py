@@ -20,6 +20,8 @@ from bot.bluesky.days import to_us
 from bot.bluesky.posts import CollectedPost
 from bot.bluesky.ranking import Account
 from bot.config import BlueskyConfig
+from bot.ingest.parser import parse_post
+from bot.ingest.post_format import write_post
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
 from bot.sandbox.appview import LocalAppView, StandInPost
 from bot.sandbox.arxiv_api import LocalArxiv
@@ -161,6 +163,13 @@ def builder(
     )
 
 
+def cid(appview: LocalAppView, uri: str) -> str:
+    """The CID the stand-in AppView gives the post."""
+    found = appview.posts[uri].view()["cid"]
+    assert isinstance(found, str)
+    return found
+
+
 async def test_a_day_from_its_posts_counts_and_papers(
     session: aiohttp.ClientSession,
     world: World,
@@ -210,6 +219,9 @@ async def test_a_day_from_its_posts_counts_and_papers(
                 lang="en",
                 text="New paper! https://arxiv.org/abs/2103.03206",
                 platform="bluesky",
+                uri="at://did:plc:ada/app.bsky.feed.post/3lr0002",
+                cid=cid(appview, "at://did:plc:ada/app.bsky.feed.post/3lr0002"),
+                posted_at=dt.datetime.combine(DATE, dt.time(12), tzinfo=dt.UTC),
             ),
             Tweet(
                 url="https://bsky.app/profile/bob.bsky.social/post/3lr0003",
@@ -219,6 +231,9 @@ async def test_a_day_from_its_posts_counts_and_papers(
                 lang="en",
                 text="New paper! https://arxiv.org/abs/2103.03206",
                 platform="bluesky",
+                uri="at://did:plc:bob/app.bsky.feed.post/3lr0003",
+                cid=cid(appview, "at://did:plc:bob/app.bsky.feed.post/3lr0003"),
+                posted_at=dt.datetime.combine(DATE, dt.time(12), tzinfo=dt.UTC),
             ),
         ),
     )
@@ -275,7 +290,7 @@ async def test_a_day_without_posts_lists_nothing_and_asks_no_one(
     clock: FakeClock,
 ) -> None:
     built = await builder(session, world, appview, arxiv, clock).build(dt.date(2025, 1, 1))
-    assert built.day == Day(dt.date(2025, 1, 1), BUILT_AT, ())
+    assert built.day == Day(dt.date(2025, 1, 1), BUILT_AT, (), platform="bluesky")
     assert (built.report.appview_requests, built.report.arxiv_requests) == (0, 0)
     assert (appview.requests, arxiv.requests) == ([], [])
 
@@ -380,6 +395,18 @@ async def test_the_archive_stores_a_built_day_like_an_ingested_post(
         changed = await make.build(DATE)
         assert changed.day.papers[0].appearance.favorites == 41
         assert day_content_hash(changed.day) != digest
+
+
+async def test_a_built_day_reads_back_from_its_hot_papers_post(
+    session: aiohttp.ClientSession,
+    world: World,
+    appview: LocalAppView,
+    arxiv: LocalArxiv,
+    clock: FakeClock,
+) -> None:
+    built = await builder(session, world, appview, arxiv, clock).build(DATE)
+    assert [len(p.tweets) for p in built.day.papers] == [2, 2, 1]
+    assert parse_post(write_post(built.day).encode(), "built.md") == built.day
 
 
 def without_platform(day: Day) -> Day:

@@ -8,7 +8,7 @@ from bot.arxiv_api import ArxivMetadata
 from bot.bluesky.appview import PostCounts
 from bot.bluesky.days import to_us
 from bot.bluesky.posts import CollectedPost
-from bot.bluesky.ranking import Account, assemble_day, posted_date, rank
+from bot.bluesky.ranking import Account, assemble_day, posted_time, rank
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
 
 NOON = dt.datetime(2025, 6, 15, 12, 0, tzinfo=dt.UTC)
@@ -38,7 +38,7 @@ def counts(
     post: CollectedPost, likes: int, reposts: int = 0, handle: str = "", name: str = ""
 ) -> PostCounts:
     handle = handle or post.did.rsplit(":", 1)[-1] + ".bsky.social"
-    return PostCounts(post.uri, likes, reposts, post.did, handle, name)
+    return PostCounts(post.uri, likes, reposts, post.did, handle, name, cid=f"bafy{post.rkey}")
 
 
 def ranked(posts: list[CollectedPost], found: dict[str, PostCounts], **kwargs: object):  # type: ignore[no-untyped-def]
@@ -153,7 +153,8 @@ def metadata(arxiv_id: str, pdf: bool = True) -> ArxivMetadata:
 
 def test_the_day_lists_papers_with_their_posts_as_an_ingested_post_would() -> None:
     first = collected("did:plc:ada", 1, "2506.00001", langs=("fr", "en"))
-    second = collected("did:plc:bob", 2, "2506.00001", langs=())
+    late = dt.datetime(2025, 6, 15, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    second = collected("did:plc:bob", 2, "2506.00001", langs=(), created=late)
     other = collected("did:plc:ada", 3, "2506.00002")
     found = {
         first.uri: counts(first, 30, 5, handle="ada.bsky.social", name="Ada L."),
@@ -174,6 +175,7 @@ def test_the_day_lists_papers_with_their_posts_as_an_ingested_post_would() -> No
     assert day == Day(
         date=date,
         published_at=built_at,
+        platform="bluesky",
         papers=(
             RankedPaper(
                 paper=Paper(
@@ -195,6 +197,10 @@ def test_the_day_lists_papers_with_their_posts_as_an_ingested_post_would() -> No
                         lang="",
                         text="post 2 by did:plc:bob",
                         platform="bluesky",
+                        uri="at://did:plc:bob/app.bsky.feed.post/rk2",
+                        cid="bafyrk2",
+                        # To the minute, as its embed shows it: still the 15th.
+                        posted_at=dt.datetime(2025, 6, 15, 23, 59, tzinfo=dt.UTC),
                     ),
                     Tweet(
                         url="https://bsky.app/profile/ada.bsky.social/post/rk1",
@@ -204,6 +210,9 @@ def test_the_day_lists_papers_with_their_posts_as_an_ingested_post_would() -> No
                         lang="fr",
                         text="post 1 by did:plc:ada",
                         platform="bluesky",
+                        uri="at://did:plc:ada/app.bsky.feed.post/rk1",
+                        cid="bafyrk1",
+                        posted_at=NOON,
                     ),
                 ),
             ),
@@ -227,11 +236,19 @@ def test_the_day_lists_papers_with_their_posts_as_an_ingested_post_would() -> No
                         lang="en",
                         text="post 3 by did:plc:ada",
                         platform="bluesky",
+                        uri="at://did:plc:ada/app.bsky.feed.post/rk3",
+                        cid="bafyrk3",
+                        posted_at=NOON,
                     ),
                 ),
             ),
         ),
     )
+
+
+def test_a_day_with_no_paper_is_still_a_bluesky_day() -> None:
+    day = assemble_day(NOON.date(), NOON, [])
+    assert day == Day(NOON.date(), NOON, (), platform="bluesky")
 
 
 def test_at_most_ten_posts_under_a_paper_the_best_first() -> None:
@@ -254,16 +271,28 @@ def test_a_handle_that_failed_verification_links_by_did() -> None:
     assert (tweet.author, tweet.handle) == ("handle.invalid", "handle.invalid")
 
 
-def test_posted_is_the_utc_date_of_created_at_unless_it_is_missing_or_absurd() -> None:
-    streamed = dt.datetime(2025, 6, 16, 3, 0, tzinfo=dt.UTC)
+def test_a_handle_that_is_no_handle_links_by_did() -> None:
+    post = collected("did:plc:x7", 1, "2506.00001")
+    ranking = ranked([post], {post.uri: counts(post, 3, handle="x) [a](http://evil.example")})
+    day = assemble_day(NOON.date(), NOON, [(ranking.candidates[0], metadata("2506.00001"))])
+    (tweet,) = day.papers[0].tweets
+    assert tweet.url == "https://bsky.app/profile/did:plc:x7/post/rk1"
+
+
+def test_posted_is_created_at_in_utc_to_the_minute_unless_it_is_missing_or_absurd() -> None:
+    streamed = dt.datetime(2025, 6, 16, 3, 0, 41, 5, tzinfo=dt.UTC)
     new_york = dt.timezone(dt.timedelta(hours=-4))
-    late_evening = dt.datetime(2025, 6, 15, 22, 30, tzinfo=new_york)  # 02:30 UTC on the 16th
-    assert posted_date(collected("d", 1, created=late_evening, at=streamed)) == dt.date(2025, 6, 16)
-    assert posted_date(collected("d", 1, created=dt.datetime(2025, 6, 15, 5, 0), at=streamed)) == (
-        dt.date(2025, 6, 15)  # naive: read as UTC, 22 hours before the stream saw it
+    late_evening = dt.datetime(2025, 6, 15, 22, 30, 59, tzinfo=new_york)  # 02:30 UTC on the 16th
+    assert posted_time(collected("d", 1, created=late_evening, at=streamed)) == dt.datetime(
+        2025, 6, 16, 2, 30, tzinfo=dt.UTC
     )
-    assert posted_date(collected("d", 1, created=None, at=streamed)) == dt.date(2025, 6, 16)
+    # Naive: read as UTC, 22 hours before the stream saw it.
+    assert posted_time(
+        collected("d", 1, created=dt.datetime(2025, 6, 15, 5, 0), at=streamed)
+    ) == dt.datetime(2025, 6, 15, 5, 0, tzinfo=dt.UTC)
+    stream_time = dt.datetime(2025, 6, 16, 3, 0, tzinfo=dt.UTC)
+    assert posted_time(collected("d", 1, created=None, at=streamed)) == stream_time
     backdated = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
-    assert posted_date(collected("d", 1, created=backdated, at=streamed)) == dt.date(2025, 6, 16)
+    assert posted_time(collected("d", 1, created=backdated, at=streamed)) == stream_time
     future = dt.datetime(2025, 6, 18, tzinfo=dt.UTC)
-    assert posted_date(collected("d", 1, created=future, at=streamed)) == dt.date(2025, 6, 16)
+    assert posted_time(collected("d", 1, created=future, at=streamed)) == stream_time

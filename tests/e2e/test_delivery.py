@@ -154,7 +154,10 @@ async def test_min_score_setting_keeps_only_papers_with_that_attention(
     ]
     async with delivering(fake_discord, tmp_path) as d:
         await d.subscribe("cs.CV")
-        assert "Minimum score (retweets + favorites): 200" in await d.settings(min_score=200)
+        assert (
+            "Minimum score (likes + reposts, or retweets + favorites on Twitter-era days): 200"
+            in await d.settings(min_score=200)
+        )
         d.publish("2021-03-15", text)
         await d.run()
 

@@ -30,6 +30,7 @@ from tests.support.archive import (
     query,
     snapshot,
 )
+from tests.support.bluesky_days import BLUESKY_DATE, BUILT_AT, PERCEIVER_ID, bluesky_day
 
 MIGRATION_FILES = sorted((Path(bot.store.__file__).parent / "migrations").glob("*.sql"))
 
@@ -545,3 +546,97 @@ async def test_links_stored_verbatim_by_older_versions_are_rebuilt_from_the_id(
         "2104.00002": ("https://arxiv.org/abs/2104.00002", None),
         "2104.00003": ("https://arxiv.org/abs/2104.00003", "https://arxiv.org/pdf/2104.00003"),
     }
+
+
+# --- platforms ---------------------------------------------------------------------------------
+
+
+async def test_a_bluesky_day_comes_back_as_stored(store: Store) -> None:
+    day = bluesky_day()
+    assert await store.archive.ingest(day, source="bluesky", content_hash="b") is IngestOutcome.NEW
+    stored = await store.archive.day(BLUESKY_DATE)
+    assert stored == day
+    assert stored is not None
+    assert stored.platform == "bluesky"
+    hostile = stored.papers[0].tweets[1]
+    assert (hostile.platform, hostile.uri, hostile.cid, hostile.posted_at) == (
+        "bluesky",
+        "at://did:plc:mallory/app.bsky.feed.post/3lrmal2",
+        "bafyreimal",
+        dt.datetime(2025, 6, 15, 13, 5, tzinfo=dt.UTC),
+    )
+    assert stored.papers[1].tweets[0].cid == ""
+    summaries = await store.archive.days()
+    assert [(s.date, s.platform, s.paper_count, s.tweet_count) for s in summaries] == [
+        (BLUESKY_DATE, "bluesky", 2, 3)
+    ]
+
+
+async def test_a_bluesky_day_without_papers_is_still_a_bluesky_day(store: Store) -> None:
+    empty = Day(BLUESKY_DATE, BUILT_AT, (), platform="bluesky")
+    await store.archive.ingest(empty, source="bluesky", content_hash="empty")
+    assert await store.archive.day(BLUESKY_DATE) == empty
+    assert [s.platform for s in await store.archive.days()] == ["bluesky"]
+
+
+async def test_a_paper_hot_on_both_platforms_keeps_each_appearances_platform(
+    store: Store,
+) -> None:
+    await ingest_samples(store)
+    day = bluesky_day()
+    await store.archive.ingest(day, source="bluesky", content_hash="b")
+    history = await store.archive.paper(PERCEIVER_ID)
+    assert history is not None
+    assert history.appearances == (
+        Appearance(MARCH_5, 3, 857, 251, "twitter"),
+        Appearance(BLUESKY_DATE, 1, 8, 43, "bluesky"),
+    )
+    assert [t.platform for t in history.tweets] == ["twitter"] * 3 + ["bluesky"] * 2
+    assert history.tweets[3:] == day.papers[0].tweets
+    # The Twitter day is read back with its own platform, tweets without Bluesky's fields.
+    march_5 = await store.archive.day(MARCH_5)
+    assert march_5 is not None
+    assert march_5.platform == "twitter"
+    assert [(p.appearance, p.tweets) for p in march_5.papers] == [
+        (p.appearance, p.tweets) for p in SAMPLES[MARCH_5][0].papers
+    ]
+
+
+async def test_rows_from_before_platforms_are_twitter_era(tmp_path: Path) -> None:
+    path = tmp_path / "v7.sqlite3"
+    with sqlite3.connect(path) as db:
+        for number, _, sql in migrations()[:7]:
+            db.executescript(f"{sql}\nPRAGMA user_version = {number};")
+        db.execute(
+            "INSERT INTO days VALUES ('2021-04-01', '2021-04-02T00:00:00+00:00', 'p', 'h',"
+            " 'x', 1, 1)"
+        )
+        db.execute(
+            "INSERT INTO papers VALUES ('2104.00002', 'T', '[]', '[]', 'A',"
+            " 'https://arxiv.org/abs/2104.00002', NULL, '2021-04-01')"
+        )
+        db.execute("INSERT INTO appearances VALUES ('2021-04-01', '2104.00002', 1, 5, 6)")
+        db.execute(
+            "INSERT INTO tweets VALUES ('2021-04-01', '2104.00002', 0,"
+            " 'https://twitter.com/a/status/1', 'A', 'a', '2021-04-01', 'en', 'hi')"
+        )
+    db.close()
+    async with await Store.open(path) as store:
+        day = await store.archive.day(dt.date(2021, 4, 1))
+        summaries = await store.archive.days()
+    assert day is not None
+    assert day.platform == "twitter"
+    assert day.papers[0].appearance == Appearance(dt.date(2021, 4, 1), 1, 5, 6, "twitter")
+    assert day.papers[0].tweets == (
+        Tweet("https://twitter.com/a/status/1", "A", "a", dt.date(2021, 4, 1), "en", "hi"),
+    )
+    assert [s.platform for s in summaries] == ["twitter"]
+
+
+async def test_the_schema_allows_only_the_two_platforms(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        await store.database.write(
+            lambda db: db.execute(
+                "INSERT INTO days VALUES ('2021-04-01', 'x', 'p', 'h', 'x', 0, 0, 'mastodon')"
+            )
+        )

@@ -19,6 +19,7 @@ from bot import limits
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal
+from bot.models import SCORE_WORDING
 from bot.render import Renderer, choice_name
 from bot.store import SettingsChange
 
@@ -56,7 +57,7 @@ class SettingsCog(commands.Cog):
         time="local time HH:MM to post digests, or 'now' to post as soon as published",
         timezone="IANA time zone for the time, e.g. Europe/Paris",
         top=f"papers per digest (1 to {limits.DIGEST_TOP})",
-        min_score="only papers with at least this many retweets + favorites",
+        min_score=f"only papers with at least this many {SCORE_WORDING}",
         paused="stop (true) or resume (false) digests in this channel",
     )
     @app_commands.guild_only()
@@ -78,7 +79,7 @@ class SettingsCog(commands.Cog):
         # Discord's client keeps to the declared ranges, but a forged interaction need not.
         for option, value, low, high, unit in (
             ("top", top, 1, limits.DIGEST_TOP, "papers per digest"),
-            ("min_score", min_score, 0, MIN_SCORE_LIMIT, "retweets + favorites"),
+            ("min_score", min_score, 0, MIN_SCORE_LIMIT, SCORE_WORDING),
         ):
             if value is not None and not low <= value <= high:
                 raise Refusal(

@@ -33,11 +33,13 @@ from tests.support.harness import running_bot
         ({"top": -5, "paused": True}, "`top` must be 1 to 25 (papers per digest), got -5."),
         (
             {"min_score": -1},
-            "`min_score` must be 0 to 10,000,000 (retweets + favorites), got -1.",
+            "`min_score` must be 0 to 10,000,000 (likes + reposts, or retweets + favorites on "
+            "Twitter-era days), got -1.",
         ),
         (
             {"min_score": 10_000_001, "time": "08:00"},
-            "`min_score` must be 0 to 10,000,000 (retweets + favorites), got 10,000,001.",
+            "`min_score` must be 0 to 10,000,000 (likes + reposts, or retweets + favorites on "
+            "Twitter-era days), got 10,000,001.",
         ),
     ],
 )
@@ -54,6 +56,6 @@ async def test_settings_refuses_values_outside_the_declared_ranges(
     assert text == f"{refusal} Nothing was changed."
     assert after == before
     assert (
-        "Top papers per digest: 25\nMinimum score (retweets + favorites): 10000000"
-        in (field_named(only_embed(accepted[1]), "Settings")["value"])
+        "Top papers per digest: 25\nMinimum score (likes + reposts, or retweets + favorites on "
+        "Twitter-era days): 10000000" in (field_named(only_embed(accepted[1]), "Settings")["value"])
     )

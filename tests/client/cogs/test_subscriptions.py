@@ -47,7 +47,7 @@ async def test_subscribe_a_category(fake_discord: FakeDiscord, tmp_path: Path) -
         assert "cs.CV — Computer Vision and Pattern Recognition" in embed["description"]
         assert field_named(embed, "Settings")["value"] == (
             "Top papers per digest: 10\n"
-            "Minimum score (retweets + favorites): 0\n"
+            "Minimum score (likes + reposts, or retweets + favorites on Twitter-era days): 0\n"
             "Delivery: as soon as a new day is published\n"
             "Active · next digest with the next Hot Papers day"
         )
