@@ -106,6 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"run the demo commands first: {', '.join(DEMO_SCRIPT)}",
     )
+    sandbox.add_argument(
+        "--live",
+        action="store_true",
+        help="build a day from Bluesky instead: local Jetstream, AppView and arXiv stand-ins "
+        "replay a made-up day of posts about the sample papers, and the day closes soon",
+    )
+    sandbox.add_argument(
+        "--closes-in",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --live: the day closes SECONDS from the start (30)",
+    )
 
     forget = commands.add_parser(
         "forget-day",
@@ -407,12 +420,19 @@ async def cmd_sandbox(config: Config, args: argparse.Namespace) -> int:
 
     if not args.publish_every > 0:
         raise CommandError(f"--publish-every must be positive, got {args.publish_every}", 2)
+    if not 5 <= args.closes_in <= 3600:
+        raise CommandError(f"--closes-in must be 5 to 3600 seconds, got {args.closes_in}", 2)
     options = SandboxOptions(
         publish_every=args.publish_every,
         database=args.db,
         verbose=args.verbose,
         demo=args.demo,
+        closes_in=args.closes_in,
     )
+    if args.live:
+        from bot.sandbox.live import run_live_sandbox
+
+        return await run_live_sandbox(config, options)
     return await run_sandbox(config, options)
 
 
