@@ -350,3 +350,45 @@ async def test_collect_keeps_the_posts_until_sigterm(tmp_path: Path, stand: Stan
         f"Jetstream collector stopping: {len(events)} events, 29 posts kept, 1 post deletes, "
         f"0 account deletes, 0 malformed, 0 reconnects, 0 store errors, cursor {events[-1][0]}"
     )
+
+
+async def test_run_collects_and_sigterm_stops_the_collector_cleanly(
+    fake_discord: FakeDiscord, tmp_path: Path, stand: Stand
+) -> None:
+    config = write_config(tmp_path, stand)
+    with config.open("a", encoding="utf-8") as more:
+        more.write(
+            f'\n[discord]\napi_base = "{fake_discord.api_base}"\n'
+            f'gateway_url = "{fake_discord.gateway_url}"\n'
+        )
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "run", "--config", str(config), "-v"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={**environment(), "DISCORD_TOKEN": "test-token"},
+        cwd=REPO_ROOT,
+    )
+    try:
+        await eventually(lambda: stand.jetstream.active_connections == 1, "the bot collecting")
+        events = stand.day.events()
+        for time_us, event in events:
+            stand.jetstream.publish(event, time_us=time_us)
+        async with await Store.open(tmp_path / "bot.sqlite3") as store:
+
+            async def stored() -> bool:
+                cursor = await store.bluesky.cursor()
+                return cursor is not None and cursor.time_us == events[-1][0]
+
+            await eventually(stored, "the day's posts stored by the bot")
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = err.decode()
+    assert process.returncode == 0, log[-5000:]
+    assert "building each day from Bluesky: posts from ws://127.0.0.1:" in log
+    assert "Jetstream collector stopping: 30 events, 29 posts kept, 1 post deletes" in log
+    assert "Traceback" not in log
+    await eventually(lambda: stand.jetstream.active_connections == 0, "the connection closed")
