@@ -118,6 +118,7 @@ class BlueskySource:
         self.retry_at: dt.datetime | None = None  # no build before then (one failed)
         self._failures = 0
         self._published: dict[dt.date, dt.datetime] = {}  # the Bluesky days stored, as seen
+        self._polled = False  # the first poll takes the stored days as they are
         self._waiting: set[dt.date] = set()  # due days waiting for the collector, as logged
         self._empty: set[dt.date] = set()  # due days with no post collected: not stored
         self._skipped: tuple[dt.date, dt.date] | None = None  # days left out, as last logged
@@ -192,6 +193,7 @@ class BlueskySource:
                 continue
             outcome = await store_day(self.store, built)
             day = built.day
+            self._published[date] = day.published_at
             partial = ""
             if start_us < since:
                 partial = (
@@ -249,20 +251,24 @@ class BlueskySource:
     async def _rebuilt_elsewhere(
         self, stored: Mapping[dt.date, DaySummary], report: IngestReport
     ) -> None:
-        """Days of this source replaced since the last poll (by `hotpapers make-day`) are
-        reported as stored, so their digests not sent yet are planned anew."""
+        """Days built since the last poll by another process (`hotpapers make-day`) are
+        reported as stored, so their digests (not sent yet) are planned, as for a post."""
         for date, summary in stored.items():
             if summary.source != SOURCE:
                 continue
             seen = self._published.get(date)
             self._published[date] = summary.published_at
-            if seen is None or seen == summary.published_at:
+            if not self._polled or seen == summary.published_at:
                 continue
             day = await self.store.archive.day(date)
             if day is not None:
-                log.info("Hot Papers %s was rebuilt (hotpapers make-day)", date)
-                report.updated += 1
+                log.info("Hot Papers %s was built by hotpapers make-day", date)
+                if seen is None:
+                    report.new += 1
+                else:
+                    report.updated += 1
                 report.stored_days.append(day)
+        self._polled = True
 
     async def _prune(self, now: dt.datetime) -> None:
         """Once a day: forget the collected posts older than keep_days."""

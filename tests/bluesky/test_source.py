@@ -6,7 +6,6 @@ stand-ins' windows."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 import random
@@ -373,8 +372,12 @@ async def test_a_day_stored_from_a_post_is_left_alone(
     assert (summary.date, summary.source) == (ingested, str(sample_post("2021-03-15")))
 
 
-async def test_a_day_rebuilt_elsewhere_is_reported_so_its_digests_are_planned_anew(
-    store: Store, source: BlueskySource, world: World, clock: FakeClock
+async def test_a_day_rebuilt_by_make_day_is_reported_so_its_digests_are_planned_anew(
+    store: Store,
+    source: BlueskySource,
+    world: World,
+    appview: LocalAppView,
+    clock: FakeClock,
 ) -> None:
     await world.read_up_to(utc(2025, 6, 15))
     await world.day()
@@ -382,29 +385,45 @@ async def test_a_day_rebuilt_elsewhere_is_reported_so_its_digests_are_planned_an
     [built] = (await source.poll()).stored_days
     assert (await source.poll()).stored_days == []
 
-    # `hotpapers make-day` in another process: more likes on Anycost, built later.
+    # `hotpapers make-day` in another process, two hours on: Anycost has 100 more likes.
     clock.advance(7200)
-    again = await source.builder.build(DATE)
-    changed = dataclasses.replace(
-        again.day,
-        papers=tuple(
-            dataclasses.replace(
-                p,
-                appearance=dataclasses.replace(
-                    p.appearance, favorites=p.appearance.favorites + 100
-                ),
-            )
-            for p in again.day.papers
-        ),
-    )
-    await store_day(store, dataclasses.replace(again, day=changed))
+    dave = next(p for p in appview.posts.values() if p.handle == "dave.bsky.social")
+    appview.set_counts(dave.uri, likes=112)
+    await store_day(store, await source.builder.build(DATE))
 
     report = await source.poll()
-    assert report.updated == 1
+    assert (report.new, report.updated) == (0, 1)
     [day] = report.stored_days
     assert (day.date, day.published_at) == (DATE, clock.utc())
-    assert day.papers[0].appearance.favorites == built.papers[0].appearance.favorites + 100
+    assert ranking(day) == [(ANYCOST, 1, 1, 112), (PERCEIVER, 2, 7, 40), (CATALA, 3, 2, 18)]
+    assert ranking(built)[0] == (PERCEIVER, 1, 7, 40)
     assert (await source.poll()).stored_days == []
+
+
+async def test_a_day_made_early_by_make_day_is_reported_and_not_built_again(
+    store: Store,
+    session: aiohttp.ClientSession,
+    appview: LocalAppView,
+    arxiv: LocalArxiv,
+    source: BlueskySource,
+    world: World,
+    clock: FakeClock,
+) -> None:
+    await world.read_up_to(utc(2025, 6, 15))
+    await world.day()
+    await world.read_up_to(utc(2025, 6, 16, 0, 1))
+    clock.now = utc(2025, 6, 16, 8).timestamp()  # over, but not due before noon
+    assert (await source.poll()).stored_days == []
+
+    elsewhere = source_for(store, session, appview, arxiv, clock)  # make-day's own builder
+    await store_day(store, await elsewhere.builder.build(DATE))
+    asked = len(appview.requests)
+
+    report = await source.poll()
+    assert (report.new, [d.date for d in report.stored_days]) == (1, [DATE])
+    clock.now = DUE.timestamp()
+    assert (await source.poll()).stored_days == []  # due now, but stored: not built again
+    assert len(appview.requests) == asked
 
 
 async def test_collected_posts_older_than_two_weeks_are_pruned_once_a_day(
