@@ -4,7 +4,8 @@ The bot is built by `build_bot` exactly as for Discord; only the endpoints diffe
 Discord on 127.0.0.1), the posts come from a temporary directory the sandbox "publishes" the
 bundled sample days into one after another, and the timers are short so digests arrive
 within seconds. The archive is a temporary one unless `--db` names a file: never the
-config's, which may be production's.
+config's, which may be production's. `--live` builds a day from Bluesky stand-ins instead
+(`bot.sandbox.live`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class SandboxOptions:
 
 def sandbox_config(config: Config, local: LocalDiscord, database: str, posts: Path) -> Config:
     """`config` pointed at the local Discord, the published-posts directory and `database`,
-    with timers short enough to watch."""
+    with timers short enough to watch, and Bluesky off: offline, nothing is collected (the
+    live mode turns it on against its stand-ins)."""
     return dataclasses.replace(
         config,
         database=dataclasses.replace(config.database, path=database),
@@ -67,6 +69,7 @@ def sandbox_config(config: Config, local: LocalDiscord, database: str, posts: Pa
             config.source, directory=str(posts), url="", poll_seconds=1, settle_seconds=0.2
         ),
         digest=dataclasses.replace(config.digest, deliver_seconds=1),
+        bluesky=dataclasses.replace(config.bluesky, enabled=False),
     )
 
 
