@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -20,8 +21,12 @@ from typing import Any
 
 import pytest
 
+from bot.bluesky import source
 from bot.bluesky.posts import Cursor, PostLinked
+from bot.bluesky.source import day_builder
+from bot.cli import CommandError, build_parser, cmd_make_day
 from bot.client.bot import HotPapersBot
+from bot.config import load_config
 from bot.sandbox.appview import LocalAppView
 from bot.sandbox.arxiv_api import LocalArxiv
 from bot.sandbox.jetstream import LocalJetstream
@@ -304,6 +309,33 @@ async def test_make_day_stores_nothing_when_arxiv_refuses(tmp_path: Path, stand:
         "hotpapers: cannot build 2025-06-15: arXiv cannot be reached: arXiv refused the query: "
         "HTTP 403 Internal Server Error; nothing stored\n"
     )
+    async with await Store.open(tmp_path / "bot.sqlite3") as store:
+        assert await store.archive.days() == []
+
+
+async def test_make_day_stores_nothing_when_arxiv_is_down(
+    tmp_path: Path, stand: Stand, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """arXiv answering 503 to every try: in-process, so the retries' waits are the fake
+    clock's rather than some twenty real seconds."""
+    config = await collected_day(tmp_path, stand)
+    monkeypatch.setattr(source, "day_builder", functools.partial(day_builder, sleep=clock.sleep))
+    stand.arxiv.fail_next(10, status=503)
+    args = build_parser().parse_args(["make-day", "--date", "2025-06-15"])
+
+    with pytest.raises(CommandError) as failed:
+        await cmd_make_day(load_config(config, {}), args)
+
+    assert failed.value.code == 1
+    assert str(failed.value) == (
+        "cannot build 2025-06-15: arXiv cannot be reached: HTTP 503 Rate exceeded. after 4 "
+        "attempts; nothing stored"
+    )
+    assert [r.status for r in stand.arxiv.requests] == [503] * 4
+    # arXiv's backoff, each followed by what remains of its 3 s spacing (measured on the real
+    # clock, which the fake waits do not move); none of it waited for real.
+    assert clock.sleeps[0::2] == [3.0, 6.0, 12.0]
+    assert all(0 < wait <= 3.0 for wait in clock.sleeps[1::2])
     async with await Store.open(tmp_path / "bot.sqlite3") as store:
         assert await store.archive.days() == []
 
