@@ -663,7 +663,7 @@ def write_made_day(
         out.write(f"note: {note}\n")
     rows = _ranking(built)
     if not rows:
-        out.write("\nno paper reached min_score\n")
+        out.write("\nno paper to list\n")
         return
     width = max(len(r["arxiv_id"]) for r in rows)
     out.write(f"\n{'rank':>4}  {'score':>6}  {'reposts':>7}  {'likes':>6}  {'posts':>5}  ")
