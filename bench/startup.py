@@ -120,7 +120,8 @@ async def measure(channels: int, missed: bool = False) -> dict[str, Any]:
             config = Path(tmp) / "cfg.toml"
             config.write_text(
                 f'[database]\npath = "{path}"\n\n'
-                f'[discord]\napi_base = "{local.api_base}"\ngateway_url = "{local.gateway_url}"\n',
+                f'[discord]\napi_base = "{local.api_base}"\ngateway_url = "{local.gateway_url}"\n'
+                "\n[bluesky]\nenabled = false\n",  # offline: no collector reaching for Jetstream
                 encoding="utf-8",
             )
             env = {k: v for k, v in os.environ.items() if k != "HOTPAPERS_DB"}

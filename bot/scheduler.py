@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,7 +26,8 @@ Job = Callable[[], Awaitable[object]]
 
 
 class Jobs:
-    """`polls` are (name, job) pairs, each run every poll_seconds on its own."""
+    """`polls` are (name, job) pairs, each run on its own every poll_seconds, or every
+    `intervals[name]` seconds for those named there."""
 
     def __init__(
         self,
@@ -35,8 +36,10 @@ class Jobs:
         deliver: Job,
         poll_seconds: float,
         deliver_seconds: float,
+        intervals: Mapping[str, float] | None = None,
     ) -> None:
         self._polls = tuple(polls)
+        self.intervals = dict(intervals or {})
         self._deliver = deliver
         self.poll_seconds = poll_seconds
         self.deliver_seconds = deliver_seconds
@@ -72,7 +75,7 @@ class Jobs:
         for index, (name, poll) in enumerate(self._polls):
             self.scheduler.add_job(
                 self._run,
-                IntervalTrigger(seconds=self.poll_seconds),
+                IntervalTrigger(seconds=self.intervals.get(name, self.poll_seconds)),
                 args=(name, poll),
                 id=f"{POLL_JOB}-{index}",
                 name=name,

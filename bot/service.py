@@ -1,5 +1,6 @@
 """The application behind the Discord client: poll the sources, plan each stored day's
-digests, send what is due, and re-plan a channel whose subscriptions changed.
+digests, send what is due, and re-plan a channel whose subscriptions changed. With Bluesky on,
+it also keeps the collector running and builds each due day (a source like the others).
 
 It imports no Discord client: it delivers through whatever `Delivering` it is given (the
 deliverer, in the bot), and the client calls it from its commands and events.
@@ -8,12 +9,14 @@ deliverer, in the bot), and the client calls it from its commands and events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.bluesky.source import CHECK_SECONDS, BlueskySource
 from bot.delivery.report import DeliveryReport
 from bot.ingest.sources import Source, poll_source
 from bot.planning import DeliveryPlanner
@@ -21,6 +24,8 @@ from bot.scheduler import POLL_JOB, Job, Jobs
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+BLUESKY_JOB = "build Bluesky days"
 
 
 class Delivering(Protocol):
@@ -43,6 +48,7 @@ class DigestService:
         planner: DeliveryPlanner,
         deliverer: Delivering,
         sources: Sequence[Source] = (),
+        bluesky: BlueskySource | None = None,
         poll_seconds: float,
         deliver_seconds: float,
     ) -> None:
@@ -50,6 +56,8 @@ class DigestService:
         self.planner = planner
         self.deliverer = deliverer
         self.sources = tuple(sources)
+        self.bluesky = bluesky
+        self._collecting: asyncio.Task[None] | None = None  # the Bluesky collector
         self._plan_owed = False  # stored days not planned yet (the archive was unavailable)
         self._stored_dates: set[dt.date] = set()  # days stored since the last plan
         self._planning = asyncio.Lock()  # the sources' jobs plan one at a time
@@ -58,6 +66,8 @@ class DigestService:
             deliver=self.deliver_due,
             poll_seconds=poll_seconds,
             deliver_seconds=deliver_seconds,
+            # Due days are looked for every minute, or each poll if that is sooner.
+            intervals={BLUESKY_JOB: min(poll_seconds, CHECK_SECONDS)},
         )
 
     def start(self) -> None:
@@ -65,32 +75,48 @@ class DigestService:
         poll, which runs at once: planning 100,000 channels takes seconds, and commands are
         answered meanwhile."""
         self._plan_owed = True
+        if self.bluesky is not None and self._collecting is None:
+            self._collecting = asyncio.create_task(self.bluesky.collect(), name="bluesky-collector")
         self.jobs.start()
 
     async def stop(self) -> None:
-        """Start no new job or message, and return once the messages being posted have
-        Discord's answer and their ledger entry."""
+        """Start no new job or message, stop the collector, and return once the messages
+        being posted have Discord's answer and their ledger entry."""
         self.jobs.pause()
+        await self.stop_collecting()
         await self.deliverer.stop()
+
+    async def stop_collecting(self) -> None:
+        """Stop the Bluesky collector, if it runs: what it read since its last stored batch
+        is read again at the next start."""
+        task, self._collecting = self._collecting, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def close(self) -> None:
         self.jobs.shutdown()
+        if self._collecting is not None:
+            self._collecting.cancel()  # awaited by stop_collecting
 
     def poll_jobs(self) -> list[tuple[str, Job]]:
         """A job per source, so a slow or hanging source never holds up another; without
         sources, one job that still makes the plan owed from the start."""
-        if not self.sources:
-            return [(POLL_JOB, self.poll_sources)]
-        return [
+        jobs: list[tuple[str, Job]] = [
             (f"poll {source!r}", functools.partial(self.poll_source, source))
             for source in self.sources
         ]
+        if self.bluesky is not None:
+            jobs.append((BLUESKY_JOB, functools.partial(self.poll_source, self.bluesky)))
+        return jobs or [(POLL_JOB, self.poll_sources)]
 
     async def poll_sources(self) -> None:
-        """Poll every source at once, each planned as soon as it has stored its posts; with
-        no sources, make the plan owed."""
-        if self.sources:
-            await asyncio.gather(*(self.poll_source(source) for source in self.sources))
+        """Poll every source (Bluesky's days too) at once, each planned as soon as it has
+        stored its posts; with no sources, make the plan owed."""
+        sources = [*self.sources, *([self.bluesky] if self.bluesky is not None else [])]
+        if sources:
+            await asyncio.gather(*(self.poll_source(source) for source in sources))
         elif self._plan_owed:
             await self.plan_owed()
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.arxiv import EXPECTED_FORMS
+from bot.bluesky.days import DaySchedule
 from bot.cli import main
 from bot.ingest.parser import parse_post
 from bot.models import Day
@@ -1098,3 +1099,58 @@ def test_python_dash_m_bot_prints_each_rejection_once(tmp_path: Path) -> None:
         "posts: 0 new, 0 updated, 0 unchanged, 1 rejected; papers: 0; tweets: 0",
         f"archive: 0 days, 0 papers, 0 tweets in {db}",
     ]
+
+
+# --- make-day (with the Bluesky stand-ins: tests/e2e/test_bluesky.py) -------------------------
+
+
+def test_make_day_of_a_malformed_date(run: Run, empty_db: Path) -> None:
+    assert run("make-day", "--date", "2025-13-01", "--db", empty_db) == (
+        2,
+        "",
+        "hotpapers: '2025-13-01' is not a date; expected YYYY-MM-DD\n",
+    )
+
+
+def test_make_day_of_a_day_not_over_yet(run: Run, empty_db: Path) -> None:
+    code, out, err = run("make-day", "--date", "2999-01-01", "--db", empty_db)
+    assert (code, out) == (2, "")
+    assert re.fullmatch(
+        r"hotpapers: 2999-01-01 is not over yet: its window \(2999-01-01 00:00 to 2999-01-02 "
+        r"00:00 UTC\) ends in [\d,]+ days; build it after that\n",
+        err,
+    ), err
+
+
+def test_make_day_says_in_how_long_an_open_day_ends(
+    run: Run, empty_db: Path, tmp_path: Path
+) -> None:
+    closes = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=90)).replace(second=0, microsecond=0)
+    day_ends = closes.strftime("%H:%M")
+    config = tmp_path / "hotpapers.toml"
+    config.write_text(f'[bluesky]\nday_ends = "{day_ends}"\n', encoding="utf-8")
+    date = DaySchedule(day_ends).date_of(closes - dt.timedelta(microseconds=1))
+    code, out, err = run(
+        "make-day", "--date", date.isoformat(), "--db", empty_db, "--config", config
+    )
+    assert (code, out) == (2, "")
+    assert re.search(
+        rf"to \S+ {day_ends} UTC\) ends in (89|90) minutes; build it after that\n$", err
+    )
+
+
+def test_make_day_without_collected_posts_stores_nothing(run: Run, empty_db: Path) -> None:
+    code, out, err = run("make-day", "--date", "2025-06-15", "--db", empty_db)
+    assert (code, out) == (1, "")
+    assert err == (
+        "hotpapers: no Bluesky post linking a paper was collected for 2025-06-15 (2025-06-15 "
+        "00:00 to 2025-06-16 00:00 UTC); nothing stored. `hotpapers run` or `hotpapers collect` "
+        "collects them, and they are kept 14 days\n"
+    )
+
+
+def test_make_day_without_an_archive(run: Run, db: Path) -> None:
+    code, out, err = run("make-day", "--date", "2025-06-15", "--db", db)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"hotpapers: no archive at {db}")
+    assert not db.exists()

@@ -58,6 +58,35 @@ async def test_a_wake_between_runs_runs_now() -> None:
         jobs.shutdown()
 
 
+async def test_a_poll_named_in_intervals_runs_at_its_own_interval() -> None:
+    slow_runs, fast_runs = 0, 0
+    fast_ran_thrice = asyncio.Event()
+
+    async def slow() -> None:
+        nonlocal slow_runs
+        slow_runs += 1
+
+    async def fast() -> None:
+        nonlocal fast_runs
+        fast_runs += 1
+        if fast_runs == 3:
+            fast_ran_thrice.set()
+
+    jobs = Jobs(
+        polls=[("slow", slow), ("fast", fast)],
+        deliver=idle,
+        poll_seconds=60,
+        deliver_seconds=60,
+        intervals={"fast": 0.05},
+    )
+    jobs.start()
+    try:
+        await asyncio.wait_for(fast_ran_thrice.wait(), 5)
+        assert slow_runs == 1  # at start only: its next run is a minute away
+    finally:
+        jobs.shutdown()
+
+
 async def test_a_hanging_poll_holds_up_no_other_poll() -> None:
     release = asyncio.Event()
     hanging_started = asyncio.Event()

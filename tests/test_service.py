@@ -1,15 +1,19 @@
 """The application service without any Discord: what a poll stores is planned, a changed
-channel is planned anew, a stop reaches the deliverer, and a plan the archive refused is owed
-until the next poll."""
+channel is planned anew, a stop reaches the deliverer and the Bluesky collector, and a plan
+the archive refused is owed until the next poll."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import shutil
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bot.bluesky.source import BlueskySource, day_builder
+from bot.config import load_config
 from bot.delivery.report import DeliveryReport
 from bot.ingest.sources import DirectorySource
 from bot.planning import DeliveryPlanner
@@ -36,7 +40,9 @@ class RecordingDeliverer:
         self.stopped = True
 
 
-def service_over(store: Store, watched: Path) -> tuple[DigestService, RecordingDeliverer]:
+def service_over(
+    store: Store, watched: Path, *, bluesky: BlueskySource | None = None
+) -> tuple[DigestService, RecordingDeliverer]:
     deliverer = RecordingDeliverer()
     planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3, clock=lambda: NOW)
     source = DirectorySource(store.archive, watched, settle_seconds=0)
@@ -45,6 +51,7 @@ def service_over(store: Store, watched: Path) -> tuple[DigestService, RecordingD
         planner=planner,
         deliverer=deliverer,
         sources=[source],
+        bluesky=bluesky,
         poll_seconds=60,
         deliver_seconds=60,
     )
@@ -108,3 +115,40 @@ async def test_stop_stops_the_deliverer(store: Store, tmp_path: Path) -> None:
     service, deliverer = service_over(store, tmp_path)
     await service.stop()
     assert deliverer.stopped
+
+
+class Collector:
+    """Stands in for the Bluesky collector: says when it runs and when it is stopped."""
+
+    def __init__(self) -> None:
+        self.running = asyncio.Event()
+        self.stopped = asyncio.Event()
+
+    async def __call__(self) -> None:
+        self.running.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.stopped.set()
+
+
+async def test_the_collector_runs_from_start_until_stop(store: Store, tmp_path: Path) -> None:
+    collector = Collector()
+    async with aiohttp.ClientSession() as session:
+        config = load_config(None, {})
+        bluesky = BlueskySource(
+            store,
+            day_builder(config, store, session),
+            catch_up_days=3,
+            collector=collector,
+        )
+        service, deliverer = service_over(store, tmp_path, bluesky=bluesky)
+        service.start()
+        try:
+            await asyncio.wait_for(collector.running.wait(), 5)
+            assert not collector.stopped.is_set()
+            await service.stop()
+            assert collector.stopped.is_set()  # stopped and awaited before stop returns
+            assert deliverer.stopped
+        finally:
+            service.close()

@@ -68,6 +68,8 @@ class BuildReport:
 class BuiltDay:
     day: Day
     report: BuildReport
+    # How many counted posts link each listed paper, by id (the day shows at most ten).
+    posts_per_paper: dict[str, int]
 
 
 class DayBuilder:
@@ -102,8 +104,7 @@ class DayBuilder:
         posts = await self.load_posts(start_us, end_us)
         try:
             counts = await self.appview.posts([p.uri for p in posts])
-        except AppViewUnavailable as exc:
-            log.error("building %s: the AppView cannot be reached: %s", date, exc)
+        except AppViewUnavailable as exc:  # the caller logs it: once per attempt
             raise DayBuildError(date, f"the Bluesky AppView cannot be reached: {exc}") from None
         ranking = rank(
             posts,
@@ -117,7 +118,6 @@ class DayBuilder:
         try:
             listed, unknown, withdrawn = await self._metadata(date, ranking.candidates)
         except ArxivUnavailable as exc:
-            log.error("building %s: arXiv cannot be reached: %s", date, exc)
             raise DayBuildError(date, f"arXiv cannot be reached: {exc}") from None
         day = assemble_day(date, self.clock(), listed)
         report = BuildReport(
@@ -133,7 +133,7 @@ class DayBuilder:
             arxiv_requests=self.arxiv.requests - arxiv_before,
         )
         log.info("built %s: %s", date, report.summary())
-        return BuiltDay(day, report)
+        return BuiltDay(day, report, {c.arxiv_id: len(c.posts) for c, _ in listed})
 
     async def _metadata(
         self, date: dt.date, candidates: tuple[Candidate, ...]

@@ -1,19 +1,23 @@
 """Entry points that build the bot from its dependencies:
-config → renderer → store → planner → deliverer → sources → service → bot."""
+config → renderer → store → planner → deliverer → sources (Bluesky's too) → service → bot."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import functools
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import discord
 
+from bot.bluesky.collector import run_collector
+from bot.bluesky.source import BlueskySource, day_builder
 from bot.client.bot import HotPapersBot, configure_endpoints
 from bot.client.errors import BotStartError
 from bot.config import Config, ConfigError
@@ -54,14 +58,54 @@ def _sources(config: Config, store: Store, session: aiohttp.ClientSession) -> li
                 max_bytes=config.source.max_post_bytes,
             )
         )
-    if not sources:
-        log.warning("no [source] directory or url configured: no new posts will arrive")
+    if not sources and not config.bluesky_enabled:
+        log.warning(
+            "no [source] directory or url configured and [bluesky] enabled is false: "
+            "no new days will arrive"
+        )
     return sources
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _bluesky(
+    config: Config,
+    store: Store,
+    session: aiohttp.ClientSession,
+    clock: Callable[[], dt.datetime],
+    sleep: Callable[[float], Awaitable[None]],
+) -> BlueskySource | None:
+    """With `[bluesky]` on: the collector and the builder of each due day."""
+    if not config.bluesky_enabled:
+        return None
+    log.info(
+        "building each day from Bluesky: posts from %s, counts from %s, papers from %s",
+        config.bluesky.jetstream_url,
+        config.bluesky.appview_url,
+        config.arxiv.api_url,
+    )
+    return BlueskySource(
+        store,
+        day_builder(config, store, session, clock=clock, sleep=sleep),
+        catch_up_days=config.digest.catch_up_days,
+        collector=functools.partial(run_collector, config, store, session=session),
+        clock=clock,
+    )
+
+
 @contextlib.asynccontextmanager
-async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBot]:
-    """Everything the bot needs, opened in order and closed in reverse."""
+async def build_bot(
+    config: Config,
+    *,
+    clock: Callable[[], dt.datetime] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    **options: Any,
+) -> AsyncIterator[HotPapersBot]:
+    """Everything the bot needs, opened in order and closed in reverse. `clock` (an aware
+    datetime) says when Bluesky's days are due and `sleep` waits out the AppView's and
+    arXiv's retries; tests inject both."""
     configure_endpoints(config.discord)
     try:
         renderer = Renderer(config.templates.directory or None)
@@ -80,6 +124,7 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
             planner=planner,
             deliverer=deliverer,
             sources=_sources(config, store, session),
+            bluesky=_bluesky(config, store, session, clock or _utcnow, sleep),
             poll_seconds=config.source.poll_seconds,
             deliver_seconds=config.digest.deliver_seconds,
         )
@@ -89,7 +134,10 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
         # The deliverer posts through the client's HTTP connection, which exists only now.
         deliverer.attach(bot.http, user_id=bot.own_id)
         async with bot:
-            yield bot
+            try:
+                yield bot
+            finally:
+                await service.stop_collecting()  # before the store closes
 
 
 async def run_bot(config: Config, token: str) -> None:

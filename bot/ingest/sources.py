@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, Protocol
 
 import aiohttp
 
@@ -374,8 +374,12 @@ class HttpSource:
         return b"".join(chunks)
 
 
-Source: TypeAlias = DirectorySource | HttpSource
-"""Anything `poll_sources` can poll."""
+class Source(Protocol):
+    """Anything `poll_sources` can poll: the directory, the URL, and days built from Bluesky
+    (`bot.bluesky.source`). A poll stores what is new and reports it; it never raises for
+    one bad post, and says what it stored in `stored_days` so those days are planned."""
+
+    async def poll(self) -> IngestReport: ...
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -4,7 +4,8 @@ The bot is built by `build_bot` exactly as for Discord; only the endpoints diffe
 Discord on 127.0.0.1), the posts come from a temporary directory the sandbox "publishes" the
 bundled sample days into one after another, and the timers are short so digests arrive
 within seconds. The archive is a temporary one unless `--db` names a file: never the
-config's, which may be production's.
+config's, which may be production's. `--live` builds a day from Bluesky stand-ins instead
+(`bot.sandbox.live`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from bot.client.bot import HotPapersBot
 from bot.client.runner import build_bot, finish_posting, stop_on_signals
@@ -47,12 +48,14 @@ class SandboxOptions:
     database: str | None = None  # None: a temporary database, gone at exit
     verbose: bool = False
     demo: bool = False  # run DEMO_SCRIPT before anything typed or piped
+    closes_in: float = 30.0  # live mode (bot.sandbox.live): seconds until the day closes
     posts: Sequence[Path] = field(default_factory=sample_posts)
 
 
 def sandbox_config(config: Config, local: LocalDiscord, database: str, posts: Path) -> Config:
     """`config` pointed at the local Discord, the published-posts directory and `database`,
-    with timers short enough to watch."""
+    with timers short enough to watch, and Bluesky off: offline, nothing is collected (the
+    live mode turns it on against its stand-ins)."""
     return dataclasses.replace(
         config,
         database=dataclasses.replace(config.database, path=database),
@@ -66,6 +69,7 @@ def sandbox_config(config: Config, local: LocalDiscord, database: str, posts: Pa
             config.source, directory=str(posts), url="", poll_seconds=1, settle_seconds=0.2
         ),
         digest=dataclasses.replace(config.digest, deliver_seconds=1),
+        bluesky=dataclasses.replace(config.bluesky, enabled=False),
     )
 
 
@@ -116,8 +120,7 @@ async def run_sandbox(
     out = sys.stdout if out is None else out
     if interactive is None:
         interactive = stdin_is_terminal()
-    for name in _CHATTY_LOGGERS if options.verbose else _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING if options.verbose else logging.ERROR)
+    quiet_logs(options.verbose)
     with tempfile.TemporaryDirectory(prefix="hotpapers-sandbox-") as scratch:
         published = Path(scratch, "published")
         await asyncio.to_thread(published.mkdir)
@@ -133,6 +136,12 @@ async def run_sandbox(
                 stdin_fd=stdin_fd,
             )
             return await sandbox.run()
+
+
+def quiet_logs(verbose: bool) -> None:
+    """Keep the loggers that report normal operation loudly off the console."""
+    for name in _CHATTY_LOGGERS if verbose else _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 class SandboxError(Exception):
@@ -174,10 +183,10 @@ class Sandbox:
 
     async def run(self) -> int:
         """0 after `quit`, end of input, Ctrl-C or (piped) the last digest; 1 on failure."""
-        self.publisher.publish_next()  # the first day is there when the bot starts
+        await self.prepare()
         try:
             with stop_on_signals(self.stop):
-                async with build_bot(self.config, force_sync=True) as bot:
+                async with build_bot(self.config, force_sync=True, **self.bot_options()) as bot:
                     main = asyncio.create_task(self._main(bot), name="sandbox")
                     stop = asyncio.create_task(self.stop.wait(), name="sandbox-stop")
                     try:
@@ -205,26 +214,40 @@ class Sandbox:
             await bot.login(SANDBOX_TOKEN)
             gateway = asyncio.create_task(bot.connect(), name="hotpapers-gateway")
             await _race(bot.wait_until_ready(), gateway, START_TIMEOUT, "the bot did not connect")
-            first = post_date(self.publisher.published[0])
-            await _race(
-                _ingested(bot, [first]), gateway, START_TIMEOUT, f"{first} was not ingested"
-            )
-            self.banner(first)
+            await self.started(bot, gateway)
             self.console.release()
-            publishing = asyncio.create_task(self._publish_on_schedule(), name="sandbox-publish")
+            background = asyncio.create_task(self.background(bot), name="sandbox-background")
             try:
                 session = self._interactive() if self.interactive else self._piped(bot)
                 return await _race(session, gateway, None, "the bot stopped")
             finally:
-                publishing.cancel()
+                background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await publishing
+                    await background
         finally:
             await finish_posting(bot)  # a kept --db keeps a ledger true to what was posted
             await bot.close()
             if gateway is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(gateway, 10)
+
+    async def prepare(self) -> None:
+        """Before the bot starts: the first day is published."""
+        self.publisher.publish_next()
+
+    def bot_options(self) -> dict[str, Any]:
+        """What `build_bot` gets besides the config."""
+        return {}
+
+    async def started(self, bot: HotPapersBot, gateway: asyncio.Task[None]) -> None:
+        """Once the bot is ready: wait for the first day to be stored, then say hello."""
+        first = post_date(self.publisher.published[0])
+        await _race(ingested(bot, [first]), gateway, START_TIMEOUT, f"{first} was not ingested")
+        self.banner(first)
+
+    async def background(self, bot: HotPapersBot) -> None:
+        """What goes on beside the console: the next days published on schedule."""
+        await self._publish_on_schedule()
 
     def banner(self, first: dt.date) -> None:
         style = self.console.style
@@ -297,11 +320,15 @@ class Sandbox:
         while (line := await reader.readline()) is not None:
             if not await self.console.execute(line):
                 return EXIT_OK
+        return await self.finish(bot)
+
+    async def finish(self, bot: HotPapersBot) -> int:
+        """Piped, once stdin is done: publish the remaining days and wait for their digests."""
         self.clock_started.set()
         await self.all_published.wait()
         dates = [post_date(p) for p in self.publisher.published]
         try:
-            await asyncio.wait_for(_settled(bot, dates), SETTLE_TIMEOUT)
+            await asyncio.wait_for(settled(bot, dates), SETTLE_TIMEOUT)
         except TimeoutError:
             raise SandboxError(
                 f"the digests of {dates[-1]} were not delivered within {SETTLE_TIMEOUT:g} s"
@@ -338,13 +365,13 @@ async def _race(
     raise SandboxError(f"{what} within {timeout:g} s")
 
 
-async def _ingested(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
+async def ingested(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
     """Return once every day of `dates` is in the archive (which has no change events)."""
     while not set(dates) <= {d.date for d in await bot.store.archive.days()}:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
 
 
-async def _settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
+async def settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
     """Return once `dates` are ingested and planned, and no delivery is due any more.
 
     Deliveries due later (a channel's /settings time) are not waited for; days the planner

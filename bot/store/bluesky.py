@@ -50,14 +50,17 @@ class BlueskyPosts:
 
     async def record(self, batch: BlueskyBatch) -> None:
         """Apply the batch's changes in order and move the cursor to its end, all or nothing:
-        the cursor never passes a change that is not stored."""
+        the cursor never passes a change that is not stored. The first batch ever stored
+        also sets where collecting began (`since`)."""
+        kept = [c.post.time_us for c in batch.changes if isinstance(c, PostLinked)]
+        since = min([*kept, batch.cursor.time_us])
         async with self.database.transaction() as db:
             for statement, rows in _statements(batch.changes):
                 await db.executemany(statement, rows)
             await db.execute(
-                "INSERT INTO bluesky_cursor (id, time_us, seq) VALUES (1, ?, ?)"
+                "INSERT INTO bluesky_cursor (id, time_us, seq, since_us) VALUES (1, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET time_us = excluded.time_us, seq = excluded.seq",
-                (batch.cursor.time_us, batch.cursor.seq),
+                (batch.cursor.time_us, batch.cursor.seq, since),
             )
 
     async def cursor(self) -> Cursor | None:
@@ -68,6 +71,15 @@ class BlueskyPosts:
         ):
             row = await cursor.fetchone()
         return None if row is None else Cursor(int(row["time_us"]), row["seq"])
+
+    async def since(self) -> int | None:
+        """The stream time (time_us) from which posts were collected; None before any."""
+        async with (
+            self.database.reading() as db,
+            db.execute("SELECT since_us FROM bluesky_cursor WHERE id = 1") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     async def between(self, start_us: int, end_us: int) -> list[CollectedPost]:
         """The posts kept with start_us <= time_us < end_us, by time_us then uri."""

@@ -192,6 +192,8 @@ async def test_a_day_from_its_posts_counts_and_papers(
         (p.paper.arxiv_id, p.appearance.rank, p.appearance.favorites, p.appearance.retweets)
         for p in day.papers
     ] == [(PERCEIVER, 1, 40, 7), (CATALA, 2, 18, 2), (ANYCOST, 3, 12, 1)]
+    # Perceiver: ada and bob; Catala: bob and carol (spam ignored); Anycost: dave (hal's gone).
+    assert built.posts_per_paper == {PERCEIVER: 2, CATALA: 2, ANYCOST: 1}
     assert day.papers[0] == RankedPaper(
         paper=Paper(
             arxiv_id=PERCEIVER,

@@ -11,6 +11,7 @@ import pytest
 from bot.bluesky.posts import AccountRemoved, Change, CollectedPost, Cursor, PostLinked, PostRemoved
 from bot.store import Store
 from bot.store.bluesky import BlueskyBatch
+from bot.store.database import migrations
 
 ALICE = "did:plc:alice"
 BOB = "did:plc:bob"
@@ -155,6 +156,34 @@ async def test_a_batch_that_fails_stores_nothing_and_keeps_the_cursor(tmp_path: 
             await store.bluesky.record(failing)
         assert [p.rkey for p in await store.bluesky.between(0, 100)] == ["3k1"]
         assert await store.bluesky.cursor() == Cursor(10)
+
+
+async def test_since_is_where_the_first_batch_began_and_stays(store: Store) -> None:
+    assert await store.bluesky.since() is None
+    await store.bluesky.record(batch(PostLinked(post("3k2", 40)), PostLinked(post("3k1", 30))))
+    assert await store.bluesky.since() == 30  # its earliest post, before the cursor (100)
+    await store.bluesky.record(batch(PostLinked(post("3k0", 5)), time_us=200))
+    assert await store.bluesky.since() == 30
+    assert await store.bluesky.cursor() == Cursor(200)
+
+
+async def test_since_of_a_batch_without_posts_is_its_cursor(store: Store) -> None:
+    await store.bluesky.record(
+        batch(PostRemoved("at://did:plc:a/app.bsky.feed.post/1"), time_us=70)
+    )
+    assert await store.bluesky.since() == 70
+
+
+async def test_a_cursor_from_before_since_was_kept_counts_as_since(tmp_path: Path) -> None:
+    path = tmp_path / "archive.sqlite3"
+    with sqlite3.connect(path) as db:
+        for number, _, sql in migrations()[:7]:
+            db.executescript(f"{sql}\nPRAGMA user_version = {number};")
+        db.execute("INSERT INTO bluesky_cursor (id, time_us, seq) VALUES (1, 1234, NULL)")
+    db.close()
+    async with await Store.open(path) as store:
+        assert await store.bluesky.since() == 1234
+        assert await store.bluesky.cursor() == Cursor(1234)
 
 
 async def test_prune_before_forgets_older_posts(store: Store) -> None:

@@ -195,6 +195,34 @@ def test_bad_input_is_reported_and_the_console_carries_on(tmp_path: Path) -> Non
     assert CHANNEL_POST not in result.stdout
 
 
+def test_live_builds_a_day_from_bluesky_and_its_digest_arrives(tmp_path: Path) -> None:
+    result = run_sandbox(tmp_path, "/subscribe cs.CV\n", "--live", "--closes-in", "5")
+    assert_clean_exit(result)
+    out = result.stdout
+    assert "The day closes in 5 s" in out
+    posts = channel_posts(out)
+    [(day, text)] = posts.items()
+    assert f"Hot Papers {day} · top 10 of 21 papers matching cs.CV (29 that day)" in text
+    titles = re.findall(r"^│ (#\d+ · .*)$", text, re.MULTILINE)
+    assert len(titles) == 10
+    ranks = [int(t[1 : t.index(" ")]) for t in titles]
+    assert ranks == sorted(ranks)
+    # iMAP has the most likes; the deleted post (5,000 likes) and the feed never count.
+    assert titles[0] == "#1 · iMAP: Implicit Mapping and Positioning in Real-Time"
+    assert "arxiv-firehose" not in text
+    order = [
+        out.index(s)
+        for s in (
+            "> /subscribe cs.CV",
+            f"[sandbox] Hot Papers {day} has closed",
+            CHANNEL_POST,
+            f"[sandbox] Hot Papers {day} is built and its digests delivered; bye",
+        )
+    ]
+    assert order == sorted(order)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_persistent_database_with_db(tmp_path: Path) -> None:
     database = tmp_path / "kept.sqlite3"
     first = run_sandbox(tmp_path, "/subscribe cs.CV\n", "--db", str(database))
