@@ -8,13 +8,13 @@ returned half-built when the AppView or arXiv cannot be reached.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.arxiv_api import ArxivApi, ArxivMetadata, ArxivUnavailable
 from bot.bluesky.appview import AppView, AppViewUnavailable
@@ -180,39 +180,12 @@ class DayBuilder:
 def day_content_hash(day: Day) -> str:
     """A stable sha256 of the day's content, for `Archive.ingest(content_hash=...)`.
 
-    Everything but `published_at` goes in: rebuilding a day whose papers and counts did not
-    change must not count as a change just because the build ran later.
+    Every field of the day goes in but `published_at`: rebuilding a day whose papers and
+    counts did not change must not count as a change just because the build ran later.
     """
-    canonical: dict[str, Any] = {
-        "date": day.date.isoformat(),
-        "papers": [
-            {
-                "rank": p.appearance.rank,
-                "platform": p.appearance.platform,
-                "retweets": p.appearance.retweets,
-                "favorites": p.appearance.favorites,
-                "arxiv_id": p.paper.arxiv_id,
-                "title": p.paper.title,
-                "authors": list(p.paper.authors),
-                "categories": list(p.paper.categories),
-                "abstract": p.paper.abstract,
-                "abs_url": p.paper.abs_url,
-                "pdf_url": p.paper.pdf_url,
-                "posts": [
-                    {
-                        "url": t.url,
-                        "author": t.author,
-                        "handle": t.handle,
-                        "posted": t.posted.isoformat(),
-                        "lang": t.lang,
-                        "text": t.text,
-                        "platform": t.platform,
-                    }
-                    for t in p.tweets
-                ],
-            }
-            for p in day.papers
-        ],
-    }
-    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    content = dataclasses.asdict(day)
+    del content["published_at"]
+    encoded = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
