@@ -15,9 +15,9 @@ from typing import Any
 
 import jinja2
 
-from bot import limits, taxonomy
+from bot import follows, limits, taxonomy
 from bot.digest import Digest, DigestEntry
-from bot.models import PaperHistory, Subscription
+from bot.models import Day, Follow, PaperHistory, Subscription
 from bot.text import author_list, shorten
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
@@ -28,6 +28,8 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAPER_HEAD_LIMIT = 1024
 PAPER_FOOTER_LIMIT = 256
 EMBED_CACHE_SIZE = 4096
+# Room a direct message keeps for its last embed when its papers do not all fit as embeds.
+DIRECT_MORE_ROOM = 1500
 
 # Inline markup: bold, italics, underline, strike, spoilers, code, masked links, escapes.
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
@@ -235,6 +237,7 @@ class Renderer:
         env.filters["shorten"] = shorten
         env.filters["authors"] = author_list
         env.filters["number"] = lambda n: f"{n:,}"
+        env.filters["follow"] = follows.label
         env.globals["describe"] = category_label
         return env
 
@@ -298,6 +301,10 @@ class Renderer:
         for name, contexts in samples.NOTICES.items():
             for context in contexts:
                 self.notice(name, **context)
+        for entries in samples.direct_messages(day):
+            self.direct_message(day, entries)
+        for listing in samples.followings():
+            self.following(**listing)
 
     def block(self, template: str, name: str, **context: Any) -> str:
         """Render one `{% block %}` of a template with its own context (an override's first).
@@ -403,6 +410,7 @@ class Renderer:
                 url=_link(entry.ranked.paper.abs_url, limits.EMBED_URL),
                 description=self.block("digest.j2", "description", **ctx),
                 color=self.COLOR,
+                footer=self.block("digest.j2", "followed", **ctx) if entry.followed else "",
             ).build()
             if len(self._embeds) >= EMBED_CACHE_SIZE:
                 self._embeds.clear()
@@ -412,8 +420,107 @@ class Renderer:
     def digest_header(self, digest: Digest, *, markdown: bool = True) -> str:
         """The digest's first line, e.g. "**Hot Papers 2021-03-05** · 4 of 13 papers match cs.CV";
         plain text for a terminal with `markdown=False`."""
-        text = self.block("digest.j2", "header", digest=digest, markdown=markdown)
+        if not digest.categories:  # a channel that only follows keywords and authors
+            text = self.block("digest.j2", "follows_header", digest=digest, markdown=markdown)
+        else:
+            text = self.block("digest.j2", "header", digest=digest, markdown=markdown)
+            if digest.followed:
+                more = self.block("digest.j2", "follows_header", digest=digest, markdown=markdown)
+                text = f"{text} {more}"
         return shorten(text, limits.CONTENT)
+
+    def direct_message(self, day: Day, entries: tuple[DigestEntry, ...]) -> Message:
+        """A member's message of a day: the papers their follows matched, in rank order, each
+        as in a digest and marked with what matched it; all in one message, so papers beyond
+        what one message holds are listed as links in a last embed."""
+        digest = Digest(
+            date=day.date,
+            entries=entries,
+            matched=len(entries),
+            total=len(day.papers),
+            categories=(),
+            followed=len(entries),
+        )
+        content = shorten(self.block("follows.j2", "dm_header", digest=digest), limits.CONTENT)
+        embeds = [self._digest_embed(digest, entry) for entry in entries]
+        if (
+            len(embeds) <= limits.EMBEDS_PER_MESSAGE
+            and sum(map(embed_size, embeds)) <= limits.EMBED_TOTAL
+        ):
+            return Message(content=content, embeds=tuple(embeds))
+        shown = 0
+        size = 0
+        for embed in embeds:
+            weight = embed_size(embed)
+            if (
+                shown == limits.EMBEDS_PER_MESSAGE - 1
+                or size + weight > limits.EMBED_TOTAL - DIRECT_MORE_ROOM
+            ):
+                break
+            shown += 1
+            size += weight
+        while True:  # give the list of the others the room it needs, embed by embed
+            rest = entries[shown:]
+            title = shorten(
+                self.block("follows.j2", "dm_more_title", entries=rest), limits.EMBED_TITLE
+            )
+            listed = self.block("follows.j2", "dm_more", entries=rest)
+            room = min(limits.EMBED_DESCRIPTION, limits.EMBED_TOTAL - size - len(title))
+            if len(listed) <= room or not shown:
+                break
+            shown -= 1
+            size -= embed_size(embeds[shown])
+        more = EmbedBuilder(title=title, description=shorten(listed, room), color=self.COLOR)
+        return Message(content=content, embeds=(*embeds[:shown], more.build()))
+
+    def following(
+        self,
+        *,
+        channel: str | None,
+        channel_follows: tuple[Follow, ...],
+        member_follows: tuple[Follow, ...] | None,
+        dms_closed: bool = False,
+    ) -> Message:
+        """/following: a channel's follows (`channel` its name, None to leave them out) and the
+        member's own (None to leave them out), only for the member who asked."""
+        parts: list[tuple[str, str]] = []
+        if channel is not None:
+            parts.append(
+                (
+                    self.block("follows.j2", "channel_title", channel=channel),
+                    self.block(
+                        "follows.j2",
+                        "channel_follows",
+                        follows=channel_follows,
+                        limit=limits.FOLLOWS,
+                    ),
+                )
+            )
+        if member_follows is not None:
+            parts.append(
+                (
+                    self.block("follows.j2", "member_title"),
+                    self.block(
+                        "follows.j2",
+                        "member_follows",
+                        follows=member_follows,
+                        limit=limits.FOLLOWS,
+                        dms_closed=dms_closed,
+                    ),
+                )
+            )
+        # Each list gets an equal share of the message's 6000 characters.
+        titles = [shorten(title, limits.EMBED_TITLE) for title, _ in parts]
+        share = (limits.EMBED_TOTAL - sum(map(len, titles))) // max(len(parts), 1)
+        embeds = [
+            EmbedBuilder(
+                title=title,
+                description=shorten(description, min(share, limits.EMBED_DESCRIPTION)),
+                color=self.COLOR,
+            ).build()
+            for title, (_, description) in zip(titles, parts, strict=True)
+        ]
+        return Message(embeds=tuple(embeds), ephemeral=True)
 
 
 def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Message]:
