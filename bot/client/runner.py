@@ -1,5 +1,6 @@
 """Entry points that build the bot from its dependencies:
-config → renderer → store → planner → deliverer → sources → service → bot."""
+config → renderer → store → planner → deliverers (channels, direct messages) → sources →
+service → bot."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.client.bot import HotPapersBot, configure_endpoints
 from bot.client.errors import BotStartError
 from bot.config import Config, ConfigError
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.direct import DirectDeliverer
 from bot.ingest.sources import DirectorySource, HttpSource, Source
 from bot.planning import DeliveryPlanner
 from bot.render import Renderer, TemplateOverrideError
@@ -75,6 +77,7 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
             catch_up_days=config.digest.catch_up_days,
         )
         deliverer = Deliverer(store)
+        direct = DirectDeliverer(store)
         service = DigestService(
             store=store,
             planner=planner,
@@ -82,12 +85,14 @@ async def build_bot(config: Config, **options: Any) -> AsyncIterator[HotPapersBo
             sources=_sources(config, store, session),
             poll_seconds=config.source.poll_seconds,
             deliver_seconds=config.digest.deliver_seconds,
+            direct=direct,
         )
         bot = HotPapersBot(
             config=config, store=store, renderer=renderer, service=service, **options
         )
         # The deliverer posts through the client's HTTP connection, which exists only now.
         deliverer.attach(bot.http, user_id=bot.own_id)
+        direct.attach(bot.http, user_id=bot.own_id)
         async with bot:
             yield bot
 

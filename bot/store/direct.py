@@ -18,8 +18,8 @@ from bot.store.records import DirectDelivery, DirectRow, MemberFollows, PlannedD
 
 DUE_QUERY = (
     "SELECT d.user_id, d.date, g.messages, d.attempts,"
-    " (SELECT group_concat(guild_id) FROM (SELECT DISTINCT guild_id FROM follows f"
-    " WHERE f.user_id = d.user_id ORDER BY guild_id))"
+    " (SELECT group_concat(guild_id) FROM (SELECT guild_id FROM follows f"
+    " WHERE f.user_id = d.user_id GROUP BY guild_id ORDER BY max(f.rowid) DESC))"
     " FROM direct_messages d JOIN digests g USING (digest_hash)"
     " WHERE d.status = 'pending' AND d.due_at <= ?"
     " ORDER BY d.due_at, d.date, d.user_id LIMIT ?"

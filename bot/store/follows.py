@@ -101,11 +101,12 @@ class Follows:
         return removed
 
     async def member_guilds(self, user_id: int) -> tuple[int, ...]:
-        """The servers where the member made their personal follows."""
+        """The servers where the member made their personal follows, latest first."""
         async with (
             self.database.reading() as db,
             db.execute(
-                "SELECT DISTINCT guild_id FROM follows WHERE user_id = ? ORDER BY guild_id",
+                "SELECT guild_id FROM follows WHERE user_id = ? GROUP BY guild_id"
+                " ORDER BY max(rowid) DESC",
                 (user_id,),
             ) as cursor,
         ):

@@ -108,7 +108,7 @@ class PlannedDirect:
 @dataclass(frozen=True, slots=True)
 class DirectDelivery:
     """A pending direct message with its body, and the servers where the member made their
-    follows (where the bot looks whether they are still a member)."""
+    follows, latest first (where the bot looks whether they are still a member)."""
 
     user_id: int
     date: dt.date

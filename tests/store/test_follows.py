@@ -101,7 +101,7 @@ async def test_a_member_is_forgotten_with_their_last_follow(store: Store) -> Non
     await store.follows.follow_member(7, GUILD, DIFFUSION)
     await store.follows.follow_member(7, OTHER_GUILD, LECUN)
     assert await query(store, "SELECT user_id, since_date FROM members") == [(7, "2021-03-06")]
-    assert await store.follows.member_guilds(7) == (GUILD, OTHER_GUILD)
+    assert await store.follows.member_guilds(7) == (OTHER_GUILD, GUILD)  # latest first
     await store.direct.record_plan([PlannedDirect(7, MARCH_5, NOW, BODY)])
     assert await store.follows.unfollow_member(7, [DIFFUSION]) == 1
     assert len(await store.direct.ledger(7)) == 1
@@ -181,6 +181,7 @@ async def test_due_direct_messages_carry_the_servers_to_look_in(store: Store) ->
         ]
     )
     [due] = await store.direct.due(NOW)
+    # The servers where the member followed, the latest first.
     assert (due.user_id, due.date, due.guild_ids) == (7, MARCH_15, (GUILD, OTHER_GUILD))
     assert due.message == {"content": "**Hot Papers 2021-03-15** · 1 of its 10 papers"}
     assert [d.user_id for d in await store.direct.due(later)] == [7, 8]
