@@ -391,6 +391,8 @@ class Renderer:
         )
         if subscription is not None:
             embed.add_field("Settings", self.block("subscriptions.j2", "settings", **ctx))
+            if subscription.follows:
+                embed.add_field("Follows", self.block("subscriptions.j2", "follows", **ctx))
         return Message(embeds=(embed.build(),))
 
     def digest(self, digest: Digest) -> list[Message]:

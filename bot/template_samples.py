@@ -102,6 +102,7 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
         {"channel_id": None, "text": "diffusion", "current": []},
     ],
     "dms_closed": [{}],
+    "no_followed_match": [{"date": "2021-03-05"}],
 }
 
 
@@ -169,7 +170,8 @@ def followings() -> list[dict[str, Any]]:
 
 
 def subscriptions() -> list[Subscription | None]:
-    """No subscription, one with none left, and channels active, waiting and paused."""
+    """No subscription, one with none left, and channels active, waiting and paused, and
+    channels with follows (with categories and without)."""
     active = Subscription(
         channel_id=CHANNEL_ID,
         guild_id=1000,
@@ -190,4 +192,6 @@ def subscriptions() -> list[Subscription | None]:
         dataclasses.replace(active, paused=True),
         dataclasses.replace(active, paused=True, pause_reason="Discord refused to post here"),
         dataclasses.replace(active, problem="stored deliver_at '25:99' cannot be read"),
+        dataclasses.replace(active, categories=(), follows=(KEYWORD,)),
+        dataclasses.replace(active, follows=(KEYWORD, AUTHOR)),
     ]

@@ -16,6 +16,7 @@ from bot.follows import parse_follow
 from tests.support.delivery import WAIT, Harness, delivering
 from tests.support.fake_discord import GUILD_ID, MEMBER_USER_ID, FakeDiscord, RecordedRequest
 from tests.support.posts import sample_text
+from tests.support.waiting import until_committed
 
 BOB = MEMBER_USER_ID
 MARCH_15 = dt.date(2021, 3, 15)
@@ -196,3 +197,18 @@ async def test_a_server_error_is_retried_later_and_a_lost_answer_is_not_sent_twi
         assert (row.status, row.message_id) == ("sent", int(stored["id"]))
         posts = [r for r in bob_requests(fake_discord) if r.path.endswith("/messages")]
         assert [(r.method, r.status) for r in posts] == [("POST", 503), ("GET", 200)]
+
+
+async def test_the_bot_leaving_the_only_server_of_a_member_forgets_them(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with delivering(fake_discord, tmp_path) as d:
+        await follow_for_bob(d)
+        await d.bot.store.follows.follow_member(7, LEFT_GUILD, parse_follow("keyword", "nlp"))
+        await fake_discord.remove_guild(GUILD_ID)
+
+        async def forgotten() -> bool:
+            return await d.bot.store.follows.of_member(BOB) == ()
+
+        await until_committed(d.bot.store.database, forgotten, "Bob's follows deleted")
+        assert await d.bot.store.follows.of_member(7) != ()  # followed in another server
