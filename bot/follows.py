@@ -46,7 +46,7 @@ MAX_PHRASE_WORDS = 8
 TEXT_LIMIT = 80
 
 _WORD = re.compile(r"\w+")
-_NAME_WORD = re.compile(r"[^\W\d_]+")
+_NAME_WORD = re.compile(r"[^\W_]+")
 _APOSTROPHES = re.compile("['\u2019\u02bc]")
 # Lower-case words that belong to the surname after them: "van der Maaten", "Le Cun".
 _PARTICLES = frozenset(
@@ -151,8 +151,9 @@ class DayIndex:
         """Each matched paper's position, in rank order, with the follows that matched it
         (in the order given)."""
         found: dict[int, list[Follow]] = {}
+        tables = self._tables
         for follow in follows:
-            for position in self.papers(follow):
+            for position in tables[follow.kind].get(follow.key, ()):
                 found.setdefault(position, []).append(follow)
         return {position: tuple(found[position]) for position in sorted(found)}
 
