@@ -83,7 +83,7 @@ def _select(
     entries: list[DigestEntry] = []
     chosen: set[int] = set()
     matched = 0
-    for position, ranked in enumerate(day.papers):
+    for position, ranked in enumerate(day.papers if subscribed else ()):
         seen = ranked.appearance
         if seen.score < min_score:
             continue
@@ -99,7 +99,7 @@ def _select(
         if position in chosen or added >= DIGEST_TOP:
             continue
         ranked = day.papers[position]
-        covered = taxonomy.matching(subscribed, ranked.paper.categories)
+        covered = taxonomy.matching(subscribed, ranked.paper.categories) if subscribed else ()
         entries.append(DigestEntry(ranked, covered, follows))
         added += 1
     return entries, matched, added

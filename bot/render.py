@@ -220,6 +220,7 @@ class Renderer:
             directories.insert(0, Path(override_directory))
         self._environments = [self._environment(d) for d in directories]
         self._embeds: dict[DigestEntry, dict[str, Any]] = {}
+        self._footers: dict[tuple[Follow, ...], str] = {}
         if override_directory:
             self._check_overrides(Path(override_directory))
             self._try_overrides()
@@ -232,6 +233,9 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Read once: a day's planning renders tens of thousands of blocks, and looking at
+            # each template file's time again every time is a system call each.
+            auto_reload=False,
         )
         env.filters["md"] = escape_markdown
         env.filters["shorten"] = shorten
@@ -279,6 +283,7 @@ class Renderer:
             raise TemplateOverrideError(f"{exc} (tried with sample data at start)") from None
         finally:
             self._embeds.clear()
+            self._footers.clear()
 
     def render_samples(self) -> None:
         """Render each message with each sample of `bot.template_samples`; raises what the
@@ -403,7 +408,18 @@ class Renderer:
 
     def _digest_embed(self, digest: Digest, entry: DigestEntry) -> dict[str, Any]:
         """A paper's embed depends only on the entry (paper, rank, matching categories), so the
-        many channels of one day share each rendering."""
+        many channels of one day share each rendering; what follows matched it is a footer
+        rendered once for each set of follows."""
+        if entry.followed:
+            plain = self._digest_embed(digest, replace(entry, followed=()))
+            footer = self._footers.get(entry.followed)
+            if footer is None:
+                text = self.block("digest.j2", "followed", followed=entry.followed)
+                footer = shorten(text, limits.FOOTER_TEXT)
+                if len(self._footers) >= EMBED_CACHE_SIZE:
+                    self._footers.clear()
+                self._footers[entry.followed] = footer
+            return {**plain, "footer": {"text": footer}}
         cached = self._embeds.get(entry)
         if cached is None:
             ctx: dict[str, Any] = {"digest": digest, "entry": entry}
@@ -412,7 +428,6 @@ class Renderer:
                 url=_link(entry.ranked.paper.abs_url, limits.EMBED_URL),
                 description=self.block("digest.j2", "description", **ctx),
                 color=self.COLOR,
-                footer=self.block("digest.j2", "followed", **ctx) if entry.followed else "",
             ).build()
             if len(self._embeds) >= EMBED_CACHE_SIZE:
                 self._embeds.clear()

@@ -88,7 +88,11 @@ class DirectMessages:
         now = _now()
         bodies: dict[str, str] = {}
         rows = []
+        stamps: dict[dt.datetime, str] = {}  # a plan's rows share their due time
         for p in planned:
+            due = stamps.get(p.due_at)
+            if due is None:
+                due = stamps[p.due_at] = stamp(p.due_at)
             if p.message is not None and p.message.messages_json:
                 bodies[p.message.digest_hash] = p.message.messages_json
             rows.append(
@@ -97,7 +101,7 @@ class DirectMessages:
                     p.date.isoformat(),
                     "empty" if p.message is None else "pending",
                     None if p.message is None else p.message.digest_hash,
-                    stamp(p.due_at),
+                    due,
                     now,
                     p.user_id,
                 )
