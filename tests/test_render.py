@@ -792,6 +792,20 @@ def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
             "{% block head %}\nBy {{ paper.authors[0] }}{% endblock %}",
             ":2: block 'head' cannot be rendered: tuple object has no element 0",
         ),
+        # Only a direct message of more papers than one message holds lists the others.
+        (
+            "follows.j2",
+            "{% block dm_more %}{{ entries[0].nope }}{% endblock %}",
+            ":1: block 'dm_more' cannot be rendered: 'bot.digest.DigestEntry object' has no"
+            " attribute 'nope'",
+        ),
+        # Only a paper a follow matched has a footer saying so.
+        (
+            "digest.j2",
+            "{% block followed %}{{ followed[0].nope }}{% endblock %}",
+            ":1: block 'followed' cannot be rendered: 'bot.models.Follow object' has no"
+            " attribute 'nope'",
+        ),
         # Only a channel paused by its own setting has no pause reason.
         (
             "subscriptions.j2",
