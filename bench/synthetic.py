@@ -6,21 +6,26 @@ else the bundled samples. Generation is seeded, so every run builds the same arc
 
 Build a database on its own:
     .venv/bin/python -m bench.synthetic OUT.sqlite3 [PAPERS] [CHANNELS]
+Add channels, or follows (of channels and of members), to one:
+    .venv/bin/python -m bench.synthetic --add-channels DB CHANNELS
+    .venv/bin/python -m bench.synthetic --add-follows DB CHANNEL_FOLLOWS PERSONAL_FOLLOWS
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.follows import parse_follow
 from bot.ingest.files import find_posts
 from bot.ingest.parser import parse_post
-from bot.models import Appearance, Day, Paper, RankedPaper, Tweet
+from bot.models import Appearance, Day, Follow, Paper, RankedPaper, Tweet
 from bot.samples import sample_posts
 from bot.store import Store
 from bot.store.database import Database
@@ -184,6 +189,73 @@ async def add_channels(database: Database, shape: Shape, channels: int, seed: in
         )
 
 
+FOLLOWS_PER_CHANNEL = 5
+FOLLOWS_PER_MEMBER = 4
+
+
+def synthetic_follows(rng: random.Random, count: int, authors: list[str]) -> list[Follow]:
+    """`count` follows shaped like a reading group's: keywords of two or three words of the
+    synthetic titles' and abstracts' vocabulary (a match most days for many of them), and
+    author names, a few of them of real authors of the archive, the others of nobody."""
+    follows = []
+    for _ in range(count):
+        if rng.random() < 0.6:
+            follows.append(parse_follow("keyword", " ".join(rng.sample(WORDS, rng.randint(2, 3)))))
+        elif rng.random() < 0.15:
+            follows.append(parse_follow("author", rng.choice(authors)))
+        else:
+            follows.append(parse_follow("author", f"Reader{rng.randrange(10**6)} Unknown"))
+    return follows
+
+
+async def add_follows(
+    database: Database, channel_follows: int, personal_follows: int, seed: int = 13
+) -> None:
+    """Channels that follow (FOLLOWS_PER_CHANNEL each, no categories) and members who follow
+    for themselves (FOLLOWS_PER_MEMBER each), written in bulk."""
+    rng = random.Random(seed)
+    async with (
+        database.reading() as db,
+        db.execute("SELECT authors FROM papers WHERE rowid % 50 = 0 ORDER BY rowid") as cursor,
+    ):
+        authors = [a for (listed,) in await cursor.fetchall() for a in json.loads(listed)]
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    since = dt.date.min.isoformat()
+    channel_rows, member_rows, follow_rows = [], [], []
+
+    def add(channel_id: int | None, user_id: int | None, guild_id: int, count: int) -> None:
+        for f in dict.fromkeys(synthetic_follows(rng, count, authors)):  # without repeats
+            follow_rows.append((channel_id, user_id, guild_id, f.kind, f.text, f.key, now))
+
+    for index in range(channel_follows // FOLLOWS_PER_CHANNEL):
+        channel_id, guild_id = 2 * 10**17 + index, 10**16 + index // 5
+        channel_rows.append((channel_id, guild_id, since, now, now))
+        add(channel_id, None, guild_id, FOLLOWS_PER_CHANNEL)
+    for index in range(personal_follows // FOLLOWS_PER_MEMBER):
+        user_id = 3 * 10**17 + index
+        member_rows.append((user_id, since, now))
+        add(None, user_id, 10**16 + index // 50, FOLLOWS_PER_MEMBER)
+    async with database.transaction() as db:
+        await db.executemany(
+            "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            channel_rows,
+        )
+        await db.executemany(
+            "INSERT INTO members (user_id, since_date, created_at) VALUES (?, ?, ?)", member_rows
+        )
+        await db.executemany(
+            "INSERT INTO follows (channel_id, user_id, guild_id, kind, text, key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            follow_rows,
+        )
+
+
+async def add_follows_to(path: Path, channel_follows: int, personal_follows: int) -> None:
+    async with await Store.open(path) as store:
+        await add_follows(store.database, channel_follows, personal_follows)
+
+
 async def build(path: Path, papers: int, channels: int) -> tuple[list[Day], str]:
     shape, origin = measure_shape()
     days = synthetic_days(shape, papers)
@@ -218,6 +290,9 @@ if __name__ == "__main__":
         sys.exit(__doc__)
     if args[0] == "--add-channels":
         asyncio.run(add_channels_to(Path(args[1]), int(args[2])))
+        sys.exit()
+    if args[0] == "--add-follows":
+        asyncio.run(add_follows_to(Path(args[1]), int(args[2]), int(args[3])))
         sys.exit()
     asyncio.run(
         _main(

@@ -3,7 +3,8 @@
 Pure: takes data, returns data. `build_digest` picks the papers for one subscription;
 `DayDigests` serves many channels of one day, building each distinct subscription's digest
 only once, since a day's delivery runs for every subscribed channel and most channels share a
-few category sets.
+few category sets. A channel's follows add the papers they match after the papers its
+categories select, whatever their rank, score or categories, and mark every paper they match.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot import taxonomy
+from bot.follows import DayIndex
 from bot.limits import DIGEST_TOP
-from bot.models import Day, Platform, RankedPaper
+from bot.models import Day, Follow, Platform, RankedPaper
 
 __all__ = [
     "DayDigests",
     "Digest",
     "DigestEntry",
     "DigestKey",
+    "Followed",
     "build_digest",
     "subscription_codes",
 ]
@@ -32,6 +35,7 @@ class DigestEntry:
 
     ranked: RankedPaper
     matching: tuple[str, ...]  # in the paper's order
+    followed: tuple[Follow, ...] = ()  # the channel's or member's follows that matched it
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +49,12 @@ class Digest:
     categories: tuple[str, ...]  # the subscription's normalized codes, sorted
     min_score: int = 0  # the retweets + favorites (likes + reposts) a paper needed
     platform: Platform = "twitter"  # the day's, which says what its counts are called
+    followed: int = 0  # entries after the selected ones: papers only the follows matched
 
     @property
     def cut(self) -> bool:
         """Whether `top` left out some matching papers."""
-        return len(self.entries) < self.matched
+        return len(self.entries) - self.followed < self.matched
 
 
 def subscription_codes(categories: Iterable[str]) -> tuple[str, ...]:
@@ -64,13 +69,22 @@ def _check(top: int, min_score: int) -> None:
         raise ValueError(f"min_score must be at least 0, got {min_score}")
 
 
+Followed = tuple[tuple[int, tuple[Follow, ...]], ...]
+"""Papers follows matched: each one's position in the day's list (rank order) with the follows
+that matched it; what a channel's follows add to its digest."""
+
+
 def _select(
-    day: Day, codes: tuple[str, ...], top: int, min_score: int
-) -> tuple[list[DigestEntry], int]:
+    day: Day, codes: tuple[str, ...], top: int, min_score: int, followed: Followed
+) -> tuple[list[DigestEntry], int, int]:
+    """The entries in rank order, how many papers the categories and score matched before the
+    top cut, and how many entries only the follows brought."""
     subscribed = frozenset(codes)
+    marks = dict(followed)
     entries: list[DigestEntry] = []
+    chosen: set[int] = set()
     matched = 0
-    for ranked in day.papers:
+    for position, ranked in enumerate(day.papers if subscribed else ()):
         seen = ranked.appearance
         if seen.score < min_score:
             continue
@@ -79,26 +93,46 @@ def _select(
             continue
         matched += 1
         if len(entries) < top:
-            entries.append(DigestEntry(ranked=ranked, matching=covered))
-    return entries, matched
+            entries.append(DigestEntry(ranked, covered, marks.get(position, ())))
+            chosen.add(position)
+    added = 0
+    for position, follows in followed:
+        if position in chosen or added >= DIGEST_TOP:
+            continue
+        ranked = day.papers[position]
+        covered = taxonomy.matching(subscribed, ranked.paper.categories) if subscribed else ()
+        entries.append(DigestEntry(ranked, covered, follows))
+        added += 1
+    return entries, matched, added
 
 
 def build_digest(
-    day: Day, categories: Iterable[str], *, top: int, min_score: int = 0
+    day: Day,
+    categories: Iterable[str],
+    *,
+    top: int,
+    min_score: int = 0,
+    follows: Iterable[Follow] = (),
 ) -> Digest | None:
-    """The day's papers in any of `categories` (codes or wildcards like "cs.*"), best first.
+    """The day's papers in any of `categories` (codes or wildcards like "cs.*"), best first,
+    then those only `follows` match.
 
     Keeps the post's rank order and papers scoring (retweets + favorites) at least
-    `min_score`, then the first `top` of them. None when no paper matches: nothing to post.
-    Raises taxonomy.UnknownCategory for a category that is not one, ValueError for a `top`
-    outside 1..DIGEST_TOP or a negative `min_score`.
+    `min_score`, then the first `top` of them; the papers a follow matches come after them in
+    rank order (at most DIGEST_TOP), and every entry a follow matched is marked with it. None
+    when no paper matches: nothing to post. Raises taxonomy.UnknownCategory for a category
+    that is not one, ValueError for a `top` outside 1..DIGEST_TOP or a negative `min_score`.
     """
     _check(top, min_score)
-    return _build(day, subscription_codes(categories), top, min_score)
+    follows = tuple(follows)
+    followed = tuple(DayIndex(day).matches(follows).items()) if follows else ()
+    return _build(day, subscription_codes(categories), top, min_score, followed)
 
 
-def _build(day: Day, codes: tuple[str, ...], top: int, min_score: int) -> Digest | None:
-    entries, matched = _select(day, codes, top, min_score)
+def _build(
+    day: Day, codes: tuple[str, ...], top: int, min_score: int, followed: Followed = ()
+) -> Digest | None:
+    entries, matched, added = _select(day, codes, top, min_score, followed)
     if not entries:
         return None
     return Digest(
@@ -109,27 +143,56 @@ def _build(day: Day, codes: tuple[str, ...], top: int, min_score: int) -> Digest
         categories=codes,
         min_score=min_score,
         platform=day.platform,
+        followed=added,
     )
 
 
-DigestKey = tuple[frozenset[str], int, int]
-"""What decides a digest of a day: the normalized category codes, `top` and `min_score`."""
+DigestKey = tuple[frozenset[str], int, int, Followed]
+"""What decides a digest of a day: the normalized category codes, `top`, `min_score` and the
+papers the channel's follows matched (empty for most channels, which then share a digest)."""
 
 
 class DayDigests:
     """The digests of one day for every channel, each distinct one built once.
 
     Results are cached per key (`key()`): equal keys get the very same objects back, and
-    spellings that normalize alike ("CS", "cs.*") share one entry.
+    spellings that normalize alike ("CS", "cs.*") share one entry. The day's follow index
+    (`index`) is built at the first follow looked up.
     """
 
     def __init__(self, day: Day) -> None:
         self.day = day
-        self._keys: dict[DigestKey, DigestKey] = {}  # as asked -> normalized
+        self._keys: dict[tuple[frozenset[str], int, int], tuple[frozenset[str], int, int]] = {}
         self._digests: dict[DigestKey, Digest | None] = {}
+        self._index: DayIndex | None = None
         self.builds = 0  # digests actually built, for tests and metrics
 
-    def key(self, categories: Iterable[str], *, top: int, min_score: int = 0) -> DigestKey:
+    @property
+    def index(self) -> DayIndex:
+        if self._index is None:
+            self._index = DayIndex(self.day)
+        return self._index
+
+    def followed(self, follows: Iterable[Follow]) -> Followed:
+        """The papers `follows` match, with the follows that matched each; () without follows."""
+        follows = tuple(follows)
+        return tuple(self.index.matches(follows).items()) if follows else ()
+
+    def followed_entries(self, followed: Followed) -> tuple[DigestEntry, ...]:
+        """The papers of `followed()`, in rank order, each marked with its follows: what a
+        member who follows them is sent."""
+        return tuple(
+            DigestEntry(self.day.papers[position], (), marks) for position, marks in followed
+        )
+
+    def key(
+        self,
+        categories: Iterable[str],
+        *,
+        top: int,
+        min_score: int = 0,
+        follows: Iterable[Follow] = (),
+    ) -> DigestKey:
         """The normalized key; raises as build_digest does for bad arguments."""
         asked = (frozenset(categories), top, min_score)
         key = self._keys.get(asked)
@@ -137,17 +200,29 @@ class DayDigests:
             _check(top, min_score)
             key = (frozenset(subscription_codes(asked[0])), top, min_score)
             self._keys[asked] = key
-        return key
+        return (*key, self.followed(follows))
 
-    def digest(self, categories: Iterable[str], *, top: int, min_score: int = 0) -> Digest | None:
+    def digest(
+        self,
+        categories: Iterable[str],
+        *,
+        top: int,
+        min_score: int = 0,
+        follows: Iterable[Follow] = (),
+    ) -> Digest | None:
         """Like build_digest(self.day, ...), cached."""
-        key = self.key(categories, top=top, min_score=min_score)
+        key = self.key(categories, top=top, min_score=min_score, follows=follows)
+        return self.built(key)
+
+    def built(self, key: DigestKey) -> Digest | None:
+        """The digest of a key from `key()`, built at the first call."""
         try:
             return self._digests[key]
         except KeyError:
             pass
         self.builds += 1
-        digest = _build(self.day, tuple(sorted(key[0])), top, min_score)
+        codes, top, min_score, followed = key
+        digest = _build(self.day, tuple(sorted(codes)), top, min_score, followed)
         self._digests[key] = digest
         return digest
 

@@ -40,6 +40,10 @@ SCORE_WORDING = "likes + reposts, or retweets + favorites on Twitter-era days"
 """What a channel's min_score counts: it applies to the days of both platforms."""
 
 
+FollowKind = Literal["keyword", "author"]
+"""What a follow looks for: a phrase in a paper's title or abstract, or one of its authors."""
+
+
 @dataclass(frozen=True, slots=True)
 class Tweet:
     """A post shown under a paper: a tweet embedded in a Hot Papers post, or a Bluesky post.
@@ -165,3 +169,15 @@ class Subscription:
     # Why the stored settings cannot be used (an unreadable time or date in an old or
     # edited archive); such a channel gets no digests until its settings are fixed.
     problem: str | None = None
+    # Keywords and authors the channel follows: matching papers join its digest.
+    follows: tuple[Follow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A keyword or author name followed by a channel or a member: the text as typed, and the
+    key it is matched by (bot.follows normalises it)."""
+
+    kind: FollowKind
+    text: str
+    key: str

@@ -2,7 +2,8 @@
 
 Planning builds and renders each distinct digest once (`DayMessages`) and records every
 channel's delivery in the ledger before anything is sent, so a restart resumes instead of
-starting over.
+starting over. The same step matches the day against members' personal follows and records
+each member's direct message (or that none is due) in the direct-message ledger.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import logging
 import zoneinfo
 from collections.abc import Callable, Iterable
 
-from bot.digest import DayDigests, DigestKey
-from bot.models import Day, Subscription
+from bot.digest import DayDigests, DigestKey, Followed
+from bot.models import Day, Follow, Subscription
 from bot.render import Message, Renderer
-from bot.store import EncodedDigest, PlannedDelivery, Store, encode_digest
+from bot.store import EncodedDigest, PlannedDelivery, PlannedDirect, Store, encode_digest
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +49,43 @@ def due_time(ready: dt.datetime, deliver_at: dt.time | None, timezone: str) -> d
 
 class DayMessages:
     """A day's digests rendered for every channel, each distinct digest rendered once: the
-    channels that get the same digest get the very same tuple of messages."""
+    channels that get the same digest get the very same tuple of messages. Likewise each
+    distinct direct message, for the members whose follows match the same papers."""
 
     def __init__(self, day: Day, renderer: Renderer) -> None:
         self.digests = DayDigests(day)
         self._renderer = renderer
         self._messages: dict[DigestKey, tuple[Message, ...]] = {}
+        self._direct: dict[Followed, Message] = {}
 
     def messages(
-        self, categories: Iterable[str], *, top: int, min_score: int = 0
+        self,
+        categories: Iterable[str],
+        *,
+        top: int,
+        min_score: int = 0,
+        follows: Iterable[Follow] = (),
     ) -> tuple[Message, ...]:
         """The rendered digest (Renderer.digest), cached; empty when no paper matches."""
-        key = self.digests.key(categories, top=top, min_score=min_score)
+        key = self.digests.key(categories, top=top, min_score=min_score, follows=follows)
         cached = self._messages.get(key)
         if cached is None:
-            digest = self.digests.digest(key[0], top=top, min_score=min_score)
+            digest = self.digests.built(key)
             cached = () if digest is None else tuple(self._renderer.digest(digest))
             self._messages[key] = cached
+        return cached
+
+    def direct(self, follows: Iterable[Follow]) -> Message | None:
+        """The direct message for a member with these follows (Renderer.direct_message),
+        cached; None when none of them matches a paper of the day."""
+        followed = self.digests.followed(follows)
+        if not followed:
+            return None
+        cached = self._direct.get(followed)
+        if cached is None:
+            entries = self.digests.followed_entries(followed)
+            cached = self._renderer.direct_message(self.digests.day, entries)
+            self._direct[followed] = cached
         return cached
 
     def __len__(self) -> int:
@@ -109,6 +130,7 @@ class DeliveryPlanner:
             subscription.categories,
             top=self.default_top if subscription.top is None else subscription.top,
             min_score=subscription.min_score,
+            follows=subscription.follows,
         )
 
     async def plan(self) -> int:
@@ -120,11 +142,13 @@ class DeliveryPlanner:
         """
         dates = [d.date for d in (await self.store.archive.days())[-self.catch_up_days :]]
         if dates:
-            skipped = await self.store.deliveries.skip_before(
-                dates[0], f"not sent: older than the newest {self.catch_up_days} days"
-            )
+            reason = f"not sent: older than the newest {self.catch_up_days} days"
+            skipped = await self.store.deliveries.skip_before(dates[0], reason)
             if skipped:
                 log.info("skipped %d deliveries of days before %s", skipped, dates[0])
+            skipped = await self.store.direct.skip_before(dates[0], reason)
+            if skipped:
+                log.info("skipped %d direct messages of days before %s", skipped, dates[0])
         planned = 0
         for date in dates:
             day = await self.store.archive.day(date)
@@ -169,6 +193,37 @@ class DeliveryPlanner:
                 recorded,
                 len(rendered),
             )
+        return recorded + await self.plan_direct(day, rendered, now)
+
+    async def plan_direct(self, day: Day, rendered: DayMessages, now: dt.datetime) -> int:
+        """Record every member's direct message of `day`: the papers their follows match, or
+        none (an `empty` row, so the member is not planned again), a page at a time."""
+        encoded: dict[int, EncodedDigest] = {}
+        recorded, after, sending = 0, 0, 0
+        while members := await self.store.direct.unplanned(day.date, after=after, limit=BATCH):
+            batch: list[PlannedDirect] = []
+            for member in members:
+                message = rendered.direct(member.follows)
+                body: EncodedDigest | None = None
+                if message is not None:
+                    key = id(message)
+                    if key not in encoded:
+                        found = encode_digest([message.body()])
+                        assert found is not None  # one message is never an empty digest
+                        encoded[key] = found
+                    body = encoded[key]
+                    sending += 1
+                batch.append(PlannedDirect(member.user_id, day.date, now, body))
+            recorded += await self.store.direct.record_plan(batch)
+            encoded = {k: v.written() for k, v in encoded.items()}
+            after = members[-1].user_id
+        if recorded:
+            log.info(
+                "planned %s for %d members with follows (%d direct messages to send)",
+                day.date,
+                recorded,
+                sending,
+            )
         return recorded
 
     def _skip(self, channel_id: int, problem: Exception) -> None:
@@ -186,4 +241,9 @@ class DeliveryPlanner:
         ids = set(channel_ids)
         await self.store.deliveries.forget_unsent(ids)
         self._reported = {r for r in self._reported if r[0] not in ids}
+        return await self.plan()
+
+    async def replan_members(self, user_ids: Iterable[int]) -> int:
+        """After a member's follows changed: plan their direct messages not tried yet anew."""
+        await self.store.direct.forget_unsent(user_ids)
         return await self.plan()

@@ -15,9 +15,9 @@ from typing import Any
 
 import jinja2
 
-from bot import limits, taxonomy
+from bot import follows, limits, taxonomy
 from bot.digest import Digest, DigestEntry
-from bot.models import SCORE_WORDING, WORDING, PaperHistory, Subscription
+from bot.models import SCORE_WORDING, WORDING, Day, Follow, PaperHistory, Subscription
 from bot.text import author_list, shorten
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
@@ -28,6 +28,8 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAPER_HEAD_LIMIT = 1024
 PAPER_FOOTER_LIMIT = 256
 EMBED_CACHE_SIZE = 4096
+# Room a direct message keeps for its last embed when its papers do not all fit as embeds.
+DIRECT_MORE_ROOM = 1500
 
 # Inline markup: bold, italics, underline, strike, spoilers, code, masked links, escapes.
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
@@ -223,6 +225,7 @@ class Renderer:
             directories.insert(0, Path(override_directory))
         self._environments = [self._environment(d) for d in directories]
         self._embeds: dict[DigestEntry, dict[str, Any]] = {}
+        self._footers: dict[tuple[Follow, ...], str] = {}
         if override_directory:
             self._check_overrides(Path(override_directory))
             self._try_overrides()
@@ -235,12 +238,16 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Read once: a day's planning renders tens of thousands of blocks, and looking at
+            # each template file's time again every time is a system call each.
+            auto_reload=False,
         )
         env.filters["md"] = escape_markdown
         env.filters["shorten"] = shorten
         env.filters["authors"] = author_list
         env.filters["number"] = lambda n: f"{n:,}"
         env.filters["counted"] = counted
+        env.filters["follow"] = follows.label
         env.globals["describe"] = category_label
         env.globals["wording"] = WORDING
         env.globals["score_wording"] = SCORE_WORDING
@@ -284,6 +291,7 @@ class Renderer:
             raise TemplateOverrideError(f"{exc} (tried with sample data at start)") from None
         finally:
             self._embeds.clear()
+            self._footers.clear()
 
     def render_samples(self) -> None:
         """Render each message with each sample of `bot.template_samples`; raises what the
@@ -306,6 +314,10 @@ class Renderer:
         for name, contexts in samples.NOTICES.items():
             for context in contexts:
                 self.notice(name, **context)
+        for entries in samples.direct_messages(day):
+            self.direct_message(day, entries)
+        for listing in samples.followings():
+            self.following(**listing)
 
     def block(self, template: str, name: str, **context: Any) -> str:
         """Render one `{% block %}` of a template with its own context (an override's first).
@@ -395,6 +407,8 @@ class Renderer:
         )
         if subscription is not None:
             embed.add_field("Settings", self.block("subscriptions.j2", "settings", **ctx))
+            if subscription.follows:
+                embed.add_field("Follows", self.block("subscriptions.j2", "follows", **ctx))
         return Message(embeds=(embed.build(),))
 
     def digest(self, digest: Digest) -> list[Message]:
@@ -405,7 +419,18 @@ class Renderer:
 
     def _digest_embed(self, digest: Digest, entry: DigestEntry) -> dict[str, Any]:
         """A paper's embed depends only on the entry (paper, rank, matching categories), so the
-        many channels of one day share each rendering."""
+        many channels of one day share each rendering; what follows matched it is a footer
+        rendered once for each set of follows."""
+        if entry.followed:
+            plain = self._digest_embed(digest, replace(entry, followed=()))
+            footer = self._footers.get(entry.followed)
+            if footer is None:
+                text = self.block("digest.j2", "followed", followed=entry.followed)
+                footer = shorten(text, limits.FOOTER_TEXT)
+                if len(self._footers) >= EMBED_CACHE_SIZE:
+                    self._footers.clear()
+                self._footers[entry.followed] = footer
+            return {**plain, "footer": {"text": footer}}
         cached = self._embeds.get(entry)
         if cached is None:
             ctx: dict[str, Any] = {"digest": digest, "entry": entry}
@@ -423,8 +448,107 @@ class Renderer:
     def digest_header(self, digest: Digest, *, markdown: bool = True) -> str:
         """The digest's first line, e.g. "**Hot Papers 2021-03-05** · 4 of 13 papers match cs.CV";
         plain text for a terminal with `markdown=False`."""
-        text = self.block("digest.j2", "header", digest=digest, markdown=markdown)
+        if not digest.categories:  # a channel that only follows keywords and authors
+            text = self.block("digest.j2", "follows_header", digest=digest, markdown=markdown)
+        else:
+            text = self.block("digest.j2", "header", digest=digest, markdown=markdown)
+            if digest.followed:
+                more = self.block("digest.j2", "follows_header", digest=digest, markdown=markdown)
+                text = f"{text} {more}"
         return shorten(text, limits.CONTENT)
+
+    def direct_message(self, day: Day, entries: tuple[DigestEntry, ...]) -> Message:
+        """A member's message of a day: the papers their follows matched, in rank order, each
+        as in a digest and marked with what matched it; all in one message, so papers beyond
+        what one message holds are listed as links in a last embed."""
+        digest = Digest(
+            date=day.date,
+            entries=entries,
+            matched=len(entries),
+            total=len(day.papers),
+            categories=(),
+            followed=len(entries),
+        )
+        content = shorten(self.block("follows.j2", "dm_header", digest=digest), limits.CONTENT)
+        embeds = [self._digest_embed(digest, entry) for entry in entries]
+        if (
+            len(embeds) <= limits.EMBEDS_PER_MESSAGE
+            and sum(map(embed_size, embeds)) <= limits.EMBED_TOTAL
+        ):
+            return Message(content=content, embeds=tuple(embeds))
+        shown = 0
+        size = 0
+        for embed in embeds:
+            weight = embed_size(embed)
+            if (
+                shown == limits.EMBEDS_PER_MESSAGE - 1
+                or size + weight > limits.EMBED_TOTAL - DIRECT_MORE_ROOM
+            ):
+                break
+            shown += 1
+            size += weight
+        while True:  # give the list of the others the room it needs, embed by embed
+            rest = entries[shown:]
+            title = shorten(
+                self.block("follows.j2", "dm_more_title", entries=rest), limits.EMBED_TITLE
+            )
+            listed = self.block("follows.j2", "dm_more", entries=rest)
+            room = min(limits.EMBED_DESCRIPTION, limits.EMBED_TOTAL - size - len(title))
+            if len(listed) <= room or not shown:
+                break
+            shown -= 1
+            size -= embed_size(embeds[shown])
+        more = EmbedBuilder(title=title, description=shorten(listed, room), color=self.COLOR)
+        return Message(content=content, embeds=(*embeds[:shown], more.build()))
+
+    def following(
+        self,
+        *,
+        channel: str | None,
+        channel_follows: tuple[Follow, ...],
+        member_follows: tuple[Follow, ...] | None,
+        dms_closed: bool = False,
+    ) -> Message:
+        """/following: a channel's follows (`channel` its name, None to leave them out) and the
+        member's own (None to leave them out), only for the member who asked."""
+        parts: list[tuple[str, str]] = []
+        if channel is not None:
+            parts.append(
+                (
+                    self.block("follows.j2", "channel_title", channel=channel),
+                    self.block(
+                        "follows.j2",
+                        "channel_follows",
+                        follows=channel_follows,
+                        limit=limits.FOLLOWS,
+                    ),
+                )
+            )
+        if member_follows is not None:
+            parts.append(
+                (
+                    self.block("follows.j2", "member_title"),
+                    self.block(
+                        "follows.j2",
+                        "member_follows",
+                        follows=member_follows,
+                        limit=limits.FOLLOWS,
+                        dms_closed=dms_closed,
+                    ),
+                )
+            )
+        # Each list gets an equal share of the message's 6000 characters.
+        titles = [shorten(title, limits.EMBED_TITLE) for title, _ in parts]
+        share = (limits.EMBED_TOTAL - sum(map(len, titles))) // max(len(parts), 1)
+        embeds = [
+            EmbedBuilder(
+                title=title,
+                description=shorten(description, min(share, limits.EMBED_DESCRIPTION)),
+                color=self.COLOR,
+            ).build()
+            for title, (_, description) in zip(titles, parts, strict=True)
+        ]
+        return Message(embeds=tuple(embeds), ephemeral=True)
 
 
 def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Message]:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.bluesky.source import CHECK_SECONDS, BlueskySource
-from bot.delivery.report import DeliveryReport
+from bot.delivery.report import DeliveryReport, DirectReport
 from bot.ingest.sources import Source, poll_source
 from bot.planning import DeliveryPlanner
 from bot.scheduler import POLL_JOB, Job, Jobs
@@ -37,6 +37,15 @@ class Delivering(Protocol):
         """Start nothing new; return once the messages being posted are recorded."""
 
 
+class DeliveringDirect(Protocol):
+    """Sends the direct messages due now, one run at a time."""
+
+    async def deliver_due(self) -> DirectReport: ...
+
+    async def stop(self) -> None:
+        """Start nothing new; return once the messages being sent are recorded."""
+
+
 class DigestService:
     """Keeps the digests flowing: one job per source polls it and plans what it stored, and
     one job sends whatever the ledger has due (woken at once when a plan made some due)."""
@@ -51,10 +60,12 @@ class DigestService:
         bluesky: BlueskySource | None = None,
         poll_seconds: float,
         deliver_seconds: float,
+        direct: DeliveringDirect | None = None,
     ) -> None:
         self.store = store
         self.planner = planner
         self.deliverer = deliverer
+        self.direct = direct  # members' direct messages, sent after the channels' digests
         self.sources = tuple(sources)
         self.bluesky = bluesky
         self._collecting: asyncio.Task[None] | None = None  # the Bluesky collector
@@ -85,6 +96,8 @@ class DigestService:
         self.jobs.pause()
         await self.stop_collecting()
         await self.deliverer.stop()
+        if self.direct is not None:
+            await self.direct.stop()
 
     async def stop_collecting(self) -> None:
         """Stop the Bluesky collector, if it runs: what it read since its last stored batch
@@ -147,6 +160,7 @@ class DigestService:
                 # its day not begun yet, so they carry the post as it is now.
                 for date in sorted(self._stored_dates):
                     await self.store.deliveries.forget_unsent(date=date)
+                    await self.store.direct.forget_unsent(date=date)
                     self._stored_dates.discard(date)
                 planned = await self.planner.plan()
             except StoreError as exc:
@@ -157,11 +171,20 @@ class DigestService:
             self.jobs.wake_delivery()
 
     async def deliver_due(self) -> DeliveryReport:
-        return await self.deliverer.deliver_due()
+        """The channels' digests due, then the members' direct messages."""
+        report = await self.deliverer.deliver_due()
+        if self.direct is not None:
+            await self.direct.deliver_due()
+        return report
 
     async def channel_changed(self, channel_id: int) -> None:
         """Subscriptions or settings changed: re-plan what is not sent yet, deliver if due."""
         if await self.planner.replan([channel_id]):
+            self.jobs.wake_delivery()
+
+    async def member_changed(self, user_id: int) -> None:
+        """A member's follows changed: re-plan their direct messages not tried yet."""
+        if await self.planner.replan_members([user_id]):
             self.jobs.wake_delivery()
 
     async def next_due(self, channel_id: int) -> dt.datetime | None:

@@ -4,8 +4,10 @@ template override's trial at start, so that a block failing on real data
 
 The data is a real post (the bundled 2021-03-05 one) and the cases that take each block's
 other branches: a paper with empty fields, a paper hot on Twitter and on Bluesky, digests cut
-by their top or filtered by score, of a Twitter-era day and of a Bluesky one, channels paused
-or waiting for a local time, and each notice with the context its command gives it.
+by their top or filtered by score, of a Twitter-era day and of a Bluesky one, or with papers
+the channel follows, channels paused or waiting for a local time, direct messages of a few
+papers and of more than one message holds, follow lists, and each notice with the context its
+command gives it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.digest import Digest, build_digest
+from bot.digest import DayDigests, Digest, DigestEntry, build_digest
+from bot.follows import parse_follow
 from bot.ingest.parser import parse_post
-from bot.limits import DIGEST_TOP
+from bot.limits import DIGEST_TOP, FOLLOWS
 from bot.models import (
     Appearance,
     Day,
+    Follow,
     Paper,
     PaperHistory,
     RankedPaper,
@@ -34,6 +38,11 @@ SAMPLE_DATE = dt.date(2021, 3, 5)
 CHANNEL_ID = 1001
 
 NEXT_DUE = dt.datetime(2021, 3, 6, 3, 6, 40, tzinfo=dt.UTC)  # a channel waiting for its time
+# Follows that match papers of the sample day: a keyword of the Perceiver's (rank 3) title and
+# of Catala's (rank 5, cs.PL) abstract, and an author of the top paper.
+KEYWORD = parse_follow("keyword", "Iterative Attention")
+AUTHOR = parse_follow("author", "Xavier Bouthillier")
+LAW = parse_follow("keyword", "law")
 # Each notice's context as its command gives it; more than one where the block branches.
 NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "subscribed": [
@@ -74,6 +83,37 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "no_match": [{"date": "2021-03-05", "categories": ("hep-lat", "cs.*")}],
     "unusable_settings": [{"problem": "stored deliver_at '25:99' cannot be read"}],
     "store_unavailable": [{}],
+    "followed": [
+        {"channel_id": CHANNEL_ID, "follow": KEYWORD, "count": 1, "limit": FOLLOWS},
+        {"channel_id": None, "follow": AUTHOR, "count": 2, "limit": FOLLOWS},
+    ],
+    "already_following": [
+        {"channel_id": CHANNEL_ID, "follow": KEYWORD},
+        {"channel_id": None, "follow": AUTHOR},
+    ],
+    "follows_full": [
+        {"channel_id": CHANNEL_ID, "follow": KEYWORD, "limit": FOLLOWS},
+        {"channel_id": None, "follow": AUTHOR, "limit": FOLLOWS},
+    ],
+    "invalid_follow": [
+        {"kind": "keyword", "text": "--", "reason": "it has no letter or digit"},
+        {"kind": "author", "text": "LeCun", "reason": "first and last name, like Yann LeCun"},
+    ],
+    "follow_what": [{"given": False}, {"given": True}],
+    "unfollowed": [
+        {"channel_id": CHANNEL_ID, "follow": KEYWORD, "remaining": 1},
+        {"channel_id": None, "follow": AUTHOR, "remaining": 0},
+    ],
+    "unfollowed_all": [
+        {"channel_id": CHANNEL_ID, "count": 1},
+        {"channel_id": None, "count": 3},
+    ],
+    "not_following": [
+        {"channel_id": CHANNEL_ID, "text": "diffusion", "current": [KEYWORD]},
+        {"channel_id": None, "text": "diffusion", "current": []},
+    ],
+    "dms_closed": [{}],
+    "no_followed_match": [{"date": "2021-03-05"}],
 }
 
 
@@ -146,12 +186,36 @@ def digests(day: Day) -> list[Digest]:
         build_digest(day, ["cs.PL"], top=1),
         build_digest(bare_day, ["cs.CV"], top=1),
         build_digest(as_bluesky(day), ["cs.CV"], top=3, min_score=100),
+        # Follows adding papers to a channel's categories, and a channel with follows only.
+        build_digest(day, ["cs.CV"], top=1, follows=[KEYWORD, AUTHOR, LAW]),
+        build_digest(day, [], top=10, follows=[AUTHOR]),
     ]
     return [d for d in found if d is not None]
 
 
+def direct_messages(day: Day) -> list[tuple[DigestEntry, ...]]:
+    """A member's papers of a day: a few, and more than one message holds as embeds."""
+    digests = DayDigests(day)
+    every = [parse_follow("keyword", word) for word in ("the", "a", "of", "for", "learning")]
+    return [
+        digests.followed_entries(digests.followed([KEYWORD, AUTHOR])),
+        digests.followed_entries(digests.followed([*every, AUTHOR])),
+    ]
+
+
+def followings() -> list[dict[str, Any]]:
+    """/following's lists: a channel's and a member's, empty or not, with DMs closed."""
+    some: tuple[Follow, ...] = (KEYWORD, AUTHOR)
+    return [
+        {"channel": "papers", "channel_follows": some, "member_follows": ()},
+        {"channel": "papers", "channel_follows": (), "member_follows": some, "dms_closed": True},
+        {"channel": None, "channel_follows": (), "member_follows": some},
+    ]
+
+
 def subscriptions() -> list[Subscription | None]:
-    """No subscription, one with none left, and channels active, waiting and paused."""
+    """No subscription, one with none left, and channels active, waiting and paused, and
+    channels with follows (with categories and without)."""
     active = Subscription(
         channel_id=CHANNEL_ID,
         guild_id=1000,
@@ -172,4 +236,6 @@ def subscriptions() -> list[Subscription | None]:
         dataclasses.replace(active, paused=True),
         dataclasses.replace(active, paused=True, pause_reason="Discord refused to post here"),
         dataclasses.replace(active, problem="stored deliver_at '25:99' cannot be read"),
+        dataclasses.replace(active, categories=(), follows=(KEYWORD,)),
+        dataclasses.replace(active, follows=(KEYWORD, AUTHOR)),
     ]

@@ -9,6 +9,7 @@ import functools
 import pytest
 
 from bot.digest import DayDigests, Digest, DigestEntry, build_digest, subscription_codes
+from bot.follows import parse_follow
 from bot.ingest.parser import parse_post
 from bot.models import Day
 from bot.samples import sample_posts
@@ -168,11 +169,12 @@ def test_day_digests_returns_the_same_objects_for_equal_keys() -> None:
 
 def test_day_digests_keys_are_normalized() -> None:
     digests = DayDigests(sample_day("2021-03-05"))
-    assert digests.key(["CS", "cs.lg"], top=5) == (frozenset({"cs.*", "cs.LG"}), 5, 0)
+    assert digests.key(["CS", "cs.lg"], top=5) == (frozenset({"cs.*", "cs.LG"}), 5, 0, ())
     assert digests.key({"cs.*", "cs.LG"}, top=5, min_score=7) == (
         frozenset({"cs.*", "cs.LG"}),
         5,
         7,
+        (),
     )
 
 
@@ -184,3 +186,88 @@ def test_day_digests_rejects_bad_arguments() -> None:
         digests.key(["cs.CV"], top=0)
     with pytest.raises(ValueError, match="min_score must be at least 0, got -1"):
         digests.digest(["cs.CV"], top=10, min_score=-1)
+
+
+# --- follows -----------------------------------------------------------------------------------
+
+DIMENSION = parse_follow("keyword", "dimension reduction")  # #3 Modern Dimension Reduction, cs.LG
+MILTENBURG = parse_follow("author", "Emiel van Miltenburg")  # #10, cs.CL, 80 retweets + favorites
+KRAHENBUHL = parse_follow("author", "Philipp Krahenbuhl")  # #2, cs.CV: Philipp Krähenbühl
+
+
+def marks(digest: Digest | None) -> dict[int, tuple[str, ...]]:
+    assert digest is not None
+    return {e.ranked.appearance.rank: tuple(f.text for f in e.followed) for e in digest.entries}
+
+
+def test_follows_add_their_papers_after_the_selected_ones_whatever_their_rank() -> None:
+    day = sample_day("2021-03-15")
+    follows = [KRAHENBUHL, MILTENBURG, DIMENSION]
+    digest = build_digest(day, ["cs.CV"], top=10, follows=follows)
+    # cs.CV selects #1 #2 #4 #5 #6 #8 #9; the follows add #3 (cs.LG) and #10 (cs.CL) after
+    # them in rank order, and mark #2 as well.
+    assert ranks(digest) == [1, 2, 4, 5, 6, 8, 9, 3, 10]
+    assert marks(digest) == {
+        1: (),
+        2: ("Philipp Krahenbuhl",),
+        4: (),
+        5: (),
+        6: (),
+        8: (),
+        9: (),
+        3: ("dimension reduction",),
+        10: ("Emiel van Miltenburg",),
+    }
+    assert digest is not None
+    assert (digest.matched, digest.followed, digest.cut) == (7, 2, False)
+    # The categories a followed paper has in common with the channel's are shown as such.
+    assert [e.matching for e in digest.entries[-2:]] == [(), ()]
+
+
+def test_follows_pass_the_top_cut_and_the_minimum_score() -> None:
+    day = sample_day("2021-03-15")
+    digest = build_digest(day, ["cs.CV"], top=1, min_score=200, follows=[MILTENBURG, KRAHENBUHL])
+    # #1 (915) is the top 1 of the 3 cs.CV papers scoring 200 or more (915, 418, 294); #2
+    # (418) was cut and #10 (80, cs.CL) scores less, but both are followed.
+    assert ranks(digest) == [1, 2, 10]
+    assert digest is not None
+    assert (digest.matched, digest.followed, digest.cut) == (3, 2, True)
+
+
+def test_a_channel_with_follows_only() -> None:
+    day = sample_day("2021-03-15")
+    digest = build_digest(day, [], top=10, follows=[DIMENSION])
+    assert ranks(digest) == [3]
+    assert digest is not None
+    assert (digest.categories, digest.matched, digest.followed) == ((), 0, 1)
+    assert build_digest(day, [], top=10, follows=[parse_follow("keyword", "quantum")]) is None
+    assert build_digest(day, [], top=10) is None
+
+
+def test_follows_add_at_most_the_digest_top() -> None:
+    day = sample_day("2021-03-24")  # 15 papers
+    every = [parse_follow("keyword", w) for w in ("the", "a", "of", "and", "with", "for")]
+    digest = build_digest(day, ["hep-lat"], top=1, follows=every)
+    assert digest is not None
+    assert (len(digest.entries), digest.followed) == (15, 15)  # all of them: 15 <= 25
+    assert ranks(digest) == list(range(1, 16))
+
+
+def test_channels_whose_follows_match_nothing_share_the_plain_digest() -> None:
+    digests = DayDigests(sample_day("2021-03-15"))
+    plain = digests.digest(["cs.CV"], top=10)
+    unmatched = digests.digest(["cs.CV"], top=10, follows=[parse_follow("keyword", "quantum")])
+    followed = digests.digest(["cs.CV"], top=10, follows=[DIMENSION])
+    again = digests.digest(
+        ["cs.CV"], top=10, follows=[parse_follow("keyword", "quantum"), DIMENSION]
+    )
+    # The mark shows the follow as the channel typed it: typed otherwise, another digest.
+    retyped = digests.digest(
+        ["cs.CV"], top=10, follows=[parse_follow("keyword", "Dimension-Reduction")]
+    )
+    assert unmatched is plain
+    assert followed is not plain
+    assert again is followed
+    assert retyped is not followed
+    assert marks(retyped)[3] == ("Dimension-Reduction",)
+    assert digests.builds == 3

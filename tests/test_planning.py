@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.follows import parse_follow
 from bot.models import Day, Subscription
 from bot.planning import DayMessages, DeliveryPlanner, due_time
 from bot.render import Message, Renderer
 from bot.store import SettingsChange, Store
-from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample
+from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample, query
 
 
 def sample_day(date: dt.date) -> Day:
@@ -204,3 +205,94 @@ async def subscription(store: Store, channel_id: int) -> Subscription:
     found = await store.subscriptions.get(channel_id)
     assert found is not None
     return found
+
+
+# --- follows: channel digests and members' direct messages ------------------------------------
+
+DIMENSION = parse_follow("keyword", "dimension reduction")  # #3 of March 15, cs.LG
+QUANTUM = parse_follow("keyword", "quantum")  # nothing on March 15
+
+
+async def test_channel_follows_add_to_their_digest_and_others_still_share_one(
+    store: Store,
+) -> None:
+    for channel in (1, 2, 3):
+        await store.subscriptions.subscribe(channel, 1000, ["cs.CV"])
+    await store.follows.follow_channel(2, 1000, QUANTUM)  # matches nothing: as channel 1
+    await store.follows.follow_channel(3, 1000, DIMENSION)
+    await store.follows.follow_channel(4, 1000, DIMENSION)  # follows only, no category
+    await ingest_sample(store, MARCH_15)
+    assert await planner_for(store).plan() == 4
+    by_channel = {d.channel_id: d.messages for d in await store.deliveries.due(PLANNED_AT)}
+    assert by_channel[1] == by_channel[2]
+    [plain], [followed], [only] = by_channel[1], by_channel[3], by_channel[4]
+    assert len(followed["embeds"]) == len(plain["embeds"]) + 1
+    assert followed["embeds"][-1]["title"] == "#3 · Modern Dimension Reduction"
+    assert followed["embeds"][-1]["footer"] == {"text": "followed: keyword 'dimension reduction'"}
+    assert [e["title"] for e in only["embeds"]] == ["#3 · Modern Dimension Reduction"]
+    assert only["content"] == (
+        "**Hot Papers 2021-03-15** · 1 of 10 papers matches what this channel follows"
+    )
+    hashes = await query(store, "SELECT channel_id, digest_hash FROM deliveries ORDER BY 1")
+    assert len({h for _, h in hashes}) == 3
+
+
+async def test_members_get_one_direct_message_a_day_with_every_match(store: Store) -> None:
+    for user in (7, 8):
+        await store.follows.follow_member(user, 1000, DIMENSION)
+        await store.follows.follow_member(user, 1000, parse_follow("author", "Vladlen Koltun"))
+    await store.follows.follow_member(9, 1000, QUANTUM)
+    await ingest_sample(store, MARCH_15)
+    assert await planner_for(store).plan() == 3
+    rows = await store.direct.ledger()
+    assert [(r.user_id, r.date, r.status) for r in rows] == [
+        (7, MARCH_15, "pending"),
+        (8, MARCH_15, "pending"),
+        (9, MARCH_15, "empty"),
+    ]
+    due = await store.direct.due(PLANNED_AT)
+    assert [d.user_id for d in due] == [7, 8]
+    assert due[0].message == due[1].message  # the same matches: one message, stored once
+    # Vladlen Koltun wrote #2 and #5; the keyword matches #3: all in rank order.
+    assert [e["title"].split(" · ")[0] for e in due[0].message["embeds"]] == ["#2", "#3", "#5"]
+    assert (
+        due[0]
+        .message["content"]
+        .startswith("**Hot Papers 2021-03-15** · 3 of its 10 papers match what you follow.")
+    )
+    assert await query(store, "SELECT count(DISTINCT digest_hash) FROM direct_messages") == [(1,)]
+    assert await planner_for(store).plan() == 0  # planned once only
+
+
+async def test_a_member_is_sent_only_days_after_their_first_follow(store: Store) -> None:
+    await ingest_sample(store, MARCH_5)
+    await store.follows.follow_member(7, 1000, DIMENSION)
+    await ingest_sample(store, MARCH_15)
+    assert await planner_for(store).plan() == 1
+    assert [(r.date, r.status) for r in await store.direct.ledger()] == [(MARCH_15, "pending")]
+
+
+async def test_changed_follows_replan_the_direct_messages_not_tried(store: Store) -> None:
+    await store.follows.follow_member(7, 1000, QUANTUM)
+    await ingest_sample(store, MARCH_15)
+    planner = planner_for(store)
+    assert await planner.plan() == 1
+    assert [r.status for r in await store.direct.ledger()] == ["empty"]
+    await store.follows.follow_member(7, 1000, DIMENSION)
+    assert await planner.replan_members([7]) == 1
+    assert [r.status for r in await store.direct.ledger()] == ["pending"]
+
+
+async def test_direct_messages_older_than_the_catch_up_window_are_skipped(store: Store) -> None:
+    await store.follows.follow_member(7, 1000, parse_follow("keyword", "learning"))
+    await ingest_sample(store, MARCH_5)
+    assert await planner_for(store).plan() == 1
+    await ingest_sample(store, MARCH_15)
+    await ingest_sample(store, MARCH_24)
+    assert await planner_for(store, catch_up_days=2).plan() == 2
+    rows = await store.direct.ledger()
+    assert [(r.date, r.status, r.last_error) for r in rows] == [
+        (MARCH_5, "skipped", "not sent: older than the newest 2 days"),
+        (MARCH_15, "pending", None),
+        (MARCH_24, "pending", None),
+    ]

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from bot import limits, template_samples
 from bot.cli import main
-from bot.digest import Digest, build_digest
+from bot.digest import DayDigests, Digest, build_digest
+from bot.follows import parse_follow
 from bot.ingest.parser import parse_post
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
 from bot.render import (
@@ -870,6 +871,20 @@ def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
             "{% block head %}\nBy {{ paper.authors[0] }}{% endblock %}",
             ":2: block 'head' cannot be rendered: tuple object has no element 0",
         ),
+        # Only a direct message of more papers than one message holds lists the others.
+        (
+            "follows.j2",
+            "{% block dm_more %}{{ entries[0].nope }}{% endblock %}",
+            ":1: block 'dm_more' cannot be rendered: 'bot.digest.DigestEntry object' has no"
+            " attribute 'nope'",
+        ),
+        # Only a paper a follow matched has a footer saying so.
+        (
+            "digest.j2",
+            "{% block followed %}{{ followed[0].nope }}{% endblock %}",
+            ":1: block 'followed' cannot be rendered: 'bot.models.Follow object' has no"
+            " attribute 'nope'",
+        ),
         # Only a channel paused by its own setting has no pause reason.
         (
             "subscriptions.j2",
@@ -968,3 +983,146 @@ def test_the_samples_render_with_the_bundled_templates_and_take_every_branch() -
     }
     assert {s.deliver_at is None for s in listed} == {True, False}
     assert {s.top is None for s in listed} == {True, False}
+    assert {(bool(d.categories), d.followed > 0) for d in digests} >= {(False, True), (True, True)}
+    assert {bool(e.followed) for e in entries} == {True, False}
+    direct = [renderer.direct_message(day, e) for e in template_samples.direct_messages(day)]
+    assert {len(m.embeds) for m in direct} == {2, limits.EMBEDS_PER_MESSAGE - 2}
+    assert direct[1].embeds[-1]["title"] == "And 6 more papers you follow"
+    followings = template_samples.followings()
+    assert {(f["channel"] is None, bool(f["channel_follows"])) for f in followings} == {
+        (False, True),
+        (False, False),
+        (True, False),
+    }
+    assert {bool(f["member_follows"]) for f in followings} == {True, False}
+    assert {f.get("dms_closed", False) for f in followings} == {True, False}
+
+
+# --- follows: marks in digests, direct messages, /following ----------------------------------
+
+DIMENSION = parse_follow("keyword", "dimension reduction")
+MILTENBURG = parse_follow("author", "Emiel van Miltenburg")
+KRAHENBUHL = parse_follow("author", "Philipp Krahenbuhl")
+
+
+def test_a_digest_marks_what_the_channel_follows() -> None:
+    digest = build_digest(
+        sample_day("2021-03-15"), ["cs.CV"], top=10, follows=[DIMENSION, MILTENBURG, KRAHENBUHL]
+    )
+    assert digest is not None
+    (message,) = Renderer().digest(digest)
+    assert message.content == (
+        "**Hot Papers 2021-03-15** · 7 of 10 papers match cs.CV"
+        " · and 2 more papers this channel follows"
+    )
+    assert [(e["title"].split(" · ")[0], e.get("footer")) for e in message.embeds] == [
+        ("#1", None),
+        ("#2", {"text": "followed: author Philipp Krahenbuhl"}),
+        ("#4", None),
+        ("#5", None),
+        ("#6", None),
+        ("#8", None),
+        ("#9", None),
+        ("#3", {"text": "followed: keyword 'dimension reduction'"}),
+        ("#10", {"text": "followed: author Emiel van Miltenburg"}),
+    ]
+    assert message.embeds[7]["title"] == "#3 · Modern Dimension Reduction"
+    assert_message_fits(message)
+
+
+def test_the_header_of_a_channel_that_only_follows() -> None:
+    renderer = Renderer()
+    one = build_digest(sample_day("2021-03-15"), [], top=10, follows=[DIMENSION])
+    two = build_digest(sample_day("2021-03-15"), [], top=10, follows=[DIMENSION, MILTENBURG])
+    assert one is not None
+    assert two is not None
+    assert renderer.digest_header(one) == (
+        "**Hot Papers 2021-03-15** · 1 of 10 papers matches what this channel follows"
+    )
+    assert renderer.digest_header(two, markdown=False) == (
+        "Hot Papers 2021-03-15 · 2 of 10 papers match what this channel follows"
+    )
+    cut = build_digest(sample_day("2021-03-15"), ["cs.CV"], top=2, follows=[MILTENBURG])
+    assert cut is not None
+    assert renderer.digest_header(cut) == (
+        "**Hot Papers 2021-03-15** · top 2 of 7 papers matching cs.CV (10 that day)"
+        " · and 1 more paper this channel follows"
+    )
+
+
+def test_a_direct_message_lists_the_followed_papers() -> None:
+    day = sample_day("2021-03-15")
+    entries = DayDigests(day).followed_entries(
+        DayDigests(day).followed([MILTENBURG, DIMENSION, KRAHENBUHL])
+    )
+    message = Renderer().direct_message(day, entries)
+    assert message.content == (
+        "**Hot Papers 2021-03-15** · 3 of its 10 papers match what you follow."
+        " `/following for:me` lists your follows, `/unfollow` stops one."
+    )
+    assert [(e["title"], e["footer"]["text"]) for e in message.embeds] == [
+        ("#2 · Probabilistic two-stage detection", "followed: author Philipp Krahenbuhl"),
+        ("#3 · Modern Dimension Reduction", "followed: keyword 'dimension reduction'"),
+        ("#10 · Preregistering NLP Research", "followed: author Emiel van Miltenburg"),
+    ]
+    # A paper's embed is the one a channel's digest shows, with the matching categories plain.
+    assert message.embeds[0]["description"].splitlines()[:3] == [
+        "Xingyi Zhou, Vladlen Koltun, Philipp Krähenbühl",
+        "cs.CV",
+        "🔁 311 retweets · ❤️ 107 favorites",
+    ]
+    assert_message_fits(message)
+
+
+def test_a_direct_message_of_many_papers_stays_one_message() -> None:
+    day = long_day(25)
+    every = parse_follow("keyword", "Title")
+    digests = DayDigests(day)
+    entries = digests.followed_entries(digests.followed([every]))
+    assert len(entries) == 25
+    message = Renderer().direct_message(day, entries)
+    assert_message_fits(message)
+    *papers, more = message.embeds
+    shown = [e["title"].split(" · ")[0] for e in papers]
+    assert shown == [f"#{i}" for i in range(1, len(papers) + 1)]
+    assert more["title"] == f"And {25 - len(papers)} more papers you follow"
+    listed = [line.split(" · ")[0] for line in more["description"].splitlines()]
+    assert listed == [f"#{i}" for i in range(len(papers) + 1, 26)]
+    assert "(https://arxiv.org/abs/2103.00025)" in more["description"]
+    assert not _LIVE_MENTION.search(json.dumps(message.body()))
+
+
+def test_following_lists_both_kinds_and_escapes_what_was_typed() -> None:
+    hostile = parse_follow("keyword", "@everyone <@123> **x**")
+    message = Renderer().following(
+        channel="papers",
+        channel_follows=(DIMENSION, hostile),
+        member_follows=(MILTENBURG,),
+        dms_closed=True,
+    )
+    assert message.ephemeral
+    channel, member = message.embeds
+    assert channel["title"] == "Followed in #papers"
+    assert channel["description"].splitlines()[:2] == [
+        "• keyword 'dimension reduction'",
+        "• keyword '@\u200beveryone <\u200b@123> \\*\\*x\\*\\*'",
+    ]
+    assert member["title"] == "Followed by you"
+    assert member["description"] == (
+        "• author Emiel van Miltenburg\n\n"
+        "1 of 25. On each new Hot Papers day with a paper they match, I send you a direct"
+        " message. `/unfollow all for:me` deletes them all.\n"
+        "Your DMs are closed: Discord refused my last direct message. Allow direct messages"
+        " from this server's members to receive them again."
+    )
+    assert_message_fits(message)
+    assert not _LIVE_MENTION.search(json.dumps(message.body()))
+
+
+def test_following_25_of_the_longest_follows_fits_one_message() -> None:
+    longest = tuple(parse_follow("keyword", f"{n:02d} " + "*" * 77) for n in range(25))
+    message = Renderer().following(
+        channel="p" * 100, channel_follows=longest, member_follows=longest
+    )
+    assert_message_fits(message)
+    assert message.embeds[0]["description"].startswith("• keyword '00 \\*\\*")

@@ -13,6 +13,7 @@ import yarl
 from discord.ext import commands
 
 from bot.client.cogs.digests import DigestsCog
+from bot.client.cogs.follows import FollowsCog
 from bot.client.cogs.papers import PapersCog
 from bot.client.cogs.settings import SettingsCog
 from bot.client.cogs.subscriptions import SubscriptionsCog
@@ -107,6 +108,12 @@ class HotPapersBot(commands.AutoShardedBot):
                 "digests",
                 lambda: DigestsCog(store.archive, store.subscriptions, service.planner, renderer),
             ),
+            (
+                "follows",
+                lambda: FollowsCog(
+                    store.follows, renderer, service.channel_changed, service.member_changed
+                ),
+            ),
         )
 
     async def setup_hook(self) -> None:
@@ -130,6 +137,16 @@ class HotPapersBot(commands.AutoShardedBot):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         removed = await self.store.subscriptions.remove_guild(guild.id)
         log.info("removed from guild %s; dropped %d subscribed channels", guild.id, removed)
+        # Members who followed papers only there share no server the bot knows of any more
+        # (those who followed elsewhere too are checked before their next direct message).
+        forgotten = await self.store.follows.forget_guild(guild.id)
+        if forgotten:
+            log.info(
+                "removed from guild %s; deleted the personal follows of %d members who made "
+                "them only there",
+                guild.id,
+                len(forgotten),
+            )
 
     @property
     def hot_tree(self) -> HotPapersTree:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import discord
 
+from bot import limits
 from bot.render import Message
+from bot.store import StoreError
+
+log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
+# interaction.extras key of a note owed to the member (their DMs are closed), with the
+# callback that records it was shown.
+OWED_NOTE = "hotpapers.owed_note"
 
 
 def link_view(message: Message) -> discord.ui.View | None:
@@ -36,9 +46,41 @@ def send_kwargs(message: Message) -> dict[str, Any]:
 
 
 async def reply(interaction: discord.Interaction[Any], message: Message) -> None:
-    """Answer an interaction, or follow up when it was already answered or deferred."""
+    """Answer an interaction, or follow up when it was already answered or deferred.
+
+    A note owed to the member (`owe_note`) comes with the first reply: in its text when it is
+    shown only to them and there is room, else as a follow-up only they see."""
+    owed: tuple[Message, Callable[[], Awaitable[None]]] | None
+    owed = interaction.extras.pop(OWED_NOTE, None)
+    separate = None
+    if owed is not None:
+        note = owed[0]
+        joined = f"{message.content}\n\n{note.content}" if message.content else note.content
+        if message.ephemeral and len(joined) <= limits.CONTENT:
+            message = replace(message, content=joined)
+        else:
+            separate = note
+    await _send(interaction, message)
+    if owed is None:
+        return
+    if separate is not None:
+        await _send(interaction, separate.as_ephemeral())
+    try:
+        await owed[1]()
+    except StoreError as exc:
+        log.warning("could not record that member %s was told: %s", interaction.user.id, exc)
+
+
+async def _send(interaction: discord.Interaction[Any], message: Message) -> None:
     kwargs = send_kwargs(message)
     if interaction.response.is_done():
         await interaction.followup.send(ephemeral=message.ephemeral, **kwargs)
     else:
         await interaction.response.send_message(ephemeral=message.ephemeral, **kwargs)
+
+
+def owe_note(
+    interaction: discord.Interaction[Any], note: Message, shown: Callable[[], Awaitable[None]]
+) -> None:
+    """Have the interaction's first reply carry `note`; `shown` is awaited once it was sent."""
+    interaction.extras[OWED_NOTE] = (note, shown)

@@ -1,5 +1,6 @@
 """Entry points that build the bot from its dependencies:
-config → renderer → store → planner → deliverer → sources (Bluesky's too) → service → bot."""
+config → renderer → store → planner → deliverers (channels, direct messages) → sources
+(Bluesky's too) → service → bot."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bot.client.bot import HotPapersBot, configure_endpoints
 from bot.client.errors import BotStartError
 from bot.config import Config, ConfigError
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.direct import DirectDeliverer
 from bot.ingest.sources import DirectorySource, HttpSource, Source
 from bot.planning import DeliveryPlanner
 from bot.render import Renderer, TemplateOverrideError
@@ -119,6 +121,7 @@ async def build_bot(
             catch_up_days=config.digest.catch_up_days,
         )
         deliverer = Deliverer(store)
+        direct = DirectDeliverer(store)
         service = DigestService(
             store=store,
             planner=planner,
@@ -127,12 +130,14 @@ async def build_bot(
             bluesky=_bluesky(config, store, session, clock or _utcnow, sleep),
             poll_seconds=config.source.poll_seconds,
             deliver_seconds=config.digest.deliver_seconds,
+            direct=direct,
         )
         bot = HotPapersBot(
             config=config, store=store, renderer=renderer, service=service, **options
         )
         # The deliverer posts through the client's HTTP connection, which exists only now.
         deliverer.attach(bot.http, user_id=bot.own_id)
+        direct.attach(bot.http, user_id=bot.own_id)
         async with bot:
             try:
                 yield bot

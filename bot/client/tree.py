@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 import discord
 from discord import app_commands
 
-from bot.client.replies import reply
+from bot.client.replies import owe_note, reply
 from bot.render import Message
 from bot.store import StoreError
 
@@ -52,6 +52,22 @@ class Refusal(app_commands.AppCommandError):
 
 
 class HotPapersTree(app_commands.CommandTree["HotPapersBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[HotPapersBot], /) -> bool:
+        """Before every command: a member whose direct messages Discord refused is told so
+        once, with this command's reply (see `replies.reply`)."""
+        if interaction.type is not discord.InteractionType.application_command:
+            return True
+        follows, user_id = self.client.store.follows, interaction.user.id
+        try:
+            owed = await follows.owes_dm_note(user_id)
+        except StoreError as exc:
+            log.warning("cannot look whether member %s is owed a note: %s", user_id, exc)
+            return True
+        if owed:
+            note = self.client.renderer.notice("dms_closed")
+            owe_note(interaction, note, functools.partial(follows.dm_note_shown, user_id))
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction[HotPapersBot], error: app_commands.AppCommandError
     ) -> None:

@@ -345,25 +345,32 @@ class Deliverer:
         backoff looks for the bot's own identical message among the channel's latest ones.
         Without Read Message History, or on any error, the resend relies on the nonce.
         """
-        user_id = self._user_id()
-        if user_id is None:
-            return None
-        try:
-            recent = await self.http.logs_from(channel_id, RECENT_MESSAGES)
-        except (discord.HTTPException, *NETWORK_ERRORS) as exc:
-            log.debug("cannot read channel %s to look for a lost message: %s", channel_id, exc)
-            return None
-        wanted = _shown(body)
-        for message in recent:
-            if message.get("author", {}).get("id") == str(user_id) and _shown(message) == wanted:
-                return int(message["id"])
-        return None
+        return await already_posted(self.http, channel_id, self._user_id(), body)
 
     def _halt(self, seconds: float) -> None:
         self.halted_until = self.clock() + dt.timedelta(seconds=seconds)
 
 
 RECENT_MESSAGES = 50
+
+
+async def already_posted(
+    http: discord.http.HTTPClient, channel_id: int, user_id: int | None, body: dict[str, Any]
+) -> int | None:
+    """The id of the bot's (`user_id`) message showing what `body` shows among the channel's
+    latest ones, if there is one; None on any error, or before the bot knows its own id."""
+    if user_id is None:
+        return None
+    try:
+        recent = await http.logs_from(channel_id, RECENT_MESSAGES)
+    except (discord.HTTPException, *NETWORK_ERRORS) as exc:
+        log.debug("cannot read channel %s to look for a lost message: %s", channel_id, exc)
+        return None
+    wanted = _shown(body)
+    for message in recent:
+        if message.get("author", {}).get("id") == str(user_id) and _shown(message) == wanted:
+            return int(message["id"])
+    return None
 
 
 def _shown(message: Mapping[str, Any]) -> tuple[str, list[tuple[Any, Any, Any]]]:

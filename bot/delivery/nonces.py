@@ -1,5 +1,6 @@
-"""Message nonces: the same (channel, day, part) always gets the same one, so Discord
-(`enforce_nonce`) answers a resend with the message it already posted."""
+"""Message nonces: the same (channel, day, part), or (member, day) for a direct message, always
+gets the same one, so Discord (`enforce_nonce`) answers a resend with the message it already
+posted."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def delivery_nonce(channel_id: int, date: dt.date, part: int) -> str:
     """The nonce of one message of a digest, at most limits.NONCE characters; the same
     (channel, day, part) always gets the same one."""
     nonce = f"{_base36(channel_id)}.{date:%y%m%d}.{part}"
+    assert len(nonce) <= limits.NONCE
+    return nonce
+
+
+def direct_nonce(user_id: int, date: dt.date) -> str:
+    """The nonce of a member's direct message of a day (one message per day)."""
+    nonce = f"u{_base36(user_id)}.{date:%y%m%d}"
     assert len(nonce) <= limits.NONCE
     return nonce
 

@@ -13,3 +13,14 @@ class DeliveryReport:
     paused: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     failed: int = 0
+
+
+@dataclass(slots=True)
+class DirectReport:
+    """What a run of direct messages did."""
+
+    sent: int = 0
+    closed: list[int] = field(default_factory=list)  # members whose DMs Discord refused
+    forgotten: list[int] = field(default_factory=list)  # members in none of their servers
+    retried: int = 0
+    failed: int = 0

@@ -313,13 +313,27 @@ class Console:
     def show(self, message: Mapping[str, Any]) -> None:
         self.write(self.lines(message))
 
+    def dm_recipient(self, channel_id: int) -> str | None:
+        """Who a DM channel is with (their display name), if it is one."""
+        for user in self.local.users.values():
+            channel = self.local.world.dm_channel_of(user.id)
+            if channel is not None and channel.id == channel_id:
+                return user.global_name or user.username
+        return None
+
     def on_channel_message(self, message: dict[str, Any]) -> None:
-        """A message the bot posted to a channel (a digest): shown at once, with the channel."""
+        """A message the bot posted to a channel (a digest) or sent a member (the papers they
+        follow): shown at once, with the channel or the member."""
         if self._held is not None:
             self._held.append(message)
             return
-        name = self.channel_name(int(message["channel_id"])) or message["channel_id"]
-        self.write(["", *self.lines(message, header=self.style.bold(f"── #{name} ──")), ""])
+        channel_id = int(message["channel_id"])
+        name = self.channel_name(channel_id)
+        recipient = None if name is not None else self.dm_recipient(channel_id)
+        where = f"#{name}" if recipient is None else f"DM to {recipient}"
+        if name is None and recipient is None:
+            where = f"#{message['channel_id']}"
+        self.write(["", *self.lines(message, header=self.style.bold(f"── {where} ──")), ""])
 
     def release(self) -> None:
         """Show the channel posts held so far, and every later one as it comes."""

@@ -372,7 +372,8 @@ async def ingested(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
 
 
 async def settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
-    """Return once `dates` are ingested and planned, and no delivery is due any more.
+    """Return once `dates` are ingested and planned, and no delivery or direct message is due
+    any more.
 
     Deliveries due later (a channel's /settings time) are not waited for; days the planner
     never plans (older than its catch-up window) neither.
@@ -384,9 +385,10 @@ async def settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
             window = {d.date for d in days[-bot.config.digest.catch_up_days :]}
             planned = True
             for date in sorted(set(dates) & window):
-                if await store.deliveries.unplanned(date):
+                if await store.deliveries.unplanned(date) or await store.direct.unplanned(date):
                     planned = False
                     break
-            if planned and not await store.deliveries.due(dt.datetime.now(dt.UTC)):
+            now = dt.datetime.now(dt.UTC)
+            if planned and not await store.deliveries.due(now) and not await store.direct.due(now):
                 return
         await asyncio.sleep(0.2)

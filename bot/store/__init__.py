@@ -11,35 +11,49 @@ from bot.store.archive import Archive, IngestOutcome, PaperMatch
 from bot.store.database import Database, StoreError, StoreUnavailable
 from bot.store.records import (
     Delivery,
+    DirectDelivery,
+    DirectRow,
     EncodedDigest,
+    FollowOutcome,
     LedgerRow,
+    MemberFollows,
     PlannedDelivery,
+    PlannedDirect,
     SettingsChange,
     encode_digest,
 )
 from bot.store.state import BotState
 
 # The channels' and the collector's repositories load when first used (`Store.subscriptions`,
-# `Store.deliveries`, `Store.bluesky`): `hotpapers ingest` needs only the archive. Their
-# records are in bot.store.records.
+# `Store.deliveries`, `Store.follows`, `Store.direct`, `Store.bluesky`): `hotpapers ingest`
+# needs only the archive. Their records are in bot.store.records.
 if TYPE_CHECKING:
     from bot.store.bluesky import BlueskyPosts
     from bot.store.deliveries import Deliveries
+    from bot.store.direct import DirectMessages
+    from bot.store.follows import Follows
     from bot.store.subscriptions import Subscriptions
 
-# BlueskyPosts, Deliveries and Subscriptions are named for type checkers; at run time they are
-# the types of those properties.
+# BlueskyPosts, Deliveries, DirectMessages, Follows and Subscriptions are named for type
+# checkers; at run time they are the types of those properties.
 __all__ = [
     "Archive",
     "BlueskyPosts",
     "BotState",
     "Deliveries",
     "Delivery",
+    "DirectDelivery",
+    "DirectMessages",
+    "DirectRow",
     "EncodedDigest",
+    "FollowOutcome",
+    "Follows",
     "IngestOutcome",
     "LedgerRow",
+    "MemberFollows",
     "PaperMatch",
     "PlannedDelivery",
+    "PlannedDirect",
     "SettingsChange",
     "Store",
     "StoreError",
@@ -74,6 +88,18 @@ class Store:
         from bot.store.deliveries import Deliveries
 
         return Deliveries(self.database)
+
+    @functools.cached_property
+    def follows(self) -> Follows:
+        from bot.store.follows import Follows
+
+        return Follows(self.database)
+
+    @functools.cached_property
+    def direct(self) -> DirectMessages:
+        from bot.store.direct import DirectMessages
+
+        return DirectMessages(self.database)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -40,8 +40,9 @@ class ForgottenDay:
     papers: int  # papers the day listed
     tweets: int
     papers_removed: int  # of those, the ones no other day lists
-    deliveries: int  # its ledger rows not sent
+    deliveries: int  # its ledger rows not sent: channels' digests and direct messages
     channels: int  # channels whose first day it had pushed past the days after it
+    members: int = 0  # members with follows whose first day it had pushed so
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,9 @@ class Archive:
 
         Its appearances and tweets go, and the papers no other day lists; the others take
         back the details of their newest remaining listing, as when a post is replaced.
-        Its deliveries not sent go too, and channels that subscribed while it was stored
-        (so start after it) start after the newest other day stored then. One transaction:
+        Its deliveries and direct messages not sent go too, and channels that subscribed
+        (and members who first followed) while it was stored, so start after it, start after
+        the newest other day stored then. One transaction:
         a running bot never plans or sends from half of it.
         """
         return await self.database.write(functools.partial(self._forget_day, date))
@@ -151,14 +153,21 @@ class Archive:
         papers_removed = max(cursor.rowcount, 0)
         cursor = db.execute("DELETE FROM deliveries WHERE date = ? AND status <> 'sent'", (key,))
         deliveries = max(cursor.rowcount, 0)
-        # A new channel starts the day after the newest stored day (Subscriptions.subscribe).
         cursor = db.execute(
-            "UPDATE channels SET since_date = coalesce((SELECT date(max(d.date), '+1 day')"
-            " FROM days d WHERE d.ingested_at <= channels.created_at), ?)"
-            " WHERE since_date = date(?, '+1 day')",
-            (dt.date.min.isoformat(), key),
+            "DELETE FROM direct_messages WHERE date = ? AND status <> 'sent'", (key,)
         )
-        channels = max(cursor.rowcount, 0)
+        deliveries += max(cursor.rowcount, 0)
+        # A new channel starts the day after the newest stored day (Subscriptions.subscribe),
+        # as does a member's first follow.
+        starts: dict[str, int] = {}
+        for table in ("channels", "members"):
+            cursor = db.execute(
+                f"UPDATE {table} SET since_date = coalesce((SELECT date(max(d.date), '+1 day')"
+                f" FROM days d WHERE d.ingested_at <= {table}.created_at), ?)"
+                " WHERE since_date = date(?, '+1 day')",
+                (dt.date.min.isoformat(), key),
+            )
+            starts[table] = max(cursor.rowcount, 0)
         return ForgottenDay(
             date=date,
             source=head["source"],
@@ -166,7 +175,8 @@ class Archive:
             tweets=head["tweet_count"],
             papers_removed=papers_removed,
             deliveries=deliveries,
-            channels=channels,
+            channels=starts["channels"],
+            members=starts["members"],
         )
 
     @staticmethod

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import Subscription
+from bot.models import Follow, Subscription
 from bot.store.database import Database
 from bot.store.records import Delivery, LedgerRow, PlannedDelivery
 from bot.store.subscriptions import subscription_from_row
@@ -91,10 +91,26 @@ class Deliveries:
                 (rows[0]["channel_id"], rows[-1]["channel_id"]),
             ) as cursor:
                 category_rows = await cursor.fetchall()
+            async with db.execute(
+                "SELECT channel_id, kind, text, key FROM follows"
+                " WHERE channel_id BETWEEN ? AND ? ORDER BY channel_id, rowid",
+                (rows[0]["channel_id"], rows[-1]["channel_id"]),
+            ) as cursor:
+                follow_rows = await cursor.fetchall()
         categories: dict[int, list[str]] = {}
         for channel_id, category in category_rows:
             categories.setdefault(channel_id, []).append(category)
-        return [subscription_from_row(r, tuple(categories.get(r["channel_id"], ()))) for r in rows]
+        follows: dict[int, list[Follow]] = {}
+        for channel_id, kind, text, key in follow_rows:
+            follows.setdefault(channel_id, []).append(Follow(kind, text, key))
+        return [
+            subscription_from_row(
+                r,
+                tuple(categories.get(r["channel_id"], ())),
+                tuple(follows.get(r["channel_id"], ())),
+            )
+            for r in rows
+        ]
 
     async def record_plan(self, planned: Sequence[PlannedDelivery]) -> int:
         """Write planned deliveries in one transaction; rows already there are kept as they are."""

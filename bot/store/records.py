@@ -9,7 +9,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from bot.models import Follow
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,4 +80,51 @@ class LedgerRow:
     parts_sent: int
     message_ids: tuple[int, ...]
     attempts: int
+    last_error: str | None
+
+
+FollowOutcome = Literal["added", "already", "full"]
+"""What a follow request did: added, there already, or refused at the limit (limits.FOLLOWS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFollows:
+    """A member's personal follows, as planning reads them: one direct message per day."""
+
+    user_id: int
+    follows: tuple[Follow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDirect:
+    """A direct message decided for a member and day; `message` None means nothing matched."""
+
+    user_id: int
+    date: dt.date
+    due_at: dt.datetime
+    message: EncodedDigest | None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectDelivery:
+    """A pending direct message with its body, and the servers where the member made their
+    follows, latest first (where the bot looks whether they are still a member)."""
+
+    user_id: int
+    date: dt.date
+    message: dict[str, Any]
+    attempts: int
+    guild_ids: tuple[int, ...]
+    problem: str | None = None  # why it cannot be sent, when its stored body is unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class DirectRow:
+    """A direct-message ledger row as shown to admins and tests."""
+
+    user_id: int
+    date: dt.date
+    status: str
+    attempts: int
+    message_id: int | None
     last_error: str | None

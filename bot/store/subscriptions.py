@@ -8,13 +8,24 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.models import Subscription
+from bot.models import Follow, Subscription
 from bot.store.database import Database
 from bot.store.records import SettingsChange
 
 
 def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+async def first_new_day(db: aiosqlite.Connection) -> str:
+    """The day after the newest stored one: a new subscription (or a member's first follow)
+    starts there, so it is not sent days published before it."""
+    async with db.execute("SELECT max(date) FROM days") as cursor:
+        row = await cursor.fetchone()
+    latest = row[0] if row and row[0] else None
+    if latest is None:
+        return dt.date.min.isoformat()
+    return (dt.date.fromisoformat(latest) + dt.timedelta(days=1)).isoformat()
 
 
 class Subscriptions:
@@ -29,18 +40,10 @@ class Subscriptions:
         now = _utcnow()
         added: list[str] = []
         async with self.database.transaction() as db:
-            async with db.execute("SELECT max(date) FROM days") as cursor:
-                row = await cursor.fetchone()
-            latest = row[0] if row and row[0] else None
-            since = (
-                (dt.date.fromisoformat(latest) + dt.timedelta(days=1)).isoformat()
-                if latest
-                else dt.date.min.isoformat()
-            )
             await db.execute(
                 "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
-                (channel_id, guild_id, since, now, now),
+                (channel_id, guild_id, await first_new_day(db), now, now),
             )
             for category in categories:
                 cursor = await db.execute(
@@ -53,7 +56,8 @@ class Subscriptions:
         return added
 
     async def unsubscribe(self, channel_id: int, category: str) -> bool:
-        """Remove one category; a channel left with none is forgotten with its settings."""
+        """Remove one category; a channel left with none, and no follows, is forgotten with
+        its settings."""
         async with self.database.transaction() as db:
             cursor = await db.execute(
                 "DELETE FROM subscriptions WHERE channel_id = ? AND category = ?",
@@ -62,8 +66,9 @@ class Subscriptions:
             removed = cursor.rowcount > 0
             await db.execute(
                 "DELETE FROM channels WHERE channel_id = ? AND NOT EXISTS"
-                " (SELECT 1 FROM subscriptions s WHERE s.channel_id = channels.channel_id)",
-                (channel_id,),
+                " (SELECT 1 FROM subscriptions s WHERE s.channel_id = channels.channel_id)"
+                " AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.channel_id = ?)",
+                (channel_id, channel_id),
             )
         return removed
 
@@ -80,7 +85,12 @@ class Subscriptions:
                 (channel_id,),
             ) as cursor:
                 categories = tuple(r[0] for r in await cursor.fetchall())
-        return subscription_from_row(row, categories)
+            async with db.execute(
+                "SELECT kind, text, key FROM follows WHERE channel_id = ? ORDER BY rowid",
+                (channel_id,),
+            ) as cursor:
+                follows = tuple(Follow(*r) for r in await cursor.fetchall())
+        return subscription_from_row(row, categories, follows)
 
     async def update_settings(self, channel_id: int, change: SettingsChange) -> Subscription | None:
         """Apply a settings change. Any change lifts a pause Discord caused (so delivery is
@@ -150,7 +160,9 @@ class Subscriptions:
         return int(row[0]) if row else 0
 
 
-def subscription_from_row(row: aiosqlite.Row, categories: tuple[str, ...]) -> Subscription:
+def subscription_from_row(
+    row: aiosqlite.Row, categories: tuple[str, ...], follows: tuple[Follow, ...] = ()
+) -> Subscription:
     """The channel's row as a Subscription. A value that cannot be read (an old or edited
     archive) never raises here, where it would stop every channel listed with it: the
     subscription carries the problem instead, and planning skips just that channel."""
@@ -173,6 +185,7 @@ def subscription_from_row(row: aiosqlite.Row, categories: tuple[str, ...]) -> Su
         paused=bool(row["paused"]),
         pause_reason=row["pause_reason"],
         problem="; ".join(problems) or None,
+        follows=follows,
     )
 
 

@@ -64,6 +64,21 @@ async def test_commands_are_synced_with_their_options(
     ]
     top = next(o for o in commands["settings"]["options"] if o["name"] == "top")
     assert (top["min_value"], top["max_value"]) == (1, 25)
+    assert options("follow") == [
+        ("keyword", 3, False, False),
+        ("author", 3, False, False),
+        ("for", 3, False, False),
+    ]
+    assert options("following") == [("for", 3, False, False)]
+    assert options("unfollow") == [("follow", 3, True, True), ("for", 3, False, False)]
+    for name in ("follow", "following", "unfollow"):
+        whom = next(o for o in commands[name]["options"] if o["name"] == "for")
+        assert whom["choices"] == [
+            {"name": "this channel", "value": "channel"},
+            {"name": "me, by direct message", "value": "me"},
+        ]
+    keyword = commands["follow"]["options"][0]
+    assert (keyword["min_length"], keyword["max_length"]) == (1, 80)
 
     for name, definition in commands.items():
         expected = str(Perm.MANAGE_CHANNELS) if name in MANAGE_CHANNELS_ONLY else None

@@ -455,3 +455,33 @@ def test_wrapping_counts_terminal_columns() -> None:
     assert all(display_width(line) <= 40 for line in lines if url not in line), lines
     assert f"│   {url}" in lines  # a URL is never cut, even when longer than the line
     assert "".join(line.removeprefix("│   ") for line in lines[1:-1]) == tweet.replace(" ", "")
+
+
+def test_follows_bring_a_channel_its_papers_and_alice_a_direct_message(tmp_path: Path) -> None:
+    stdin = "/follow keyword:Transformers for:me\n/follow author:Vladlen Koltun\n"
+    result = run_sandbox(tmp_path, stdin)
+    assert_clean_exit(result)
+    out = result.stdout
+    assert "You now follow keyword 'Transformers'" in out
+    assert "#papers now follows author Vladlen Koltun" in out
+    # #papers follows only Vladlen Koltun: on 2021-03-15 his #2 and #5, on 2021-03-24 none.
+    posts = channel_posts(out)
+    assert sorted(posts) == ["2021-03-15"], out
+    assert posts["2021-03-15"].startswith(
+        "── #papers ── Hot Papers 2021-03-15 · 2 of 10 papers match what this channel follows"
+    )
+    assert re.findall(r"arxiv\.org/abs/(\S+)", posts["2021-03-15"]) == ["2103.07461", "2103.07013"]
+    assert posts["2021-03-15"].count("— followed: author Vladlen Koltun") == 2
+    # Alice follows "Transformers" herself: a word of no paper of 2021-03-15; on 2021-03-24 of
+    # the titles of #5, #6, #9 and #14 ("CNN-transformers").
+    [dm] = [line for line in out.splitlines() if line.startswith("── DM to Alice ──")]
+    assert dm.startswith(
+        "── DM to Alice ── Hot Papers 2021-03-24 · 4 of its 15 papers match what you follow."
+    )
+    sent = out[out.index(dm) :]
+    assert re.findall(r"arxiv\.org/abs/(\S+)", sent) == [
+        "2103.12091",
+        "2103.12115",
+        "2103.12236",
+        "2103.12424",
+    ]

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from bot.follows import parse_follow
 from bot.models import Subscription
 from bot.planning import DeliveryPlanner
 from bot.render import Renderer
@@ -150,4 +151,32 @@ async def test_a_far_future_post_no_longer_holds_back_the_real_days(store: Store
         2,
         3,
         4,
+    ]
+
+
+async def test_a_far_future_post_no_longer_holds_back_members_direct_messages(
+    store: Store,
+) -> None:
+    """As for channels: a member who first followed while a 9999 post was stored gets the
+    real days once it is forgotten, and its direct messages not sent go with it."""
+    planner = DeliveryPlanner(store, Renderer(), default_top=10, catch_up_days=3, clock=lambda: NOW)
+    learning = parse_follow("keyword", "machine learning")  # on 2021-03-05 and 2021-03-24
+    await ingest_sample(store, MARCH_5)
+    await store.follows.follow_member(7, GUILD, learning)  # starts 2021-03-06
+    poisoned = dataclasses.replace(SAMPLES[MARCH_5][0], date=FAR_FUTURE)
+    await store.archive.ingest(poisoned, source="9999-01-01.md", content_hash="far-future")
+    await store.follows.follow_member(8, GUILD, learning)  # starts 10000 years away
+    assert await planner.plan() == 1  # member 7's message of the bad day
+    assert [(d.user_id, d.date) for d in await store.direct.due(NOW)] == [(7, FAR_FUTURE)]
+
+    forgotten = await store.archive.forget_day(FAR_FUTURE)
+
+    assert forgotten is not None
+    assert (forgotten.deliveries, forgotten.channels, forgotten.members) == (1, 0, 1)
+    assert await store.direct.ledger() == []
+    await ingest_sample(store, MARCH_24)
+    assert await planner.plan() == 2
+    assert [(d.user_id, d.date) for d in await store.direct.due(NOW)] == [
+        (7, MARCH_24),
+        (8, MARCH_24),
     ]

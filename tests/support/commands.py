@@ -33,7 +33,9 @@ EPHEMERAL = 64
 ELLIPSIS = "…"
 
 COMMANDS = ("paper", "subscribe", "unsubscribe", "subscriptions", "settings", "digest")
+COMMANDS += ("follow", "following", "unfollow")
 GUILD_ONLY = ("subscribe", "unsubscribe", "subscriptions", "settings", "digest")
+GUILD_ONLY += ("follow",)
 MANAGE_CHANNELS_ONLY = ("subscribe", "unsubscribe", "settings")
 GLOBAL_SYNC = "/applications/{app}/commands"
 

@@ -48,6 +48,7 @@ _SPEC_URI = "urn:discord-api-spec"
 _VALIDATED_OPERATIONS: frozenset[str] = frozenset(
     {
         "create_message",
+        "create_dm",
         "update_message",
         "create_interaction_response",
         "execute_webhook",
@@ -96,6 +97,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     (method, re.compile(pattern), op)
     for method, pattern, op in [
         ("POST", rf"/channels/{_SEG}/messages", "create_message"),
+        ("POST", "/users/@me/channels", "create_dm"),
         ("PATCH", rf"/channels/{_SEG}/messages/{_SEG}", "update_message"),
         ("POST", rf"/interactions/{_SEG}/{_SEG}/callback", "create_interaction_response"),
         ("POST", rf"/webhooks/{_SEG}/{_SEG}", "execute_webhook"),

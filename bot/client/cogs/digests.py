@@ -42,7 +42,7 @@ class DigestsCog(commands.Cog):
     ) -> None:
         target = channel_target(interaction)
         subscription = await self.subscriptions.get(target.channel_id)
-        if subscription is None or not subscription.categories:
+        if subscription is None or not (subscription.categories or subscription.follows):
             raise Refusal(self.renderer.notice("no_subscription", channel_id=target.channel_id))
         if date is None:
             day_date = await self.archive.latest_date()
@@ -67,6 +67,8 @@ class DigestsCog(commands.Cog):
                 self.renderer.notice(
                     "no_match", date=day_date.isoformat(), categories=subscription.categories
                 )
+                if subscription.categories
+                else self.renderer.notice("no_followed_match", date=day_date.isoformat())
             )
         for message in messages:
             await reply(interaction, message.as_ephemeral())

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.local_discord.direct import refuse_closed_dm
 from bot.sandbox.local_discord.http import JSON, ApiError, Call, RouteTable
 from bot.sandbox.local_discord.payloads import channel_payload, dm_payload, member_payload
 from bot.sandbox.local_discord.world import TEXT_LIKE_TYPES, FakeGuild, Intent, Perm
@@ -152,6 +153,8 @@ async def typing(local: LocalDiscord, call: Call) -> JSON:
 async def create_message(local: LocalDiscord, call: Call) -> JSON:
     channel, guild = local.world.channel(call.int_param("channel_id"))
     body = call.body if isinstance(call.body, dict) else {}
+    if guild is None:
+        refuse_closed_dm(local.world, channel)
     if channel.type not in TEXT_LIKE_TYPES:
         raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
     if guild is not None and local.world.enforce_permissions:

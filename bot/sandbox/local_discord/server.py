@@ -16,7 +16,7 @@ from typing import Any, Self
 import yarl
 from aiohttp import web
 
-from bot.sandbox.local_discord import messages, rest, webhooks
+from bot.sandbox.local_discord import direct, messages, rest, webhooks
 from bot.sandbox.local_discord.gateway import Gateway, GatewayConnection
 from bot.sandbox.local_discord.http import (
     API_VERSION,
@@ -257,6 +257,38 @@ class LocalDiscord:
         """The bot is removed from a guild: GUILD_DELETE (not unavailable); REST then 403s."""
         self.world.left_guilds.add(guild_id)
         await self.dispatch("GUILD_DELETE", {"id": str(guild_id)}, guild_id=guild_id)
+
+    # -- direct messages and members leaving -------------------------------------------------
+
+    def close_dms(self, user_id: int, closed: bool = True) -> None:
+        """The user takes no DMs from the bot (closed) or takes them again; a message to
+        their DM channel is then refused with 403, code 50007."""
+        if closed:
+            self.world.closed_dms.add(user_id)
+        else:
+            self.world.closed_dms.discard(user_id)
+
+    async def remove_member(self, guild_id: int, user_id: int) -> None:
+        """The member leaves the guild: GET of the member answers 404, code 10007."""
+        await direct.remove_member(self, guild_id, user_id)
+
+    def dm_messages(self, user_id: int) -> list[dict[str, Any]]:
+        """The bot's messages in its DM channel with the user, oldest first."""
+        return direct.dm_messages(self, user_id)
+
+    async def wait_for_dms(
+        self,
+        user_id: int,
+        count: int = 1,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[dict[str, Any]]:
+        """At least ``count`` messages from the bot in its DM channel with the user."""
+        return await self.notifier.wait_for(
+            lambda: self.dm_messages(user_id) if len(self.dm_messages(user_id)) >= count else None,
+            timeout,
+            lambda: f"user {user_id} has {len(self.dm_messages(user_id))} direct messages",
+        )
 
     # -- queries for tests --------------------------------------------------------------------
 

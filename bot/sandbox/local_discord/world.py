@@ -366,6 +366,7 @@ class World:
         self.users: dict[int, FakeUser] = {bot_user.id: bot_user}
         self.left_guilds: set[int] = set()
         self.deleted_channels: set[int] = set()
+        self.closed_dms: set[int] = set()  # users who take no DMs from the bot (see direct)
         self.enforce_permissions = enforce_permissions
         self._ids = ids
         self._dm_channels: dict[int, FakeChannel] = {}
@@ -398,6 +399,10 @@ class World:
             channel = FakeChannel(self._ids.next(), "", type=1, recipient_id=user_id)
             self._dm_channels[user_id] = channel
         return channel
+
+    def dm_channel_of(self, user_id: int) -> FakeChannel | None:
+        """The DM channel with a user, if the bot opened one."""
+        return self._dm_channels.get(user_id)
 
     def guild_of_channel(self, channel_id: int) -> FakeGuild | None:
         return next((g for g in self.guilds.values() if g.channel(channel_id)), None)
