@@ -19,16 +19,18 @@ from bot.store.records import (
 )
 from bot.store.state import BotState
 
-# The channels' and the collector's repositories load when first used (`Store.subscriptions`,
-# `Store.deliveries`, `Store.bluesky`): `hotpapers ingest` needs only the archive. Their
+# The channels', the collector's and the finder's repositories load when first used
+# (`Store.subscriptions`, `Store.deliveries`, `Store.bluesky`, `Store.finder`): `hotpapers
+# ingest` needs only the archive. Their
 # records are in bot.store.records.
 if TYPE_CHECKING:
     from bot.store.bluesky import BlueskyPosts
     from bot.store.deliveries import Deliveries
+    from bot.store.finder import Finder
     from bot.store.subscriptions import Subscriptions
 
-# BlueskyPosts, Deliveries and Subscriptions are named for type checkers; at run time they are
-# the types of those properties.
+# BlueskyPosts, Deliveries, Finder and Subscriptions are named for type checkers; at run time
+# they are the types of those properties.
 __all__ = [
     "Archive",
     "BlueskyPosts",
@@ -36,6 +38,7 @@ __all__ = [
     "Deliveries",
     "Delivery",
     "EncodedDigest",
+    "Finder",
     "IngestOutcome",
     "LedgerRow",
     "PaperMatch",
@@ -68,6 +71,12 @@ class Store:
         from bot.store.bluesky import BlueskyPosts
 
         return BlueskyPosts(self.database)
+
+    @functools.cached_property
+    def finder(self) -> Finder:
+        from bot.store.finder import Finder
+
+        return Finder(self.database)
 
     @functools.cached_property
     def deliveries(self) -> Deliveries:

@@ -7,7 +7,7 @@ import enum
 import functools
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -16,12 +16,14 @@ from bot.models import (
     Appearance,
     Day,
     DaySummary,
+    FoundPaper,
     Paper,
     PaperHistory,
     RankedPaper,
     Tweet,
 )
 from bot.store.database import Database
+from bot.store.functions import NAME_KEY
 
 
 class IngestOutcome(enum.StrEnum):
@@ -124,6 +126,13 @@ class Archive:
                 "DELETE FROM papers WHERE NOT EXISTS "
                 "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
             )
+        cls._index_papers(db, {p.paper.arxiv_id for p in day.papers} | dropped)
+        db.execute(
+            "INSERT INTO day_paper_rowids (date, low, high) SELECT a.date, min(p.rowid),"
+            " max(p.rowid) FROM appearances a JOIN papers p USING (arxiv_id) WHERE a.date = ?"
+            " GROUP BY a.date",
+            (date,),
+        )
         return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
 
     @classmethod
@@ -147,6 +156,7 @@ class Archive:
             [(arxiv_id,) for arxiv_id in sorted(listed)],
         )
         papers_removed = max(cursor.rowcount, 0)
+        cls._index_papers(db, listed)
         cursor = db.execute("DELETE FROM deliveries WHERE date = ? AND status <> 'sent'", (key,))
         deliveries = max(cursor.rowcount, 0)
         # A new channel starts the day after the newest stored day (Subscriptions.subscribe).
@@ -214,6 +224,40 @@ class Archive:
                     for position, category in enumerate(json.loads(listing["categories"]))
                 ],
             )
+
+    @staticmethod
+    def _index_papers(db: sqlite3.Connection, arxiv_ids: Collection[str]) -> None:
+        """Bring these papers' authors in the author index and their total scores in step with
+        `papers` and `appearances`, as they are now (a removed paper took its rows along)."""
+        ids = json.dumps(sorted(arxiv_ids))
+        chosen = "arxiv_id IN (SELECT value FROM json_each(?))"
+        db.execute(f"DELETE FROM paper_authors WHERE {chosen}", (ids,))
+        db.execute(
+            "INSERT INTO paper_authors (name_key, arxiv_id, position, name)"
+            f" SELECT {NAME_KEY}(a.value), p.arxiv_id, a.key, a.value"
+            " FROM papers p, json_each(p.authors) a"
+            f" WHERE p.{chosen} AND a.type = 'text' AND {NAME_KEY}(a.value) <> ''",
+            (ids,),
+        )
+        # A folded name holds only letters, digits and single spaces: a JSON array of its
+        # words is safe to build by hand.
+        db.execute(
+            "INSERT OR IGNORE INTO author_name_parts (part, name_key)"
+            " SELECT w.value, k.name_key FROM (SELECT DISTINCT name_key FROM paper_authors"
+            f" WHERE {chosen}) k,"
+            """ json_each('["' || replace(k.name_key, ' ', '","') || '"]') w""",
+            (ids,),
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO paper_scores (arxiv_id, total) SELECT arxiv_id,"
+            f" sum(retweets + favorites) FROM appearances WHERE {chosen} GROUP BY arxiv_id",
+            (ids,),
+        )
+        db.execute(
+            f"DELETE FROM paper_scores WHERE {chosen} AND NOT EXISTS"
+            " (SELECT 1 FROM appearances a WHERE a.arxiv_id = paper_scores.arxiv_id)",
+            (ids,),
+        )
 
     @staticmethod
     def _write_papers(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
@@ -383,6 +427,23 @@ class Archive:
             for history in await self._histories(ids):
                 yield history
             after = ids[-1]
+
+    async def found(
+        self,
+        arxiv_ids: Sequence[str],
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[FoundPaper]:
+        """These papers in this order (those still stored), each with its hot days between
+        `since` and `until` (both included; None: no bound)."""
+        low, high = since or dt.date.min, until or dt.date.max
+        histories = {h.paper.arxiv_id: h for h in await self._histories(arxiv_ids)}
+        return [
+            FoundPaper(h.paper, tuple(a for a in h.appearances if low <= a.date <= high))
+            for h in (histories.get(arxiv_id) for arxiv_id in arxiv_ids)
+            if h is not None
+        ]
 
     async def _histories(self, ids: Sequence[str]) -> list[PaperHistory]:
         marks = ",".join("?" * len(ids))
