@@ -58,6 +58,11 @@ def escape_markdown(text: str) -> str:
     )
     text = lines.sub(r"\1\\\2", text)
     text = numbers.sub(r"\1\\.", text)
+    return no_mentions(text)
+
+
+def no_mentions(text: str) -> str:
+    """`text` with every mention and @everyone broken by an invisible space."""
     text = _MENTION.sub("<" + _ZWSP, text)
     return _EVERYONE.sub("@" + _ZWSP, text)
 
@@ -204,8 +209,9 @@ def choice_name(text: str) -> str:
 
 
 def one_line(text: str, limit: int) -> str:
-    """Plain text on one line of at most `limit` characters, never empty (a label)."""
-    return shorten(" ".join(text.split()), limit) or "?"
+    """Plain text on one line of at most `limit` characters, never empty, that reads as no
+    mention (a label: Discord shows no markdown there)."""
+    return shorten(no_mentions(" ".join(_BIDI_CONTROLS.sub("", text).split())), limit) or "?"
 
 
 class TemplateOverrideError(ValueError):
@@ -476,7 +482,8 @@ class Renderer:
         )
         content = ""
         if expired_after is not None:
-            content = self.block("results.j2", "expired", minutes=expired_after, **ctx)
+            expired = self.notice("results_expired", minutes=expired_after, command=listing.kind)
+            content = expired.content
         choices = tuple(
             Choice(
                 label=one_line(
@@ -492,7 +499,7 @@ class Renderer:
             for n, f in numbered
         )
         return ResultsPage(
-            message=Message(content=shorten(content, limits.CONTENT), embeds=(embed.build(),)),
+            message=Message(content=content, embeds=(embed.build(),)),
             choices=choices,
             placeholder=one_line(
                 self.block("results.j2", "placeholder", **ctx), limits.SELECT_PLACEHOLDER

@@ -127,7 +127,7 @@ def test_the_expired_page_says_so_above_it() -> None:
     listing = Listing("author", "Andrew Jaegle", count=1, matched=1)
     page = Renderer().results_page(listing, [found(2)], 0, expired_after=15)
     assert page.message.content == (
-        "These results expired after 15 minutes without use. Run `/author` again to see more."
+        "These results expired after 15 minutes without use; run `/author` again."
     )
 
 
@@ -156,7 +156,8 @@ def test_hostile_and_oversized_papers_fit_and_never_ping() -> None:
         assert 1 <= len(choice.label) <= limits.SELECT_OPTION_LABEL
         assert len(choice.description) <= limits.SELECT_OPTION_DESCRIPTION
         assert "\n" not in choice.label
-    assert page.choices[0].label.startswith("96. @everyone")
+    # Discord shows no markdown in a menu, and the label reads as no mention.
+    assert page.choices[0].label.startswith("96. @\u200beveryone <\u200b@123> **bold**")
     assert page.choices[0].description == "arXiv:2103.03206 · cs.0 · 120,000,000,000"
 
 

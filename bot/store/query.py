@@ -66,7 +66,7 @@ class SearchQuery:
                 continue  # a lone "-", "&" or "*": nothing the index holds
             if prefix and len(re.split(r"\W+", words)[-1]) < MIN_PREFIX:
                 raise InvalidSearch(
-                    f"`{words}*` is too short a prefix: give at least {MIN_PREFIX} letters "
+                    f"“{words}*” is too short a prefix: give at least {MIN_PREFIX} letters "
                     "before the *"
                 )
             term = Term(words, phrase=phrase is not None, prefix=prefix)
@@ -78,7 +78,8 @@ class SearchQuery:
             )
         if not wanted:
             raise InvalidSearch(
-                "it only says what to leave out; add a word to look for, e.g. `transformer -vision`"
+                "it only says what to leave out; add a word to look for, "
+                "as in “transformer -vision”"
                 if unwanted
                 else "it has no word to look for"
             )

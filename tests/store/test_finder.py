@@ -164,9 +164,7 @@ async def test_a_search_matching_too_many_papers_ranks_the_newest(
         ("2103.07055", "2103.12115", "2103.12424"), 3, True
     )
     # A phrase costs more: half as many are ranked.
-    assert await search(store, '"neural network"') == SearchResults(
-        (IMAP, "2103.12115"), 2, False
-    )
+    assert await search(store, '"neural network"') == SearchResults((IMAP, "2103.12115"), 2, False)
 
 
 # --- /top ------------------------------------------------------------------------------------

@@ -48,9 +48,9 @@ def test_what_is_typed_becomes_quoted_terms(typed: str, fts: str, understood: st
         ('"" & ! -', "it has no word to look for"),
         (
             '-vision -"graph neural"',
-            "it only says what to leave out; add a word to look for, e.g. `transformer -vision`",
+            "it only says what to leave out; add a word to look for, as in “transformer -vision”",
         ),
-        ("tr*", "`tr*` is too short a prefix: give at least 3 letters before the *"),
+        ("tr*", "“tr*” is too short a prefix: give at least 3 letters before the *"),
         (
             " ".join(f"w{n}" for n in range(21)),
             "21 words and phrases are more than the 20 a search takes",
