@@ -356,6 +356,11 @@ async def test_results_fit_discord_and_ping_no_one(
             ["2103.12352", "2103.03098", "2103.12685", "2103.02667", PERCEIVER],
         ),
         (
+            "year",
+            "2020-03-25 to 2021-03-24 · 38 papers hot, by retweets + favorites over those days.",
+            ["2103.12352", "2103.03098", "2103.12685", "2103.02667", PERCEIVER],
+        ),
+        (
             "all",
             "Every day in the archive · 38 papers hot, by retweets + favorites over those days.",
             ["2103.12352", "2103.03098", "2103.12685", "2103.02667", PERCEIVER],
