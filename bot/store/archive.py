@@ -23,7 +23,7 @@ from bot.models import (
     Tweet,
 )
 from bot.store.database import Database
-from bot.store.functions import NAME_KEY
+from bot.store.functions import name_key
 
 
 class IngestOutcome(enum.StrEnum):
@@ -231,22 +231,22 @@ class Archive:
         `papers` and `appearances`, as they are now (a removed paper took its rows along)."""
         ids = json.dumps(sorted(arxiv_ids))
         chosen = "arxiv_id IN (SELECT value FROM json_each(?))"
+        stored = db.execute(f"SELECT arxiv_id, authors FROM papers WHERE {chosen}", (ids,))
+        authors = [
+            (name_key(name), arxiv_id, position, name)
+            for arxiv_id, listed in stored.fetchall()
+            for position, name in enumerate(json.loads(listed))
+            if isinstance(name, str)
+        ]
+        authors = [row for row in authors if row[0]]
         db.execute(f"DELETE FROM paper_authors WHERE {chosen}", (ids,))
-        db.execute(
-            "INSERT INTO paper_authors (name_key, arxiv_id, position, name)"
-            f" SELECT {NAME_KEY}(a.value), p.arxiv_id, a.key, a.value"
-            " FROM papers p, json_each(p.authors) a"
-            f" WHERE p.{chosen} AND a.type = 'text' AND {NAME_KEY}(a.value) <> ''",
-            (ids,),
+        db.executemany(
+            "INSERT INTO paper_authors (name_key, arxiv_id, position, name) VALUES (?, ?, ?, ?)",
+            authors,
         )
-        # A folded name holds only letters, digits and single spaces: a JSON array of its
-        # words is safe to build by hand.
-        db.execute(
-            "INSERT OR IGNORE INTO author_name_parts (part, name_key)"
-            " SELECT w.value, k.name_key FROM (SELECT DISTINCT name_key FROM paper_authors"
-            f" WHERE {chosen}) k,"
-            """ json_each('["' || replace(k.name_key, ' ', '","') || '"]') w""",
-            (ids,),
+        db.executemany(
+            "INSERT OR IGNORE INTO author_name_parts (part, name_key) VALUES (?, ?)",
+            {(part, key) for key, *_ in authors for part in key.split()},
         )
         db.execute(
             "INSERT OR REPLACE INTO paper_scores (arxiv_id, total) SELECT arxiv_id,"

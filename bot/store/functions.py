@@ -22,6 +22,8 @@ NAME_KEY = "hotpapers_name_key"
 def name_key(name: str) -> str:
     """`name` folded for comparison: no accents, lower case, its words joined by one space
     (only letters and digits: the key holds no quote, backslash or punctuation)."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_WORD.findall(bare.casefold().translate(_FOLD)))
+    if not name.isascii():
+        decomposed = unicodedata.normalize("NFKD", name)
+        name = "".join(c for c in decomposed if not unicodedata.combining(c))
+        name = name.casefold().translate(_FOLD)
+    return " ".join(_WORD.findall(name.lower()))
