@@ -207,7 +207,10 @@ class ResultLists:
         while (remaining := found.used_at + self.idle_seconds - self.clock()) > 0:
             await self.sleep(remaining)
         self._forget(found)
-        await self._mark_expired(found)
+        try:
+            await self._mark_expired(found)
+        except Exception:  # a task of its own: nobody else would hear of it
+            log.exception("could not mark the /%s results as expired", found.listing.kind)
 
     def _forget(self, found: PagedList) -> None:
         if self.lists.get(found.key) is found:

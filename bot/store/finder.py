@@ -61,8 +61,8 @@ class SearchResults:
 
     arxiv_ids: tuple[str, ...]  # at most RESULTS
     matched: int  # papers that matched, of those ranked
-    complete: bool  # False: more matched than were ranked (the newest SCAN_LIMIT, or half
-    # as many for a phrase)
+    complete: bool  # False: more matched than were ranked (the newest SCAN_LIMIT, or fewer
+    # for a phrase or a filter that is not selective)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +188,9 @@ class Finder:
                     f"EXISTS (SELECT 1 FROM papers p WHERE p.rowid = m.rowid AND {condition})"
                 )
                 outer_params += values
-        # A phrase costs some three times as much to match and rank as a word.
-        scan = SCAN_LIMIT if not query.phrases else SCAN_LIMIT // 2
+        # Matching and ranking a match for a phrase costs about twice what it does for words,
+        # and each filter checked after the ranking as much again: the work stays the same.
+        scan = SCAN_LIMIT // ((2 if query.phrases else 1) + len(outer) - 1)
         # The newest matches, at most `scan`, ranked as they are read (and one more, only to
         # know there were more); then filtered and sorted by rank. One row even when none is
         # left, for the number read.

@@ -163,8 +163,12 @@ async def test_a_search_matching_too_many_papers_ranks_the_newest(
     assert await search(store, "transformer") == SearchResults(
         ("2103.07055", "2103.12115", "2103.12424"), 3, True
     )
-    # A phrase costs more: half as many are ranked.
+    # A phrase costs more: half as many are ranked; so does a filter checked after ranking.
     assert await search(store, '"neural network"') == SearchResults((IMAP, "2103.12115"), 2, False)
+    monkeypatch.setattr(finder, "SELECTIVE", 0)
+    assert await search(store, "attention", categories=["cs.CV"]) == SearchResults(
+        ("2103.12731", "2103.12091"), 2, False
+    )
 
 
 # --- /top ------------------------------------------------------------------------------------
