@@ -97,22 +97,26 @@ class ResultLists:
             used_at=self.clock(),
         )
         found.shown = await self._render(found, 0)
-        response = await interaction.response.send_message(
-            **send_kwargs(found.shown.message), view=self._view(found)
-        )
+        self.lists[found.key] = found  # before anyone can see it, so the first click finds it
+        try:
+            response = await interaction.response.send_message(
+                **send_kwargs(found.shown.message), view=self._view(found)
+            )
+        except BaseException:
+            self._forget(found)
+            raise
         if response.message_id is not None and interaction.channel_id is not None:
             channel = interaction.client.get_partial_messageable(interaction.channel_id)
             found.message = channel.get_partial_message(response.message_id)
-        if len(self.lists) >= MAX_LISTS:
+        found.expiry = asyncio.create_task(
+            self._expire_when_idle(found), name=f"hotpapers-results-{found.key}"
+        )
+        if len(self.lists) > MAX_LISTS:
             oldest = min(self.lists.values(), key=lambda kept: kept.used_at)
             self._forget(oldest)
             if oldest.expiry is not None:
                 oldest.expiry.cancel()
             await self._mark_expired(oldest)
-        self.lists[found.key] = found
-        found.expiry = asyncio.create_task(
-            self._expire_when_idle(found), name=f"hotpapers-results-{found.key}"
-        )
 
     async def turn(
         self, interaction: discord.Interaction[Any], kind: str, key: str, page: int

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.client import results
 from bot.client.bot import HotPapersBot
 from bot.client.results import IDLE_MINUTES
 from tests.support.clock import SteppedClock
@@ -465,3 +466,31 @@ async def test_lists_work_in_direct_messages(fake_discord: FakeDiscord, tmp_path
             lambda: message["content"] or None, 5, lambda: "the message was not edited"
         )
     assert message["content"] == EXPIRED
+
+
+async def test_the_list_unused_longest_expires_when_too_many_are_kept(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(results, "MAX_LISTS", 2)
+    async with bot_with_clock(fake_discord, tmp_path) as (bot, clock):
+        _, first = await listed(fake_discord, "search", {"query": "learning"})
+        await clock.advance(60)
+        _, second = await listed(fake_discord, "top", {})
+        await clock.advance(60)
+        await page_to(fake_discord, first, NEXT)  # used since: the second is the oldest now
+        await clock.advance(60)
+        await listed(fake_discord, "author", {"name": "Vladlen Koltun"})
+        message = fake_discord.messages[int(second["id"])]
+        await fake_discord.notifier.wait_for(
+            lambda: message["content"] or None, 5, lambda: "the oldest list was not expired"
+        )
+        assert message["content"] == (
+            "These results expired after 15 minutes without use; run `/top` again."
+        )
+        assert disabled(message) == [True, True, True]
+        assert sorted(found.listing.kind for found in bot.result_lists.lists.values()) == [
+            "author",
+            "search",
+        ]
+        live = fake_discord.messages[int(first["id"])]
+        assert footer(await page_to(fake_discord, live, NEXT)) == "Page 3 of 5 · 21 papers"
