@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.ingest.files import content_hash
+from bot.ingest.files import content_hash, find_posts, ingest_files
 from bot.models import Appearance, Day, Paper, RankedPaper
 from bot.store import Store, finder
 from bot.store.database import migrations
@@ -418,3 +418,32 @@ async def test_a_paper_with_unusual_author_names(store: Store) -> None:
     assert [m.name for m in await store.finder.authors("ワクワク")] == ["ワクワクさん"]
     assert await query(store, "SELECT count(*) FROM paper_authors") == [(3,)]
     await ingest_sample(store, MARCH_24)
+
+
+# --- the corpus ------------------------------------------------------------------------------
+
+
+async def test_finding_papers_in_the_corpus(store: Store, corpus_dir: Path) -> None:
+    files, _ = find_posts([corpus_dir])
+    assert not (await ingest_files(store.archive, files)).rejected
+    found = await search(store, '"graph neural"')
+    assert (found.matched, found.arxiv_ids[0]) == (13, "2009.14332")
+    vision = await search(
+        store,
+        "transformer*",
+        categories=["cs.CV"],
+        since=dt.date(2020, 10, 1),
+        until=dt.date(2020, 10, 31),
+    )
+    # "An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale" first.
+    assert (vision.matched, vision.arxiv_ids[0]) == (4, "2010.11929")
+    assert (await store.finder.top()).arxiv_ids[:3] == ("2010.03759", "2009.09808", "2010.09337")
+    last_week = await store.finder.top(since=dt.date(2020, 12, 23), until=dt.date(2020, 12, 29))
+    assert (last_week.hot, last_week.arxiv_ids[0]) == (39, "2012.13349")
+    assert await store.finder.authors("bengi") == [AuthorMatch("Yoshua Bengio", "yoshua bengio", 4)]
+    levine = await store.finder.author_papers("sergey levine")
+    assert (levine.papers, levine.arxiv_ids[0], levine.arxiv_ids[-1]) == (
+        9,
+        "2012.09812",
+        "2007.02931",
+    )
