@@ -189,7 +189,7 @@ async def run(papers: int) -> None:
             bench = Bench(store, random.Random(5))
             results = await bench.run(SAMPLES)
         print_table(
-            f"{papers:,} synthetic papers (opened, indexes filled, in {opened:.1f} s);"
+            f"{papers:,} synthetic papers (opened in {opened:.1f} s);"
             f" related papers found for {bench.related_found} of {SAMPLES} cards",
             results,
         )
