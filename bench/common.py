@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import shutil
@@ -12,17 +13,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.synthetic import build
+from bot.store.database import migrations
 
 CACHE = Path(
     os.environ.get("HOTPAPERS_BENCH_CACHE", Path(tempfile.gettempdir()) / "hotpapers-bench")
 )
 
 
+def schema_tag() -> str:
+    """A digest of the migrations: a cached archive is used only by the schema that built it
+    (an older one would be migrated on every copy's first open, inside the timings)."""
+    text = "".join(f"{name}\n{sql}" for _, name, sql in migrations())
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 async def archive_copy(papers: int, target: Path, channels: int = 0) -> Path:
-    """A copy of the synthetic archive with `papers` papers (built once), plus `channels`
-    subscribed channels added by another process, so this one's memory stays its own."""
+    """A copy of the synthetic archive with `papers` papers (built once per schema), plus
+    `channels` subscribed channels added by another process, so this one's memory stays its
+    own."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    cached = CACHE / f"archive-{papers}.sqlite3"
+    cached = CACHE / f"archive-{papers}-{schema_tag()}.sqlite3"
     if not cached.exists():
         partial = cached.with_suffix(".partial")
         partial.unlink(missing_ok=True)

@@ -24,10 +24,16 @@ AUTHOR_NAME = 256
 EMBED_URL = 2048
 
 # Components.
+ACTION_ROWS = 5  # rows of buttons or a select menu in a message
 BUTTONS_PER_ROW = 5
 BUTTON_LABEL = 80
 BUTTON_URL = 512
+CUSTOM_ID = 100  # a button's or select menu's id, sent back when it is used
 SELECT_OPTIONS = 25
+SELECT_OPTION_LABEL = 100
+SELECT_OPTION_VALUE = 100
+SELECT_OPTION_DESCRIPTION = 100
+SELECT_PLACEHOLDER = 150
 
 # Slash commands and their autocomplete answers.
 CHOICES = 25  # choices in an autocomplete answer (or declared on an option)

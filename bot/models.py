@@ -181,3 +181,31 @@ class Follow:
     kind: FollowKind
     text: str
     key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPaper:
+    """A paper as /search, /top and /author list it: its details and the days it was hot
+    (those of the period asked for, when one was)."""
+
+    paper: Paper
+    appearances: tuple[Appearance, ...]
+
+    @property
+    def score(self) -> int:
+        """Retweets + favorites (reposts + likes on Bluesky days) over those days."""
+        return sum(a.score for a in self.appearances)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What a list of found papers answers (/search, /top, /author), and how much was found."""
+
+    kind: Literal["search", "top", "author"]
+    subject: str  # the query as understood, the period (day ... all) or the author's name
+    count: int  # papers in the list
+    matched: int  # papers found; the list holds the first `count` of them
+    categories: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    complete: bool = True  # False: a search that ranked only the newest of its matches

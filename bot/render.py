@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,17 @@ import jinja2
 
 from bot import follows, limits, taxonomy
 from bot.digest import Digest, DigestEntry
-from bot.models import SCORE_WORDING, WORDING, Day, Follow, PaperHistory, Subscription
+from bot.models import (
+    SCORE_WORDING,
+    WORDING,
+    Day,
+    Follow,
+    FoundPaper,
+    Listing,
+    Paper,
+    PaperHistory,
+    Subscription,
+)
 from bot.text import author_list, shorten
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
@@ -60,6 +70,11 @@ def escape_markdown(text: str) -> str:
     )
     text = lines.sub(r"\1\\\2", text)
     text = numbers.sub(r"\1\\.", text)
+    return no_mentions(text)
+
+
+def no_mentions(text: str) -> str:
+    """`text` with every mention and @everyone broken by an invisible space."""
     text = _MENTION.sub("<" + _ZWSP, text)
     return _EVERYONE.sub("@" + _ZWSP, text)
 
@@ -111,6 +126,27 @@ class Message:
                 }
             ]
         return body
+
+
+PAGE_SIZE = 5  # papers on a page of /search, /top or /author results
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An option of a select menu (plain text: Discord shows no markdown there)."""
+
+    label: str
+    value: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsPage:
+    """A page of a list: its message, and its papers as the options of a select menu."""
+
+    message: Message
+    choices: tuple[Choice, ...]
+    placeholder: str
 
 
 @dataclass(slots=True)
@@ -179,9 +215,20 @@ def category_label(code: str) -> str:
         return f"{code} — no longer an arXiv category"
 
 
+def pages(listing: Listing) -> int:
+    """How many pages of PAGE_SIZE papers a list takes (at least one)."""
+    return max(1, -(-listing.count // PAGE_SIZE))
+
+
 def choice_name(text: str) -> str:
     """An autocomplete choice's label: one line, at most 100 characters."""
-    return shorten(" ".join(text.split()), limits.CHOICE_NAME) or "?"
+    return one_line(text, limits.CHOICE_NAME)
+
+
+def one_line(text: str, limit: int) -> str:
+    """Plain text on one line of at most `limit` characters, never empty, that reads as no
+    mention (a label: Discord shows no markdown there)."""
+    return shorten(no_mentions(" ".join(_BIDI_CONTROLS.sub("", text).split())), limit) or "?"
 
 
 class TemplateOverrideError(ValueError):
@@ -303,6 +350,10 @@ class Renderer:
         day = samples.sample_day()
         for history in samples.papers(day):
             self.paper(history)
+            self.paper(history, related=samples.related(day))
+        for listing in samples.listings():
+            self.results_page(listing, samples.found(day), 0)
+            self.results_page(listing, samples.found(day)[:1], 1, expired_after=15)
         for digest in samples.digests(day):
             self.digest(digest)
             self.digest_header(digest, markdown=False)
@@ -316,8 +367,8 @@ class Renderer:
                 self.notice(name, **context)
         for entries in samples.direct_messages(day):
             self.direct_message(day, entries)
-        for listing in samples.followings():
-            self.following(**listing)
+        for following in samples.followings():
+            self.following(**following)
 
     def block(self, template: str, name: str, **context: Any) -> str:
         """Render one `{% block %}` of a template with its own context (an override's first).
@@ -343,9 +394,12 @@ class Renderer:
             ephemeral=True,
         )
 
-    def paper(self, history: PaperHistory, *, max_tweets: int = 5) -> Message:
+    def paper(
+        self, history: PaperHistory, *, max_tweets: int = 5, related: Sequence[Paper] = ()
+    ) -> Message:
+        """A paper's card; `related`: papers of the archive like it, linked at the end."""
         paper = history.paper
-        ctx: dict[str, Any] = {"paper": paper, "history": history}
+        ctx: dict[str, Any] = {"paper": paper, "history": history, "related": related}
         embed = EmbedBuilder(
             title=self.block("paper.j2", "title", **ctx),
             url=_link(paper.abs_url, limits.EMBED_URL),
@@ -367,6 +421,8 @@ class Renderer:
                 f"More {post}s",
                 self.block("paper.j2", "more_tweets", shown=max_tweets, post=post, **ctx),
             )
+        if related:
+            embed.add_field("Related in the archive", self.block("paper.j2", "related", **ctx))
 
         # The description gets whatever room the rest leaves under the 6000-character total;
         # tweets give way until the head and a readable part of the abstract fit.
@@ -549,6 +605,51 @@ class Renderer:
             for title, (_, description) in zip(titles, parts, strict=True)
         ]
         return Message(embeds=tuple(embeds), ephemeral=True)
+
+    def results_page(
+        self,
+        listing: Listing,
+        found: Sequence[FoundPaper],
+        page: int,
+        *,
+        expired_after: int | None = None,
+    ) -> ResultsPage:
+        """Page `page` (from 0) of a list: `found` are its papers. `expired_after` (minutes):
+        the list can no longer be paged, and the message says so."""
+        ctx: dict[str, Any] = {"listing": listing}
+        numbered = [(page * PAGE_SIZE + index + 1, f) for index, f in enumerate(found)]
+        entries = [self.block("results.j2", "entry", found=f, number=n, **ctx) for n, f in numbered]
+        embed = EmbedBuilder(
+            title=self.block("results.j2", "title", **ctx),
+            description="\n\n".join([self.block("results.j2", "summary", **ctx), *entries]),
+            color=self.COLOR,
+            footer=self.block("results.j2", "footer", page=page + 1, pages=pages(listing), **ctx),
+        )
+        content = ""
+        if expired_after is not None:
+            expired = self.notice("results_expired", minutes=expired_after, command=listing.kind)
+            content = expired.content
+        choices = tuple(
+            Choice(
+                label=one_line(
+                    self.block("results.j2", "choice_label", found=f, number=n, **ctx),
+                    limits.SELECT_OPTION_LABEL,
+                ),
+                value=f.paper.arxiv_id,
+                description=one_line(
+                    self.block("results.j2", "choice_description", found=f, **ctx),
+                    limits.SELECT_OPTION_DESCRIPTION,
+                ),
+            )
+            for n, f in numbered
+        )
+        return ResultsPage(
+            message=Message(content=content, embeds=(embed.build(),)),
+            choices=choices,
+            placeholder=one_line(
+                self.block("results.j2", "placeholder", **ctx), limits.SELECT_PLACEHOLDER
+            ),
+        )
 
 
 def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Message]:

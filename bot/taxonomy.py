@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
@@ -22,6 +23,7 @@ __all__ = [
     "matches",
     "matching",
     "normalize",
+    "normalize_list",
     "subscription_keys",
     "suggest",
 ]
@@ -30,6 +32,7 @@ _DASH: Final = "\u2014"  # em dash, the separator in every human-facing label
 _ELLIPSIS: Final = "\u2026"
 _MAX_LABEL: Final = 100  # Discord rejects autocomplete choice names longer than this
 _MAX_SUGGESTIONS: Final = 5
+_SEPARATORS: Final = re.compile(r"[\s,;]+")
 
 # In arXiv's own order (groups, then archives, then codes alphabetically), because listings
 # that follow it look familiar to anyone who has browsed arXiv.
@@ -311,6 +314,13 @@ def normalize(query: str) -> str:
     if canonical is None:
         raise UnknownCategory(stripped, suggest(stripped))
     return canonical
+
+
+def normalize_list(text: str) -> tuple[str, ...]:
+    """Each category or archive of a list typed with commas, semicolons or spaces between
+    ("cs.CV, cs.LG"), normalized, in the order given, without repeats; raises UnknownCategory
+    for the first one that is not."""
+    return tuple(dict.fromkeys(normalize(q) for q in _SEPARATORS.split(text) if q))
 
 
 def expand(code: str) -> frozenset[str]:

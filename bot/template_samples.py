@@ -25,6 +25,8 @@ from bot.models import (
     Appearance,
     Day,
     Follow,
+    FoundPaper,
+    Listing,
     Paper,
     PaperHistory,
     RankedPaper,
@@ -114,6 +116,51 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     ],
     "dms_closed": [{}],
     "no_followed_match": [{"date": "2021-03-05"}],
+    "invalid_search": [{"text": "-vision", "reason": "it has no word to look for"}],
+    "no_results": [
+        {"query": "perceiver", "categories": (), "since": None, "until": None, "complete": True},
+        {
+            "query": "perceiver",
+            "categories": ("cs.CV", "stat.*"),
+            "since": SAMPLE_DATE,
+            "until": SAMPLE_DATE,
+            "complete": False,
+        },
+        {
+            "query": "perceiver",
+            "categories": (),
+            "since": SAMPLE_DATE,
+            "until": None,
+            "complete": True,
+        },
+        {
+            "query": "perceiver",
+            "categories": (),
+            "since": None,
+            "until": SAMPLE_DATE,
+            "complete": True,
+        },
+    ],
+    "since_after_until": [{"since": SAMPLE_DATE, "until": SAMPLE_DATE - dt.timedelta(days=1)}],
+    "no_top": [
+        {"categories": (), "since": SAMPLE_DATE, "until": SAMPLE_DATE, "period": "day"},
+        {
+            "categories": ("cs.CV",),
+            "since": SAMPLE_DATE - dt.timedelta(days=6),
+            "until": SAMPLE_DATE,
+            "period": "week",
+        },
+        {
+            "categories": ("hep-lat",),
+            "since": SAMPLE_DATE - dt.timedelta(days=400),
+            "until": SAMPLE_DATE,
+            "period": "all",
+        },
+    ],
+    "unknown_author": [{"author": "Ada Lovelace"}],
+    "ambiguous_author": [{"author": "andrew", "names": ["Andrew Brock", "Andrew Jaegle"]}],
+    "results_expired": [{"minutes": 15, "command": "search"}],
+    "not_your_results": [{"command": "top"}],
 }
 
 
@@ -238,4 +285,51 @@ def subscriptions() -> list[Subscription | None]:
         dataclasses.replace(active, problem="stored deliver_at '25:99' cannot be read"),
         dataclasses.replace(active, categories=(), follows=(KEYWORD,)),
         dataclasses.replace(active, follows=(KEYWORD, AUTHOR)),
+    ]
+
+
+def related(day: Day) -> list[Paper]:
+    """Papers a card lists as related: one with a title, one without."""
+    return [day.papers[0].paper, bare(day.papers[1].paper)]
+
+
+def listings() -> list[Listing]:
+    """A search of every kind of summary, the top of a period and of all time, an author."""
+    week = SAMPLE_DATE - dt.timedelta(days=6)
+    return [
+        Listing("search", '"iterative attention" -vision', count=1, matched=1),
+        Listing(
+            "search",
+            "attention",
+            count=100,
+            matched=2345,
+            categories=("cs.CV", "cs.*"),
+            since=week,
+            until=SAMPLE_DATE,
+            complete=False,
+        ),
+        Listing("search", "attention", count=3, matched=3, since=week),
+        Listing("search", "attention", count=3, matched=3, until=SAMPLE_DATE),
+        Listing("top", "week", count=13, matched=13, since=week, until=SAMPLE_DATE),
+        Listing("top", "all", count=100, matched=1152, categories=("cs.CV",)),
+        Listing("top", "day", count=1, matched=1, since=SAMPLE_DATE, until=SAMPLE_DATE),
+        Listing("author", "Andrew Jaegle", count=1, matched=1),
+        Listing("author", "Andrew Jaegle", count=100, matched=130),
+    ]
+
+
+def found(day: Day) -> list[FoundPaper]:
+    """Papers as a list shows them: hot once, hot on five days (with more categories than
+    a line shows), hot on Bluesky days, and a bare paper with no day in the period."""
+    first, second = day.papers[0], day.papers[1]
+    days = tuple(Appearance(SAMPLE_DATE + dt.timedelta(days=n), n + 1, 10 * n, n) for n in range(5))
+    bluesky = (Appearance(SAMPLE_DATE, 2, 30, 70, platform="bluesky"),)
+    many = dataclasses.replace(
+        second.paper, categories=("cs.CV", "cs.LG", "cs.AI", "stat.ML", "eess.IV", "cs.RO")
+    )
+    return [
+        FoundPaper(first.paper, (first.appearance,)),
+        FoundPaper(many, days),
+        FoundPaper(day.papers[2].paper, bluesky),
+        FoundPaper(bare(second.paper), ()),
     ]

@@ -13,11 +13,13 @@ import yarl
 from discord.ext import commands
 
 from bot.client.cogs.digests import DigestsCog
+from bot.client.cogs.find import FindCog
 from bot.client.cogs.follows import FollowsCog
 from bot.client.cogs.papers import PapersCog
 from bot.client.cogs.settings import SettingsCog
 from bot.client.cogs.subscriptions import SubscriptionsCog
 from bot.client.pacing import Pacer
+from bot.client.results import OpenPaper, ResultLists, TurnPage
 from bot.client.tree import HotPapersTree
 from bot.config import DISCORD_GATEWAY, Config, DiscordConfig
 from bot.render import Renderer
@@ -67,6 +69,8 @@ class HotPapersBot(commands.AutoShardedBot):
         self.run_jobs = run_jobs
         self.force_sync = force_sync
         self.synced: bool | None = None
+        # /search, /top and /author lists being paged; their buttons find them here.
+        self.result_lists = ResultLists(store.archive, store.finder, renderer)
         self._use_configured_gateway()
 
     def _use_configured_gateway(self) -> None:
@@ -91,7 +95,7 @@ class HotPapersBot(commands.AutoShardedBot):
         store, renderer, top = self.store, self.renderer, self.config.digest.top
         service = self.service
         return (
-            ("papers", lambda: PapersCog(store.archive, renderer)),
+            ("papers", lambda: PapersCog(store.archive, store.finder, renderer)),
             (
                 "subscriptions",
                 lambda: SubscriptionsCog(
@@ -114,9 +118,14 @@ class HotPapersBot(commands.AutoShardedBot):
                     store.follows, renderer, service.channel_changed, service.member_changed
                 ),
             ),
+            (
+                "find",
+                lambda: FindCog(store.archive, store.finder, renderer, self.result_lists),
+            ),
         )
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(TurnPage, OpenPaper)
         for name, factory in self.cog_factories():
             try:
                 await self.add_cog(factory())
@@ -128,6 +137,7 @@ class HotPapersBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.service.close()
+        self.result_lists.close()
         await super().close()
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

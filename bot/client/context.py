@@ -1,4 +1,5 @@
-"""Who may do what where: the channel a command acts on and the runtime permission check."""
+"""What a command acts on and who may: the channel, the runtime permission check, and the
+categories it is given."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot import taxonomy
 from bot.client.tree import Refusal
+from bot.render import Renderer
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
@@ -40,3 +43,15 @@ def require_manage_channels(interaction: discord.Interaction[HotPapersBot]) -> N
     permissions = interaction.permissions
     if not (permissions.manage_channels or permissions.administrator):
         raise Refusal(interaction.client.renderer.notice("missing_permission"))
+
+
+def categories(renderer: Renderer, text: str) -> tuple[str, ...]:
+    """The categories and archives typed (`cs.CV, cs`), normalized; a Refusal naming the
+    first unknown one, with the closest valid codes."""
+    try:
+        return taxonomy.normalize_list(text)
+    except taxonomy.UnknownCategory as exc:
+        notice = renderer.notice(
+            "unknown_category", query=exc.query, suggestions=list(exc.suggestions)
+        )
+        raise Refusal(notice) from None

@@ -25,6 +25,7 @@ from bot.sandbox.local_discord import (
     InteractionHandle,
     LocalDiscord,
 )
+from bot.sandbox.local_discord.components import components_of
 from bot.sandbox.transcript import PLAIN, Style, message_lines
 
 PROMPT = "hotpapers> "
@@ -35,6 +36,8 @@ QUIET_SECONDS = 0.6
 
 _SUBCOMMAND_TYPES = (1, 2)
 _OPTION = re.compile(r"([a-z][a-z0-9_-]*):(.*)", re.DOTALL)
+_OPEN = re.compile(r"open (\d+)")
+LIST_PREFIX = "hotpapers:"  # the custom ids of a /search, /top or /author list
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _TYPE_NAMES = {3: "text", 4: "whole number", 5: "true/false", 10: "number"}
@@ -191,6 +194,7 @@ def help_lines(commands: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines += [
         "A bare value fills the first option: /paper 2103.03206 is /paper id:2103.03206.",
         "End a line with ? for what Discord would suggest: /paper perceiver?  /subscribe vision?",
+        "Lists (/search, /top, /author): page next · page back · open N (paper N's card)",
         "Console: help · publish (the next sample day, now) · quit (or Ctrl-C)",
     ]
     return lines
@@ -368,6 +372,9 @@ class Console:
         if word in ("help", "?", "/help"):
             self.write(help_lines(self.commands()))
             return True
+        if word in ("page next", "page back") or _OPEN.fullmatch(word):
+            await self.use_list(word)
+            return True
         if word in ("publish", "next"):
             if self.publish is None:
                 self.error("publishing is not available here")
@@ -416,6 +423,45 @@ class Console:
             for name, value in ((str(c["name"]), str(c["value"])) for c in choices)
         ]
         self.write([*shown, self.style.dim(f"(then /{invocation.command} {focused}:<value>)")])
+
+    async def use_list(self, word: str) -> None:
+        """`page next`, `page back` or `open N` on the latest list (/search, /top, /author)
+        in the console's channel, as a click on its button or a choice in its menu."""
+        lists = [
+            m
+            for m in self.local.channel_messages(self.channel_id, include_interaction_replies=True)
+            if any(str(c.get("custom_id", "")).startswith(LIST_PREFIX) for c in components_of(m))
+        ]
+        if not lists:
+            self.error("no list to page: run /search, /top or /author first")
+            return
+        message = lists[-1]
+        items = list(components_of(message))
+        try:
+            if word.startswith("page"):
+                wanted = "Next" if word.endswith("next") else "Previous"
+                button = next(c for c in items if c.get("type") == 2 and wanted in c["label"])
+                handle = await self.local.click(
+                    int(message["id"]), button["custom_id"], user_id=self.user_id
+                )
+            else:
+                opened = _OPEN.fullmatch(word)
+                number = opened[1] if opened else ""
+                menu = next(c for c in items if c.get("type") == 3)
+                value = next(
+                    o["value"] for o in menu["options"] if o["label"].startswith(f"{number}. ")
+                )
+                handle = await self.local.choose(
+                    int(message["id"]), menu["custom_id"], [value], user_id=self.user_id
+                )
+        except StopIteration:
+            what = "other page" if word.startswith("page") else f"paper {word[5:]} on its page"
+            self.error(f"the latest list has no {what}")
+            return
+        except (LookupError, PermissionError, ValueError, RuntimeError, TimeoutError) as exc:
+            self.error(f"Discord would not send it: {exc}")
+            return
+        await self.print_replies(handle)
 
     async def run(self, invocation: Invocation) -> None:
         try:

@@ -172,16 +172,24 @@ def embed_lines(
 
 
 def button_lines(components: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Link buttons as `[label] url`, one action row per line."""
+    """One action row per line: link buttons as `[label] url`, other buttons as `[label]`
+    (`(label)` when disabled), a select menu as `▾ placeholder (N options)`."""
     lines = []
     for row in components:
-        buttons = [
-            f"[{c.get('label') or 'link'}] {c['url']}"
-            for c in row.get("components") or []
-            if c.get("url")
-        ]
-        if buttons:
-            lines.append("   ".join(buttons))
+        shown = []
+        for c in row.get("components") or []:
+            label = c.get("label") or ("link" if c.get("url") else "button")
+            if c.get("url"):
+                shown.append(f"[{label}] {c['url']}")
+            elif c.get("type") == 2:
+                shown.append(f"({label})" if c.get("disabled") else f"[{label}]")
+            elif c.get("type") == 3:
+                count = len(c.get("options") or [])
+                options = "option" if count == 1 else "options"
+                menu = f"▾ {c.get('placeholder') or 'menu'} ({count} {options})"
+                shown.append(f"{menu}, disabled" if c.get("disabled") else menu)
+        if shown:
+            lines.append("   ".join(shown))
     return lines
 
 

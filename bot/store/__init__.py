@@ -24,17 +24,19 @@ from bot.store.records import (
 )
 from bot.store.state import BotState
 
-# The channels' and the collector's repositories load when first used (`Store.subscriptions`,
-# `Store.deliveries`, `Store.follows`, `Store.direct`, `Store.bluesky`): `hotpapers ingest`
-# needs only the archive. Their records are in bot.store.records.
+# The channels', the members', the collector's and the finder's repositories load when first
+# used (`Store.subscriptions`, `Store.deliveries`, `Store.follows`, `Store.direct`,
+# `Store.bluesky`, `Store.finder`): `hotpapers ingest` needs only the archive. Their records are
+# in bot.store.records.
 if TYPE_CHECKING:
     from bot.store.bluesky import BlueskyPosts
     from bot.store.deliveries import Deliveries
     from bot.store.direct import DirectMessages
+    from bot.store.finder import Finder
     from bot.store.follows import Follows
     from bot.store.subscriptions import Subscriptions
 
-# BlueskyPosts, Deliveries, DirectMessages, Follows and Subscriptions are named for type
+# BlueskyPosts, Deliveries, DirectMessages, Finder, Follows and Subscriptions are named for type
 # checkers; at run time they are the types of those properties.
 __all__ = [
     "Archive",
@@ -46,6 +48,7 @@ __all__ = [
     "DirectMessages",
     "DirectRow",
     "EncodedDigest",
+    "Finder",
     "FollowOutcome",
     "Follows",
     "IngestOutcome",
@@ -82,6 +85,12 @@ class Store:
         from bot.store.bluesky import BlueskyPosts
 
         return BlueskyPosts(self.database)
+
+    @functools.cached_property
+    def finder(self) -> Finder:
+        from bot.store.finder import Finder
+
+        return Finder(self.database)
 
     @functools.cached_property
     def deliveries(self) -> Deliveries:

@@ -7,7 +7,7 @@ import enum
 import functools
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -16,6 +16,7 @@ from bot.models import (
     Appearance,
     Day,
     DaySummary,
+    FoundPaper,
     Paper,
     PaperHistory,
     Platform,
@@ -23,6 +24,7 @@ from bot.models import (
     Tweet,
 )
 from bot.store.database import Database
+from bot.store.functions import name_key
 
 
 class IngestOutcome(enum.StrEnum):
@@ -128,6 +130,13 @@ class Archive:
                 "DELETE FROM papers WHERE NOT EXISTS "
                 "(SELECT 1 FROM appearances a WHERE a.arxiv_id = papers.arxiv_id)"
             )
+        cls._index_papers(db, {p.paper.arxiv_id for p in day.papers} | dropped)
+        db.execute(
+            "INSERT INTO day_paper_rowids (date, low, high) SELECT a.date, min(p.rowid),"
+            " max(p.rowid) FROM appearances a JOIN papers p USING (arxiv_id) WHERE a.date = ?"
+            " GROUP BY a.date",
+            (date,),
+        )
         return IngestOutcome.NEW if row is None else IngestOutcome.UPDATED
 
     @classmethod
@@ -151,6 +160,7 @@ class Archive:
             [(arxiv_id,) for arxiv_id in sorted(listed)],
         )
         papers_removed = max(cursor.rowcount, 0)
+        cls._index_papers(db, listed)
         cursor = db.execute("DELETE FROM deliveries WHERE date = ? AND status <> 'sent'", (key,))
         deliveries = max(cursor.rowcount, 0)
         cursor = db.execute(
@@ -226,6 +236,40 @@ class Archive:
                     for position, category in enumerate(json.loads(listing["categories"]))
                 ],
             )
+
+    @staticmethod
+    def _index_papers(db: sqlite3.Connection, arxiv_ids: Collection[str]) -> None:
+        """Bring these papers' authors in the author index and their total scores in step with
+        `papers` and `appearances`, as they are now (a removed paper took its rows along)."""
+        ids = json.dumps(sorted(arxiv_ids))
+        chosen = "arxiv_id IN (SELECT value FROM json_each(?))"
+        stored = db.execute(f"SELECT arxiv_id, authors FROM papers WHERE {chosen}", (ids,))
+        authors = [
+            (name_key(name), arxiv_id, position, name)
+            for arxiv_id, listed in stored.fetchall()
+            for position, name in enumerate(json.loads(listed))
+            if isinstance(name, str)
+        ]
+        authors = [row for row in authors if row[0]]
+        db.execute(f"DELETE FROM paper_authors WHERE {chosen}", (ids,))
+        db.executemany(
+            "INSERT INTO paper_authors (name_key, arxiv_id, position, name) VALUES (?, ?, ?, ?)",
+            authors,
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO author_name_parts (part, name_key) VALUES (?, ?)",
+            {(part, key) for key, *_ in authors for part in key.split()},
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO paper_scores (arxiv_id, total) SELECT arxiv_id,"
+            f" sum(retweets + favorites) FROM appearances WHERE {chosen} GROUP BY arxiv_id",
+            (ids,),
+        )
+        db.execute(
+            f"DELETE FROM paper_scores WHERE {chosen} AND NOT EXISTS"
+            " (SELECT 1 FROM appearances a WHERE a.arxiv_id = paper_scores.arxiv_id)",
+            (ids,),
+        )
 
     @staticmethod
     def _write_papers(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
@@ -408,6 +452,23 @@ class Archive:
             for history in await self._histories(ids):
                 yield history
             after = ids[-1]
+
+    async def found(
+        self,
+        arxiv_ids: Sequence[str],
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[FoundPaper]:
+        """These papers in this order (those still stored), each with its hot days between
+        `since` and `until` (both included; None: no bound)."""
+        low, high = since or dt.date.min, until or dt.date.max
+        histories = {h.paper.arxiv_id: h for h in await self._histories(arxiv_ids)}
+        return [
+            FoundPaper(h.paper, tuple(a for a in h.appearances if low <= a.date <= high))
+            for h in (histories.get(arxiv_id) for arxiv_id in arxiv_ids)
+            if h is not None
+        ]
 
     async def _histories(self, ids: Sequence[str]) -> list[PaperHistory]:
         marks = ",".join("?" * len(ids))

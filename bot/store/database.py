@@ -19,6 +19,8 @@ from typing import TypeVar, cast
 
 import aiosqlite
 
+from bot.store.functions import NAME_KEY, name_key
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -448,6 +450,8 @@ async def _connect(target: str) -> aiosqlite.Connection:
             await asyncio.to_thread(worker.join, 5)
         raise StoreError(f"cannot open database {target}: {exc}") from exc
     connection.row_factory = sqlite3.Row
+    # The migrations and the archive's writes fold author names with it.
+    await connection.create_function(NAME_KEY, 1, name_key, deterministic=True)
     return connection
 
 

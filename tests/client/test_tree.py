@@ -55,6 +55,21 @@ async def test_commands_are_synced_with_their_options(
     assert options("unsubscribe") == [("category", 3, True, True)]
     assert options("subscriptions") == []
     assert options("digest") == [("date", 3, False, True)]
+    assert options("search") == [
+        ("query", 3, True, False),
+        ("category", 3, False, True),
+        ("since", 3, False, False),
+        ("until", 3, False, False),
+    ]
+    assert options("top") == [("period", 3, False, False), ("category", 3, False, True)]
+    assert [c["value"] for c in commands["top"]["options"][0]["choices"]] == [
+        "day",
+        "week",
+        "month",
+        "year",
+        "all",
+    ]
+    assert options("author") == [("name", 3, True, True)]
     assert options("settings") == [
         ("time", 3, False, False),
         ("timezone", 3, False, True),

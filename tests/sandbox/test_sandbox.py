@@ -133,6 +133,20 @@ def test_piped_commands_then_the_later_days_digests(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the temporary database was not left behind
 
 
+def test_a_list_is_paged_and_opened_at_the_console(tmp_path: Path) -> None:
+    result = run_sandbox(tmp_path, "/search learning\npage next\nopen 7\nopen 99\npage back\n")
+    assert_clean_exit(result)
+    out = result.stdout
+    # Only 2021-03-05 is published while the commands run: 11 of its papers match.
+    pages = [out.index(f"— Page {n} of 3 · 11 papers") for n in (1, 2)]
+    card = out.index("│ https://arxiv.org/abs/2103.03170")  # the 7th, on page 2
+    assert pages[0] < pages[1] < card
+    assert "▾ Open a paper's card (5 options)\n(◀ Previous)   [Next ▶]" in out
+    assert "│ Related in the archive:" in out[card:]
+    assert "error: the latest list has no paper 99 on its page" in out
+    assert out.count("— Page 1 of 3 · 11 papers") == 2  # and back
+
+
 DEMO = ("> /subscribe cs.CV", "> /paper 2103.03206", "> /digest", "> /settings top:5")
 
 
@@ -409,7 +423,15 @@ def test_message_lines() -> None:
                     {"type": 2, "style": 5, "label": "PDF", "url": "https://arxiv.org/pdf/1"},
                     {"type": 2, "style": 5, "label": "abs", "url": "https://arxiv.org/abs/1"},
                 ],
-            }
+            },
+            {"type": 1, "components": [{"type": 3, "custom_id": "m", "options": [{}]}]},
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 2, "label": "Back", "custom_id": "b", "disabled": True},
+                    {"type": 2, "style": 2, "label": "On", "custom_id": "n"},
+                ],
+            },
         ],
     }
     names = {1001: "papers"}
@@ -428,6 +450,8 @@ def test_message_lines() -> None:
         "│   two",
         "│ — arXiv:2103.03206",
         "[PDF] https://arxiv.org/pdf/1   [abs] https://arxiv.org/abs/1",
+        "▾ menu (1 option)",
+        "(Back)   [On]",
         "(only you can see this)",
     ]
     header = message_lines({"content": "Hot Papers 2021-03-15"}, header="── #papers ──")

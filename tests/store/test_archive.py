@@ -18,6 +18,7 @@ from bot.ingest.files import content_hash
 from bot.models import Appearance, Day, DaySummary, PaperHistory, RankedPaper, Tweet
 from bot.store import Archive, IngestOutcome, PaperMatch, Store, StoreError
 from bot.store.database import migrations
+from bot.store.functions import NAME_KEY, name_key
 from tests.support.archive import (
     ARCHIVE_TABLES,
     MARCH_5,
@@ -66,6 +67,7 @@ async def test_two_programs_migrating_one_new_database_at_once(
 
     async def other_program_first(self: aiosqlite.Connection, sql: str) -> Any:
         with contextlib.closing(sqlite3.connect(path)) as other:
+            other.create_function(NAME_KEY, 1, name_key, deterministic=True)
             other.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
         monkeypatch.setattr(aiosqlite.Connection, "executescript", apply)
         return await apply(self, sql)

@@ -42,3 +42,25 @@ class FakeClock:
         self.asleep.set()
         await self._awake.wait()
         await asyncio.sleep(0)
+
+
+class SteppedClock:
+    """A monotonic clock that only a test moves: call it for the time; `sleep` returns once
+    `advance` has moved the clock past the sleep's end, however long that is."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self._moved = asyncio.Condition()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        end = self.now + seconds
+        async with self._moved:
+            await self._moved.wait_for(lambda: self.now >= end)
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        async with self._moved:
+            self._moved.notify_all()

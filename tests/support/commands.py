@@ -32,8 +32,20 @@ PERCEIVER_TWEET = "https://twitter.com/arankomatsuzaki/status/136765753014338356
 EPHEMERAL = 64
 ELLIPSIS = "…"
 
-COMMANDS = ("paper", "subscribe", "unsubscribe", "subscriptions", "settings", "digest")
-COMMANDS += ("follow", "following", "unfollow")
+COMMANDS = (
+    "paper",
+    "subscribe",
+    "unsubscribe",
+    "subscriptions",
+    "settings",
+    "digest",
+    "follow",
+    "following",
+    "unfollow",
+    "search",
+    "top",
+    "author",
+)
 GUILD_ONLY = ("subscribe", "unsubscribe", "subscriptions", "settings", "digest")
 GUILD_ONLY += ("follow",)
 MANAGE_CHANNELS_ONLY = ("subscribe", "unsubscribe", "settings")
@@ -199,3 +211,27 @@ def edited_perceiver_post(
     path = tmp_path / "2021-03-05---Hot-Papers.md"
     path.write_text(text[:start] + section + text[end:], encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# result lists: their select menu and buttons
+# ---------------------------------------------------------------------------------------------
+
+
+def components(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    """The interactive components of a reply, row by row."""
+    return [item for row in reply.get("components", []) for item in row["components"]]
+
+
+def select_menu(reply: dict[str, Any]) -> dict[str, Any]:
+    (menu,) = [c for c in components(reply) if c["type"] == 3]
+    return menu
+
+
+def option_values(reply: dict[str, Any]) -> list[str]:
+    return [o["value"] for o in select_menu(reply)["options"]]
+
+
+def button(reply: dict[str, Any], label: str) -> dict[str, Any]:
+    (found,) = [c for c in components(reply) if c["type"] == 2 and c.get("label") == label]
+    return found

@@ -10,6 +10,9 @@ Two layers:
   them). These always run, with or without the spec:
 
   - message ``content`` at most 2000 characters (the spec allows 4000 on message create),
+  - at most 5 action rows of at most 5 components, custom ids of 1-100 characters and each
+    once in a message, button labels <= 80, select menus of 1-25 options (labels and values
+    1-100, descriptions <= 100) and placeholders <= 150,
   - at most 10 embeds, embed title <= 256, description <= 4096, <= 25 fields, field name <= 256,
     field value <= 1024, footer text <= 2048, author name <= 256, and at most 6000 characters in
     total across all embeds of one message,
@@ -366,6 +369,56 @@ def _message_limit_problems(body: Mapping[str, Any], where: str) -> list[str]:
     if isinstance(content, str) and len(content) > limits.CONTENT:
         problems.append(f"{where}.content: {len(content)} characters (max {limits.CONTENT})")
     problems.extend(_embed_problems(body.get("embeds"), f"{where}.embeds"))
+    problems.extend(_component_problems(body.get("components"), f"{where}.components"))
+    return problems
+
+
+def _over(value: Any, limit: int, at: str, *, low: int = 0) -> list[str]:
+    size = len(value) if isinstance(value, str | list) else 0
+    if value is None or low <= size <= limit:
+        return []
+    return [f"{at}: {size} {'items' if isinstance(value, list) else 'characters'} ({low}-{limit})"]
+
+
+def _component_problems(rows: Any, where: str) -> list[str]:
+    """Action rows of buttons and select menus (the spec allows 40 top-level components,
+    for the newer layouts; a message of action rows takes 5)."""
+    if not isinstance(rows, list):
+        return []
+    problems = _over(rows, limits.ACTION_ROWS, where)
+    ids: list[str] = []
+    for i, row in enumerate(rows):
+        items = row.get("components") if isinstance(row, dict) else None
+        if not isinstance(items, list):
+            continue
+        problems += _over(items, limits.BUTTONS_PER_ROW, f"{where}[{i}].components", low=1)
+        for j, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            at = f"{where}[{i}].components[{j}]"
+            if item.get("custom_id") is not None:
+                ids.append(item["custom_id"])
+            problems += _over(item.get("custom_id"), limits.CUSTOM_ID, f"{at}.custom_id", low=1)
+            if item.get("type") == 2:
+                problems += _over(item.get("label"), limits.BUTTON_LABEL, f"{at}.label")
+            elif item.get("type") == 3:
+                problems += _over(
+                    item.get("placeholder"), limits.SELECT_PLACEHOLDER, f"{at}.placeholder"
+                )
+                options = item.get("options") or []
+                problems += _over(options, limits.SELECT_OPTIONS, f"{at}.options", low=1)
+                for k, option in enumerate(options):
+                    for key, limit, low in (
+                        ("label", limits.SELECT_OPTION_LABEL, 1),
+                        ("value", limits.SELECT_OPTION_VALUE, 1),
+                        ("description", limits.SELECT_OPTION_DESCRIPTION, 0),
+                    ):
+                        problems += _over(
+                            option.get(key), limit, f"{at}.options[{k}].{key}", low=low
+                        )
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        problems.append(f"{where}: custom_id used more than once: {repeated}")
     return problems
 
 

@@ -1,4 +1,4 @@
-"""/paper: a paper's card from the archive."""
+"""/paper: a paper's card from the archive, with the archive's papers related to it."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from bot.render import Renderer, choice_name
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
-    from bot.store import Archive
+    from bot.store import Archive, Finder
 
 
 class PapersCog(commands.Cog):
-    def __init__(self, archive: Archive, renderer: Renderer) -> None:
+    def __init__(self, archive: Archive, finder: Finder, renderer: Renderer) -> None:
         self.archive = archive
+        self.finder = finder
         self.renderer = renderer
 
     @app_commands.command(name="paper", description="Show a Hot Paper: abstract, hot days, tweets")
@@ -38,7 +39,8 @@ class PapersCog(commands.Cog):
         history = await self.archive.paper(arxiv_id)
         if history is None:
             raise Refusal(self.renderer.notice("unknown_paper", arxiv_id=arxiv_id))
-        await reply(interaction, self.renderer.paper(history))
+        related = await self.finder.related(history.paper)
+        await reply(interaction, self.renderer.paper(history, related=related))
 
     @paper.autocomplete("id")
     @offer_nothing_on_store_error

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, taxonomy
-from bot.client.context import channel_target, require_manage_channels
+from bot.client.context import categories, channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
 from bot.render import Renderer, category_label, choice_name
@@ -20,8 +19,6 @@ from bot.render import Renderer, category_label, choice_name
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
     from bot.store import Subscriptions
-
-_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 class SubscriptionsCog(commands.Cog):
@@ -50,20 +47,9 @@ class SubscriptionsCog(commands.Cog):
     ) -> None:
         target = channel_target(interaction)
         require_manage_channels(interaction)
-        queries = [q for q in _SEPARATORS.split(category) if q]  # "cs.CV," is one category
-        if not queries:
+        codes = list(categories(self.renderer, category))  # "cs.CV," is one category
+        if not codes:
             raise Refusal(self.renderer.notice("missing_category"))
-        codes: list[str] = []
-        for query in queries:
-            try:
-                codes.append(taxonomy.normalize(query))
-            except taxonomy.UnknownCategory as exc:
-                raise Refusal(
-                    self.renderer.notice(
-                        "unknown_category", query=exc.query, suggestions=list(exc.suggestions)
-                    )
-                ) from None
-        codes = list(dict.fromkeys(codes))
         added = await self.subscriptions.subscribe(target.channel_id, target.guild_id, codes)
         already = [c for c in codes if c not in added]
         if added:

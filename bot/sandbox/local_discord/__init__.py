@@ -27,8 +27,9 @@ It is data driven: guilds, channels, roles and members are plain dataclasses (``
 Modules: ``world`` (the model, permissions), ``payloads`` (Discord's objects), ``server``
 (``LocalDiscord``: lifecycle, request handling, hooks), ``http`` (records, answers, the route
 table), ``rest``, ``messages`` and ``webhooks`` (the routes), ``direct`` (DMs closed to the bot,
-members leaving), ``interactions`` (invoking commands), ``gateway``, ``ratelimits`` and
-``notifier`` (waiting without sleeping).
+members leaving), ``interactions`` (invoking commands), ``components`` (buttons and select menus
+used, and the message updates that answer them), ``gateway``, ``ratelimits`` and ``notifier``
+(waiting without sleeping).
 """
 
 from bot.sandbox.local_discord.gateway import Gateway, GatewayConnection, GatewaySession

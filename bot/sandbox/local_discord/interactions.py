@@ -46,11 +46,13 @@ DM_BOT_PERMISSIONS = (
 class InteractionHandle:
     """An INTERACTION_CREATE the fake dispatched, and what the bot answered.
 
-    Attributes: ``id``, ``token``, ``type`` (2 command, 4 autocomplete), ``payload`` (what was
-    dispatched), ``callback`` (body of the callback POST, e.g. ``{"type": 4, "data": {...}}``),
-    ``original`` (the current original response message), ``original_edits`` (PATCH bodies),
-    ``followups`` (follow-up messages), ``replies`` (message objects in the order they appeared:
-    original response, deferred-then-edited original, follow-ups), ``original_deleted``.
+    Attributes: ``id``, ``token``, ``type`` (2 command, 3 component, 4 autocomplete),
+    ``payload`` (what was dispatched), ``callback`` (body of the callback POST, e.g.
+    ``{"type": 4, "data": {...}}``), ``original`` (the current original response message; for
+    a component answered with 6 or 7, the component's message), ``original_edits`` (PATCH
+    bodies), ``followups`` (follow-up messages), ``replies`` (message objects in the order they
+    appeared: original response, deferred-then-edited original, follow-ups),
+    ``original_deleted``.
     """
 
     def __init__(

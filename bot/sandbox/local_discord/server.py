@@ -17,6 +17,7 @@ import yarl
 from aiohttp import web
 
 from bot.sandbox.local_discord import direct, messages, rest, webhooks
+from bot.sandbox.local_discord.components import use_component
 from bot.sandbox.local_discord.gateway import Gateway, GatewayConnection
 from bot.sandbox.local_discord.http import (
     API_VERSION,
@@ -551,6 +552,37 @@ class LocalDiscord:
             app_permissions=None,
             locale=locale,
             timeout=timeout,
+        )
+
+    async def click(
+        self,
+        message_id: int,
+        custom_id: str,
+        *,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """A member clicks the button ``custom_id`` of a message: INTERACTION_CREATE type 3
+        (``components.use_component``). In a guild the member defaults to its first non-bot
+        member (alice); on an ephemeral message, to the member it is shown to."""
+        return await use_component(
+            self, message_id, custom_id, None, user_id=user_id, locale=locale, timeout=timeout
+        )
+
+    async def choose(
+        self,
+        message_id: int,
+        custom_id: str,
+        values: Sequence[str],
+        *,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """A member picks ``values`` in the select menu ``custom_id`` of a message."""
+        return await use_component(
+            self, message_id, custom_id, values, user_id=user_id, locale=locale, timeout=timeout
         )
 
 

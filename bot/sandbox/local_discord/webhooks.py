@@ -3,7 +3,8 @@
 The callback must come within ``interaction_ack_timeout`` and once, with a type allowed for
 the interaction; the webhook routes (``/webhooks/{application_id}/{token}/...``) then read,
 edit and delete the original response and send, edit and delete follow-ups. Everything lands
-on the ``InteractionHandle``.
+on the ``InteractionHandle``. A component interaction may also be answered by updating its
+message (``components``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.local_discord.components import update_message
 from bot.sandbox.local_discord.http import JSON, ApiError, Call, RouteTable
 from bot.sandbox.local_discord.interactions import EPHEMERAL, InteractionHandle
 from bot.sandbox.local_discord.messages import LOADING, apply_edit, build_message
@@ -79,6 +81,14 @@ async def callback(local: LocalDiscord, call: Call) -> JSON:
         local.messages[int(message["id"])] = message
         handle.original = message
         resource["message"] = copy.deepcopy(message)
+    elif kind in (6, 7) and handle.type == 3:
+        try:
+            message = update_message(local, handle, kind, data)
+        except ApiError:
+            handle.callback = None
+            raise
+        if kind == 7:
+            resource["message"] = copy.deepcopy(message)
     local.notifier.notify()
 
     if not _truthy(call.record.query.get("with_response")):
@@ -139,6 +149,8 @@ def _edit_interaction_message(
             message["edited_timestamp"] = None
             if message not in handle.replies:
                 handle.replies.append(message)
+        elif handle.callback_type == 6 and message not in handle.replies:
+            handle.replies.append(message)  # a component's deferred update, now made
     local.notifier.notify()
     return copy.deepcopy(message)
 

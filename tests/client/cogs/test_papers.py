@@ -72,12 +72,22 @@ async def test_paper_shows_the_card_for_every_id_form(
     assert field_named(embed, "Hot on")["value"] == (
         "2021-03-05 · #3 · 857 retweets · 251 favorites"
     )
-    tweet_names = [f["name"] for f in embed["fields"][1:]]
+    tweet_names = [f["name"] for f in embed["fields"][1:-1]]
     assert tweet_names == [
         "Aran Komatsuzaki (@arankomatsuzaki) · 2021-03-05",
         "ワクワクさん（ミジンコ） (@mosko\\_mule) · 2021-03-05",  # noqa: RUF001 (the real name)
         "AK (@ak92501) · 2021-03-05",
     ]
+    # Papers of the archive sharing the Perceiver's distinctive words, linked.
+    assert embed["fields"][-1] == {
+        "name": "Related in the archive",
+        "value": "[Enhanced 3D Human Pose Estimation from Videos by using Attention-Based"
+        " Neural Network with Dilated Convolutions](https://arxiv.org/abs/2103.03170)\n"
+        "[Self-supervised Geometric Perception](https://arxiv.org/abs/2103.03114)\n"
+        "[VDSM: Unsupervised Video Disentanglement with State-Space Modeling and Deep Mixtures"
+        " of Experts](https://arxiv.org/abs/2103.07292)",
+        "inline": False,
+    }
     first_tweet = embed["fields"][1]["value"]
     assert first_tweet.startswith("Perceiver: General Perception with Iterative Attention\n")
     assert f"[Open tweet]({PERCEIVER_TWEET})" in first_tweet
@@ -218,15 +228,15 @@ async def test_paper_with_oversized_content_fits_discord(
     assert "Author Number06" not in embed["description"]
     names = [f["name"] for f in embed["fields"]]
     assert names[0] == "Hot on"
-    assert names[-1] == "More tweets"
-    tweets = embed["fields"][1:-1]
+    assert names[-2:] == ["More tweets", "Related in the archive"]
+    tweets = embed["fields"][1:-2]
     assert len(tweets) == 5
     for number, item in enumerate(tweets):
         text, link = item["value"].rsplit("\n", 1)
         assert text.startswith(f"Tweet {number}: ")
         assert text.endswith(ELLIPSIS)
         assert link.startswith("[Open tweet](https://twitter.com/arankomatsuzaki/status/")
-    assert embed["fields"][-1]["value"] == "and 25 more tweets"
+    assert embed["fields"][-2]["value"] == "and 25 more tweets"
     assert field_named(embed, "Hot on")["value"] == (
         "2021-03-05 · #3 · 857 retweets · 251 favorites"
     )
