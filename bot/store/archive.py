@@ -79,6 +79,22 @@ class Archive:
             functools.partial(self._store_day, day, source=source, content_hash=content_hash)
         )
 
+    async def ingest_many(self, posts: Sequence[tuple[Day, str, str]]) -> list[IngestOutcome]:
+        """Store several parsed posts, each `(day, source, content_hash)` as `ingest` would,
+        in one transaction: all of them or, when one cannot be stored, none (the caller may
+        then store them one by one). For a bulk ingest, where one commit per post (and the
+        full-text index's flush at each) costs more than the writes themselves."""
+        return await self.database.write(functools.partial(self._store_days, posts))
+
+    @classmethod
+    def _store_days(
+        cls, posts: Sequence[tuple[Day, str, str]], db: sqlite3.Connection
+    ) -> list[IngestOutcome]:
+        return [
+            cls._store_day(day, db, source=source, content_hash=digest)
+            for day, source, digest in posts
+        ]
+
     async def forget_day(self, date: dt.date) -> ForgottenDay | None:
         """Remove a stored day as if it had never been ingested; None if it is not stored.
 

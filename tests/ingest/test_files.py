@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import shutil
+import sqlite3
 import threading
 import tracemalloc
 from pathlib import Path
@@ -201,10 +202,12 @@ async def test_parsing_leaves_the_event_loop_free(
     assert (report.new, report.rejected) == (1, [])
 
 
-async def test_each_file_is_read_hashed_and_parsed_in_one_worker_call(
-    store: Store, samples: list[Path], monkeypatch: pytest.MonkeyPatch
+async def test_a_batch_is_read_hashed_and_parsed_in_one_worker_call_and_stored_in_one_write(
+    store: Store, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A hop to a worker thread and back costs more than reading a post: one per file."""
+    """A hop to a worker thread costs more than reading a post, and a commit (with the
+    full-text index's flush) more than storing one: one of each per batch of posts."""
+    files, _ = find_posts([corpus_dir])
     calls: list[str] = []
     to_thread = asyncio.to_thread
 
@@ -213,9 +216,27 @@ async def test_each_file_is_read_hashed_and_parsed_in_one_worker_call(
         return await to_thread(function, *args, **kwargs)
 
     monkeypatch.setattr(files_module.asyncio, "to_thread", counted)
-    report = await ingest_files(store.archive, samples)
-    assert (report.new, report.rejected) == (3, [])
-    assert calls == ["_read_and_parse"] * 3
+    commits = store.database.commits
+    report = await ingest_files(store.archive, files)
+    assert (report.new, report.rejected) == (126, [])
+    assert calls == ["_read_and_parse_all"] * 4  # 126 posts, 32 to a batch
+    assert store.database.commits - commits == 4
+    assert await store.archive.counts() == (126, 1149, 1279)
+
+
+async def test_a_post_that_cannot_be_stored_keeps_the_posts_before_it(
+    store: Store, samples: list[Path]
+) -> None:
+    """A batch that fails is stored post by post: those before the bad one are kept, and the
+    error is the bad one's, as when each post had its own transaction."""
+    async with store.database.transaction() as db:
+        await db.execute(
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON days WHEN new.date = '2021-03-15'"
+            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="disk I/O error"):
+        await ingest_files(store.archive, samples)
+    assert [str(d.date) for d in await store.archive.days()] == ["2021-03-05"]
 
 
 async def test_the_same_post_given_twice_is_stored_once(
