@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import discord
 from discord.http import Route
@@ -36,6 +36,8 @@ from bot.store import Delivery, Store, StoreError
 
 log = logging.getLogger(__name__)
 
+K = TypeVar("K")
+
 
 class Then(enum.Enum):
     """What a channel's delivery does after one message's answer."""
@@ -45,9 +47,12 @@ class Then(enum.Enum):
     STOP = enum.auto()  # nothing more for this channel in this run
 
 
-class Deliverer:
-    """Posts due deliveries through discord.py's HTTP client, which waits out 429s itself
-    (and, in the bot, is paced by the client's `Pacer`).
+class Sender(Generic[K]):
+    """What sending digests to channels (`Deliverer`) and direct messages to members
+    (`DirectDeliverer`) share: the HTTP client, attached once the bot has one; one run at a
+    time; a stop that lets the messages being sent be answered and recorded; and a halt of
+    every message when Discord refuses the bot itself (a bad token, rate limits that do not
+    clear), so that refused requests are not repeated.
 
     Built before the client it posts through, so that the service can be handed to the
     client: `attach` gives it the client's HTTP connection before the first run.
@@ -71,11 +76,9 @@ class Deliverer:
         self._user_id: Callable[[], int | None] = lambda: None
         self._lock = asyncio.Lock()
         self._stopped = False
-        # Set when Discord refuses the bot itself (a bad token, rate limits that do not
-        # clear): every channel waits until then, so refused requests are not repeated.
         self.halted_until: dt.datetime | None = None
-        # (channel, day, part) → message id: posted, but the ledger could not be written.
-        self._unrecorded: dict[tuple[int, dt.date, int], int] = {}
+        # What was sent, but could not be written in the ledger → the message's id.
+        self._unrecorded: dict[K, int] = {}
 
     def attach(
         self,
@@ -91,12 +94,12 @@ class Deliverer:
     @property
     def http(self) -> discord.http.HTTPClient:
         if self._http is None:
-            raise RuntimeError("the deliverer has no HTTP client: call attach() first")
+            raise RuntimeError(f"{type(self).__name__} has no HTTP client: call attach() first")
         return self._http
 
     async def stop(self) -> None:
         """Start nothing new, and return once the run under way (if any) has had Discord's
-        answer to the messages it is posting and recorded them; later runs do nothing."""
+        answer to the messages it is sending and recorded them; later runs do nothing."""
         self._stopped = True
         async with self._lock:
             pass
@@ -106,16 +109,32 @@ class Deliverer:
         """Whether to start no further message: stopped, or Discord refused the bot."""
         return self._stopped or self.halted_until is not None
 
+    def _may_run(self) -> bool:
+        """At the start of a run (the lock held): whether it may send, that is, not stopped
+        and no halt under way (a halt that is over is lifted)."""
+        if self._stopped:
+            return False
+        if self.halted_until is not None:
+            if self.clock() < self.halted_until:
+                return False
+            self.halted_until = None
+        return True
+
+    def _halt(self, seconds: float) -> None:
+        self.halted_until = self.clock() + dt.timedelta(seconds=seconds)
+
+
+class Deliverer(Sender[tuple[int, dt.date, int]]):
+    """Posts due deliveries through discord.py's HTTP client, which waits out 429s itself
+    (and, in the bot, is paced by the client's `Pacer`). `_unrecorded` is keyed by
+    (channel, day, part)."""
+
     async def deliver_due(self) -> DeliveryReport:
         """Send everything due now; one run at a time, so nothing is sent twice concurrently."""
         report = DeliveryReport()
         async with self._lock:
-            if self._stopped:
+            if not self._may_run():
                 return report
-            if self.halted_until is not None:
-                if self.clock() < self.halted_until:
-                    return report
-                self.halted_until = None
             while True:
                 due = await self.store.deliveries.due(self.clock())
                 if not due:
@@ -346,9 +365,6 @@ class Deliverer:
         Without Read Message History, or on any error, the resend relies on the nonce.
         """
         return await already_posted(self.http, channel_id, self._user_id(), body)
-
-    def _halt(self, seconds: float) -> None:
-        self.halted_until = self.clock() + dt.timedelta(seconds=seconds)
 
 
 RECENT_MESSAGES = 50

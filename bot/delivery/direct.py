@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import discord
@@ -34,10 +33,10 @@ from bot.delivery.answers import (
     Unavailable,
     describe,
 )
-from bot.delivery.deliverer import already_posted
+from bot.delivery.deliverer import Sender, already_posted
 from bot.delivery.nonces import direct_nonce, with_nonce
 from bot.delivery.report import DirectReport
-from bot.store import DirectDelivery, Store, StoreError
+from bot.store import DirectDelivery, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -61,69 +60,16 @@ class LeftEveryServer:
 DirectAnswer = Answer | DmsClosed | LeftEveryServer
 
 
-class DirectDeliverer:
+class DirectDeliverer(Sender[tuple[int, dt.date]]):
     """Sends due direct messages through discord.py's HTTP client, one run at a time.
-
-    Built before the client, like the channels' `Deliverer`: `attach` gives it the client's
-    HTTP connection (and the bot's own user id) before the first run.
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        concurrency: int = 8,
-        base_backoff: float = 30.0,
-        max_backoff: float = 3600.0,
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.concurrency = concurrency
-        self.base_backoff = base_backoff
-        self.max_backoff = max_backoff
-        self._http: discord.http.HTTPClient | None = None
-        self._user_id: Callable[[], int | None] = lambda: None
-        self._lock = asyncio.Lock()
-        self._stopped = False
-        # Set when Discord refuses the bot itself (a bad token, rate limits that do not clear).
-        self.halted_until: dt.datetime | None = None
-        # (member, day) → message id: sent, but the ledger could not be written.
-        self._unrecorded: dict[tuple[int, dt.date], int] = {}
-
-    def attach(
-        self, http: discord.http.HTTPClient, *, user_id: Callable[[], int | None] = lambda: None
-    ) -> None:
-        self._http = http
-        self._user_id = user_id
-
-    @property
-    def http(self) -> discord.http.HTTPClient:
-        if self._http is None:
-            raise RuntimeError("the direct deliverer has no HTTP client: call attach() first")
-        return self._http
-
-    async def stop(self) -> None:
-        """Start nothing new, and return once the messages being sent are answered and
-        recorded."""
-        self._stopped = True
-        async with self._lock:
-            pass
-
-    @property
-    def _holding(self) -> bool:
-        return self._stopped or self.halted_until is not None
+    `_unrecorded` is keyed by (member, day)."""
 
     async def deliver_due(self) -> DirectReport:
         """Send every direct message due now."""
         report = DirectReport()
         async with self._lock:
-            if self._stopped:
+            if not self._may_run():
                 return report
-            if self.halted_until is not None:
-                if self.clock() < self.halted_until:
-                    return report
-                self.halted_until = None
             while due := await self.store.direct.due(self.clock()):
                 gate = asyncio.Semaphore(self.concurrency)
                 progress = _progress(report)
@@ -249,11 +195,11 @@ class DirectDeliverer:
                 await self._retry_later(item, error, delay, report)
             case RateLimited(error, retry_after):
                 wait = max(retry_after or 0.0, self.base_backoff)
-                self.halted_until = self.clock() + dt.timedelta(seconds=wait)
+                self._halt(wait)
                 log.warning("direct messages: %s; every one waits %.0f s", error, wait)
                 await self._retry_later(item, error, wait, report)
             case Unauthorized():
-                self.halted_until = self.clock() + dt.timedelta(seconds=self.max_backoff)
+                self._halt(self.max_backoff)
                 log.error(
                     "Discord refused the bot's token (401) sending a direct message; every "
                     "one waits %.0f s: check DISCORD_TOKEN",
