@@ -10,7 +10,7 @@ A versioned id is answered with the paper's latest version.
 It enforces arXiv's request spacing: every request's start is recorded (`requests`), and one
 that comes less than `min_interval` seconds after the previous one is answered
 `Rate exceeded.` (503) and counted in `violations`, so a test can prove the 3-second rule
-held. Fault hooks come from `LocalService`.
+held. Fault hooks come from `LocalService` (bot.sandbox.service).
 
 Usage::
 
@@ -35,7 +35,7 @@ from aiohttp import web
 
 from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
-from bot.sandbox.appview import LocalService
+from bot.sandbox.service import LocalService
 
 __all__ = ["ArxivRequest", "LocalArxiv", "StandInPaper", "sample_papers"]
 
