@@ -7,6 +7,7 @@ channel.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -50,6 +51,11 @@ class Jobs:
     async def _run(self, name: str, job: Job) -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # The bot is shutting down (the scheduler cancels the runs under way): what the
+            # run stored is whole, each write being a transaction, and the rest is done at
+            # the next start. Said in a line, not as a failed job's traceback.
+            log.info("scheduled job %s stopped by the shutdown", name)
         except StoreError as exc:
             # Locked or read-only database: say so plainly and try at the next interval.
             log.error("scheduled job %s could not use the archive: %s; will retry", name, exc)

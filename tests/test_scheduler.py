@@ -4,8 +4,10 @@ source's poll that hangs holds up no other."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from bot.scheduler import DELIVER_JOB, Jobs
 
@@ -114,3 +116,36 @@ async def test_a_hanging_poll_holds_up_no_other_poll() -> None:
     finally:
         release.set()
         jobs.shutdown()
+
+
+async def test_a_run_under_way_at_shutdown_ends_with_a_line_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A shutdown while a day is being planned (100,000 channels take seconds) cancels the
+    run: a clean stop, so one line at INFO, and no error with a traceback."""
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def planning() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    jobs = Jobs(polls=[("plan", planning)], deliver=idle, poll_seconds=60, deliver_seconds=60)
+    ended: asyncio.Queue[int] = asyncio.Queue()
+
+    def finished(event: JobExecutionEvent) -> None:
+        if event.job_id != DELIVER_JOB:
+            ended.put_nowait(event.code)
+
+    jobs.scheduler.add_listener(finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    caplog.set_level(logging.INFO)
+    jobs.start()
+    await asyncio.wait_for(started.wait(), 5)
+    jobs.shutdown()
+    assert await asyncio.wait_for(ended.get(), 5) == EVENT_JOB_EXECUTED
+    assert cancelled.is_set()
+    assert "scheduled job plan stopped by the shutdown" in caplog.messages
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -366,9 +366,11 @@ async def _race(
 
 
 async def ingested(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
-    """Return once every day of `dates` is in the archive (which has no change events)."""
-    while not set(dates) <= {d.date for d in await bot.store.archive.days()}:  # noqa: ASYNC110
-        await asyncio.sleep(0.1)
+    """Return once every day of `dates` is in the archive: looked at again after each commit."""
+    database = bot.store.database
+    seen = database.commits
+    while not set(dates) <= {d.date for d in await bot.store.archive.days()}:
+        seen = await database.committed_after(seen)
 
 
 async def settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
@@ -379,6 +381,7 @@ async def settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
     never plans (older than its catch-up window) neither.
     """
     store = bot.store
+    seen = store.database.commits
     while True:
         days = await store.archive.days()
         if set(dates) <= {d.date for d in days}:
@@ -391,4 +394,5 @@ async def settled(bot: HotPapersBot, dates: Sequence[dt.date]) -> None:
             now = dt.datetime.now(dt.UTC)
             if planned and not await store.deliveries.due(now) and not await store.direct.due(now):
                 return
-        await asyncio.sleep(0.2)
+        # Ingesting, planning and sending each commit: look again after the next commit.
+        seen = await store.database.committed_after(seen)
