@@ -11,27 +11,7 @@ import pytest
 from bot.samples import sample_posts
 from bot.store import Store
 from tests.support.fake_discord import FakeDiscord, iter_problems, point_discord_at
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# The 126-post corpus lives beside the repository, not in it: a fresh clone has no ../shared.
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
-CORPUS_ABSENT = f"the Hot Papers corpus is not at {CORPUS_DIR}"
-
-
-def corpus_posts() -> list[Path]:
-    """The corpus posts, oldest first; empty when the corpus is absent."""
-    return sorted(CORPUS_DIR.glob("*.md")) if CORPUS_DIR.is_dir() else []
-
-
-def all_post_params() -> list[object]:
-    """Every real post as a pytest param: the samples always, the corpus posts when present."""
-    params: list[object] = [pytest.param(p, id=f"samples/{p.name}") for p in sample_posts()]
-    corpus = corpus_posts()
-    if corpus:
-        params += [pytest.param(p, id=f"corpus/{p.name}") for p in corpus]
-    else:
-        params.append(pytest.param(None, id="corpus", marks=pytest.mark.skip(reason=CORPUS_ABSENT)))
-    return params
+from tests.support.real_posts import CORPUS_ABSENT, CORPUS_DIR, corpus_posts
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 from bench import bare_parse
 from bot.ingest.parser import parse_post
 from bot.samples import sample_posts
-from tests.conftest import REPO_ROOT, all_post_params
+from tests.support.real_posts import REPO_ROOT, all_post_params
 
 
 def parsed(path: Path) -> dict[str, Any]:

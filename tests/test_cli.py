@@ -26,9 +26,9 @@ from bot.ingest.parser import parse_post
 from bot.models import Day
 from bot.samples import sample_posts
 from bot.store import Store
-from tests.conftest import REPO_ROOT
 from tests.support.bluesky_days import BLUESKY_DATE, BLUESKY_POST, HOSTILE_TEXT, bluesky_day
 from tests.support.posts import PERCEIVER, PERCEIVER_TWEETS
+from tests.support.real_posts import REPO_ROOT
 
 SAMPLES_SUMMARY = "posts: 3 new, 0 updated, 0 unchanged, 0 rejected; papers: 38; tweets: 48"
 JSON_KEYS = [

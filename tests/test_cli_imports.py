@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import REPO_ROOT
+from tests.support.real_posts import REPO_ROOT
 
 # Run in a new interpreter: which modules `hotpapers ARGS...` imported, and its exit code.
 PROBE = """

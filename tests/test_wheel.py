@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.real_posts import REPO_ROOT
 
 TIMEOUT = 120
 PIP = (sys.executable, "-m", "pip", "--quiet", "--no-input")

@@ -139,7 +139,9 @@ class _FrontMatterLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
     yaml_implicit_resolvers = _WITHOUT_TIMESTAMPS
 
 
-_LibyamlLoader: type[yaml.CSafeLoader] | None = None
+# The front matter's loader on libyaml; None where PyYAML was built without it (a test sets
+# it to None to read posts as such a PyYAML does).
+LIBYAML_LOADER: type[yaml.CSafeLoader] | None = None
 if yaml.__with_libyaml__:
 
     class _LibyamlFrontMatterLoader(_RefuseDuplicateKeys, yaml.CSafeLoader):
@@ -147,7 +149,7 @@ if yaml.__with_libyaml__:
 
         yaml_implicit_resolvers = _WITHOUT_TIMESTAMPS
 
-    _LibyamlLoader = _LibyamlFrontMatterLoader
+    LIBYAML_LOADER = _LibyamlFrontMatterLoader
 
 # Every level of nesting takes one of these: `[` or `{` opens a flow collection, and a block
 # sequence or mapping has at least one `-`, `:` or `?`. So their count bounds the nesting
@@ -168,12 +170,12 @@ def _load_front_matter(text: str) -> Any:
     refuses, is read by the pure-Python loader, so that its errors are told as always.
     """
     if (
-        _LibyamlLoader is not None
+        LIBYAML_LOADER is not None
         and sum(map(text.count, _NESTING_MARKS)) <= _LIBYAML_MAX_MARKS
         and not any(mark in text for mark in _LIBYAML_DIFFERS)
     ):
         try:
-            return yaml.load(text, Loader=_LibyamlLoader)
+            return yaml.load(text, Loader=LIBYAML_LOADER)
         except Exception:  # the pure loader below says what is wrong
             pass
     return yaml.load(text, Loader=_FrontMatterLoader)

@@ -35,7 +35,6 @@ from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.sources import DirectorySource
 from bot.samples import sample_posts
 from bot.store import Store
-from tests.conftest import corpus_posts
 from tests.support.chaos import deliver_through_chaos, prepare_view
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import database_path
@@ -62,6 +61,7 @@ from tests.support.processes import (
     subscribe_all,
     total_messages,
 )
+from tests.support.real_posts import corpus_posts
 
 PER_SECOND = DiscordConfig().requests_per_second  # the bot's pacing of digest posts
 BIG = Layout(channels=make_channels(200), days=(DAY_A,))

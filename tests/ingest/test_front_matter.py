@@ -18,7 +18,7 @@ from bot.ingest import parser
 from bot.ingest.parser import ParseError, parse_post
 from bot.models import Day
 from bot.samples import sample_posts
-from tests.conftest import all_post_params
+from tests.support.real_posts import all_post_params
 
 MARCH_5_TEXT = sample_posts()[0].read_text(encoding="utf-8")
 needs_libyaml = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
@@ -40,7 +40,7 @@ def outcome(text: str | bytes) -> Day | str:
 @contextmanager
 def pure_loader_only() -> Iterator[None]:
     """As on a PyYAML built without libyaml."""
-    with mock.patch.object(parser, "_LibyamlLoader", None):
+    with mock.patch.object(parser, "LIBYAML_LOADER", None):
         yield
 
 
@@ -63,7 +63,7 @@ def test_real_posts_are_read_by_libyaml() -> None:
     with loaders_used() as used:
         for path in sample_posts():
             parse_post(path.read_bytes(), str(path))
-    assert used == [parser._LibyamlLoader] * 3
+    assert used == [parser.LIBYAML_LOADER] * 3
 
 
 @pytest.mark.parametrize("post", all_post_params())

@@ -20,7 +20,6 @@ from bot.arxiv import parse_arxiv_id
 from bot.ingest.parser import ParseError, collapse, parse_post
 from bot.models import Appearance, Day, Tweet
 from bot.samples import sample_posts
-from tests.conftest import all_post_params, corpus_posts
 from tests.support.posts import (
     PERCEIVER,
     PERCEIVER_ABSTRACT,
@@ -29,6 +28,7 @@ from tests.support.posts import (
     PERCEIVER_LINKS,
     PERCEIVER_TWEETS,
 )
+from tests.support.real_posts import all_post_params, corpus_posts
 
 SAMPLES = {path.name[:10]: path for path in sample_posts()}
 MARCH_5 = SAMPLES["2021-03-05"]

@@ -17,7 +17,6 @@ from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.post_format import EmbedError, bluesky_embed, read_bluesky_embed, write_post
 from bot.models import Appearance, Day, Paper, RankedPaper, Tweet, bluesky_post_url
 from bot.samples import sample_posts
-from tests.conftest import all_post_params
 from tests.support.bluesky_days import (
     BLUESKY_DATE,
     BLUESKY_POST,
@@ -26,6 +25,7 @@ from tests.support.bluesky_days import (
     SCRIPT,
     bluesky_day,
 )
+from tests.support.real_posts import all_post_params
 
 MARCH_5 = sample_posts()[0]
 MARCH_5_TEXT = MARCH_5.read_text(encoding="utf-8")
