@@ -144,6 +144,7 @@ NOTICES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "since_after_until": [{"since": SAMPLE_DATE, "until": SAMPLE_DATE - dt.timedelta(days=1)}],
     "no_top": [
         {"categories": (), "since": SAMPLE_DATE, "until": SAMPLE_DATE, "period": "day"},
+        {"categories": ("hep-lat",), "since": None, "until": None, "period": "all"},
         {
             "categories": ("cs.CV",),
             "since": SAMPLE_DATE - dt.timedelta(days=6),

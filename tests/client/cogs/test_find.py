@@ -387,6 +387,7 @@ async def test_top_of_the_week_by_default_in_a_category(
         handle = await fake_discord.click(int(reply["id"]), button(reply, NEXT)["custom_id"])
         second = await handle.wait_reply()
         empty = await notice(fake_discord, "top", {"period": "day", "category": "hep-lat"})
+        never = await notice(fake_discord, "top", {"period": "all", "category": "hep-lat"})
     assert only_embed(reply)["title"] == "Top papers of the week"
     assert only_embed(reply)["description"].split("\n\n")[:2] == [
         "2021-03-18 to 2021-03-24 · 10 papers hot in cs.CV, by retweets + favorites over those"
@@ -404,6 +405,7 @@ async def test_top_of_the_week_by_default_in_a_category(
         "2103.12424",
     ]
     assert empty == "No paper in hep-lat was hot on 2021-03-24, the latest day in the archive."
+    assert never == "No paper in hep-lat was hot on any day in the archive."
 
 
 async def test_top_of_an_empty_archive(fake_discord: FakeDiscord, tmp_path: Path) -> None:
