@@ -1,7 +1,9 @@
 """What a member typed into /search, as a full-text query that SQLite cannot misread.
 
-Words must all be present, `"quoted phrases"` as written, `-word` and `-"a phrase"` must be
-absent, and `word*` also finds longer words (`transform*`: transformer, transformers). Each
+Words must all be present, `"quoted phrases"` as written (typographic quotes too), `-word`,
+`NOT word` and `-"a phrase"` must be absent, and `word*` also finds longer words
+(`transform*`: transformer, transformers); `AND` is what a search does anyway, and `OR` or
+`NEAR` is refused with the reason. Each
 term reaches FTS5 as a quoted string, so nothing typed is read as FTS5 syntax (AND, NEAR,
 column filters, parentheses); the tokenizer splits it as it split the papers.
 """
@@ -15,6 +17,12 @@ MAX_TERMS = 20
 MIN_PREFIX = 3  # letters before a `*`: shorter prefixes would match most of the archive
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Typographic quotes (phones type them for ") and a minus sign or dash before a term (for -).
+_QUOTES = re.compile("[\u201c\u201d\u201e\u201f\u00ab\u00bb\uff02]")
+_MINUS = re.compile("(?:^|(?<=\\s))[\u2212\u2013\u2014]")
+# Operators typed out of habit: AND is what a search does anyway, NOT leaves the next term
+# out (as -term does); OR and NEAR it cannot do.
+_UNSUPPORTED = {"OR", "NEAR"}
 _TERM = re.compile(r'(?P<not>-)?(?:"(?P<phrase>[^"]*)(?:"|$)|(?P<word>[^\s"]+))')
 
 
@@ -56,21 +64,35 @@ class SearchQuery:
         wanted: list[Term] = []
         unwanted: list[Term] = []
         # Control characters (a NUL ends an FTS5 string early) separate words, as spaces do.
-        text = _CONTROL.sub(" ", text)
+        text = _MINUS.sub("-", _QUOTES.sub('"', _CONTROL.sub(" ", text)))
+        negate_next = False
         for found in _TERM.finditer(text):
             phrase = found["phrase"]
+            if phrase is None and not found["not"]:
+                if found["word"] == "NOT":
+                    negate_next = True
+                    continue
+                if found["word"] == "AND":
+                    continue
+                if found["word"] in _UNSUPPORTED:
+                    raise InvalidSearch(
+                        f"{found['word']} is not supported: a paper must have every word "
+                        "searched for, so search once for each alternative; -word (or NOT "
+                        "word) leaves papers with that word out"
+                    )
+            negated, negate_next = bool(found["not"]) or negate_next, False
             words = " ".join((phrase if phrase is not None else found["word"]).split())
             prefix = phrase is None and words.endswith("*")
             words = words.rstrip("*") if prefix else words
             if not any(c.isalnum() for c in words):
                 continue  # a lone "-", "&" or "*": nothing the index holds
-            if prefix and len(re.split(r"\W+", words)[-1]) < MIN_PREFIX:
+            if prefix and len(re.findall(r"[^\W_]+", words)[-1]) < MIN_PREFIX:
                 raise InvalidSearch(
                     f"“{words}*” is too short a prefix: give at least {MIN_PREFIX} letters "
                     "before the *"
                 )
             term = Term(words, phrase=phrase is not None, prefix=prefix)
-            (unwanted if found["not"] else wanted).append(term)
+            (unwanted if negated else wanted).append(term)
         if len(wanted) + len(unwanted) > MAX_TERMS:
             raise InvalidSearch(
                 f"{len(wanted) + len(unwanted)} words and phrases are more than the "

@@ -27,10 +27,27 @@ from tests.support.archive import ingest_samples
         ('a"b c', '("a" AND "b c")', 'a "b c"'),
         # FTS5's own syntax is only words here.
         (
-            "NEAR(a b) OR title:x",
-            '("NEAR(a" AND "b)" AND "OR" AND "title:x")',
-            "NEAR(a b) OR title:x",
+            "NEAR(a b) title:x",
+            '("NEAR(a" AND "b)" AND "title:x")',
+            "NEAR(a b) title:x",
         ),
+        # Operators typed out of habit: AND is what a search does, NOT is a minus sign.
+        ("transformer NOT vision", '("transformer") NOT "vision"', "transformer -vision"),
+        ("attention AND pose", '("attention" AND "pose")', "attention pose"),
+        ('x NOT "human pose" NOT', '("x") NOT "human pose"', 'x -"human pose"'),
+        ("not and or", '("not" AND "and" AND "or")', "not and or"),
+        # Phones type typographic quotes and dashes.
+        (
+            "attention -\u201cpose estimation\u201d",
+            '("attention") NOT "pose estimation"',
+            'attention -"pose estimation"',
+        ),
+        (
+            "\u00abdeep learning\u00bb \u2212gan",
+            '("deep learning") NOT "gan"',
+            '"deep learning" -gan',
+        ),
+        ("self-*", '("self-" *)', "self-*"),
         ("attention attention -x -x", '("attention") NOT "x"', "attention -x"),
         ("& attention - *", '("attention")', "attention"),
     ],
@@ -51,6 +68,12 @@ def test_what_is_typed_becomes_quoted_terms(typed: str, fts: str, understood: st
             "it only says what to leave out; add a word to look for, as in “transformer -vision”",
         ),
         ("tr*", "“tr*” is too short a prefix: give at least 3 letters before the *"),
+        ("self-tr*", "“self-tr*” is too short a prefix: give at least 3 letters before the *"),
+        (
+            "attention OR pose",
+            "OR is not supported: a paper must have every word searched for, so search once"
+            " for each alternative; -word (or NOT word) leaves papers with that word out",
+        ),
         (
             " ".join(f"w{n}" for n in range(21)),
             "21 words and phrases are more than the 20 a search takes",
@@ -73,7 +96,7 @@ def test_a_phrase_is_told_from_words() -> None:
 @pytest.mark.parametrize(
     ("typed", "found"),
     [
-        ('NEAR("a" "b") OR title:perceiver ^start * AND NOT', ()),
+        ('NEAR("a" "b") title:perceiver ^start * AND NOT', ()),
         ('"a""b" (perceiver) {title} col:umn + - " \\ \'', ()),
         # A NUL would end the FTS5 string early: control characters separate words.
         ("perceiver\x00attention\x1f", ("2103.03206",)),
