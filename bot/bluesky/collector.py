@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # past the decoder's own limit are skipped, never fatal.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 DECODER_FAILED = "the decoder failed (logged once)"
+NOT_STORABLE = "a value the database cannot store (logged once)"
 
 
 @dataclass
@@ -244,7 +245,7 @@ class Collector:
         self._changes.clear()
         self._events = 0
         try:
-            await self.store.record(batch)
+            self._left_out(await self.store.record(batch))
         except StoreError as exc:
             self.stats.store_errors += 1
             log.warning(
@@ -256,6 +257,13 @@ class Collector:
             return False
         self._stored(batch)
         return True
+
+    def _left_out(self, count: int) -> None:
+        """Changes the store could not take: counted as malformed, logged once."""
+        if count:
+            if not self.decoder.malformed[NOT_STORABLE]:
+                log.error("left out %d changes the database cannot store (a decoder gap)", count)
+            self.decoder.malformed[NOT_STORABLE] += count
 
     def _stored(self, batch: BlueskyBatch) -> None:
         self._progress = True
@@ -282,7 +290,7 @@ class Collector:
         while self._unstored is not None:
             await self.sleep(delay)
             try:
-                await self.store.record(self._unstored)
+                self._left_out(await self.store.record(self._unstored))
             except StoreError as exc:
                 self.stats.store_errors += 1
                 delay = retry.next()

@@ -36,6 +36,9 @@ MAX_FRAME_CHARS = 1024 * 1024
 # The lexicon's limits for a post record.
 MAX_TEXT_BYTES = 3000
 MAX_LANGS = 3
+# time_us and the v2 cursor: 18 digits at most (microseconds until the year 33658), as the
+# shortcut reads them; SQLite stores up to 2**63.
+MAX_POSITION = 10**18
 # The embed union is open (the lexicon may add types): a post with an embed of another type
 # still counts by its text and facets; such embeds are only counted (`unknown_embeds`).
 EMBED_TYPES = frozenset(
@@ -138,11 +141,11 @@ class FrameDecoder:
         if not isinstance(data, dict):
             raise Malformed("not a JSON object")
         time_us = data.get("time_us")
-        if not _is_int(time_us) or time_us <= 0:
-            raise Malformed("time_us missing or not a positive integer")
+        if not _is_int(time_us) or not 0 < time_us < MAX_POSITION:
+            raise Malformed("time_us missing or not a positive integer of at most 18 digits")
         seq = data.get("cursor")
-        if seq is not None and (not _is_int(seq) or seq < 0):
-            raise Malformed("cursor not a non-negative integer")
+        if seq is not None and (not _is_int(seq) or not 0 <= seq < MAX_POSITION):
+            raise Malformed("cursor not a non-negative integer of at most 18 digits")
         self._server_sends_seq = seq is not None
         did = data.get("did")
         if not isinstance(did, str) or len(did) > 2048 or not _DID.fullmatch(did):
@@ -195,15 +198,18 @@ class FrameDecoder:
         text = record.get("text")
         if not isinstance(text, str):
             raise Malformed("post text missing or not a string")
-        if len(text) > MAX_TEXT_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > (
-            MAX_TEXT_BYTES
-        ):
+        if not _is_unicode(text):  # JSON's \ud800 escapes can make lone surrogates
+            raise Malformed("post text not valid Unicode")
+        if len(text) > MAX_TEXT_BYTES // 4 and len(text.encode("utf-8")) > MAX_TEXT_BYTES:
             raise Malformed("post text longer than 3000 bytes")
         langs = record.get("langs", [])
         if (
             not isinstance(langs, list)
             or len(langs) > MAX_LANGS
-            or not all(isinstance(lang, str) and 0 < len(lang) <= 128 for lang in langs)
+            or not all(
+                isinstance(lang, str) and 0 < len(lang) <= 128 and _is_unicode(lang)
+                for lang in langs
+            )
         ):
             raise Malformed("post langs not a list of at most 3 language tags")
         _check_facets(record.get("facets"))
@@ -222,6 +228,15 @@ class FrameDecoder:
             time_us=time_us,
             arxiv_ids=ids,
         )
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether `text` has no lone surrogate, which neither UTF-8 nor SQLite can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ from bot.bluesky.posts import (
     PostRemoved,
 )
 from bot.store.database import Database
+
+# What sqlite3 raises binding a value SQLite cannot store.
+_UNBINDABLE = (OverflowError, UnicodeEncodeError, sqlite3.ProgrammingError)
 
 _COLUMNS = "uri, did, rkey, text, langs, created_at, time_us, arxiv_ids"
 _INSERT = f"INSERT INTO bluesky_posts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -48,20 +52,36 @@ class BlueskyPosts:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def record(self, batch: BlueskyBatch) -> None:
+    async def record(self, batch: BlueskyBatch) -> int:
         """Apply the batch's changes in order and move the cursor to its end, all or nothing:
         the cursor never passes a change that is not stored. The first batch ever stored
-        also sets where collecting began (`since`)."""
+        also sets where collecting began (`since`).
+
+        A change holding what SQLite cannot take (text that is not Unicode, a number past 64
+        bits: the decoder refuses both, so this is a safety net) is left out rather than
+        stopping the stream at it for good; returns how many were.
+        """
         kept = [c.post.time_us for c in batch.changes if isinstance(c, PostLinked)]
         since = min([*kept, batch.cursor.time_us])
+        left_out = 0
         async with self.database.transaction() as db:
             for statement, rows in _statements(batch.changes):
-                await db.executemany(statement, rows)
+                try:
+                    await db.executemany(statement, rows)
+                except _UNBINDABLE:
+                    # Row by row: those before the bad one may be in already, and each
+                    # statement is idempotent (a create kept once, an update or delete again).
+                    for row in rows:
+                        try:
+                            await db.execute(statement, row)
+                        except _UNBINDABLE:
+                            left_out += 1
             await db.execute(
                 "INSERT INTO bluesky_cursor (id, time_us, seq, since_us) VALUES (1, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET time_us = excluded.time_us, seq = excluded.seq",
                 (batch.cursor.time_us, batch.cursor.seq, since),
             )
+        return left_out
 
     async def cursor(self) -> Cursor | None:
         """Where the stored changes end; None before the first batch."""

@@ -280,7 +280,8 @@ def _without(key: str) -> dict[str, Any]:
 
 LINK = {"$type": "app.bsky.richtext.facet#link", "uri": PAPER}
 SPAN = {"byteStart": 0, "byteEnd": 3}
-BAD_TIME = "time_us missing or not a positive integer"
+BAD_TIME = "time_us missing or not a positive integer of at most 18 digits"
+BAD_SEQ = "cursor not a non-negative integer of at most 18 digits"
 BAD_RKEY = "commit rkey missing or invalid"
 BAD_TYPE = "record $type is not app.bsky.feed.post"
 BAD_TEXT = "post text missing or not a string"
@@ -308,7 +309,18 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
     ("time_us a string", commit_frame("delete", time_us=str(TIME)), BAD_TIME),
     ("time_us a bool", commit_frame("delete", time_us=True), BAD_TIME),
     ("time_us negative", commit_frame("delete", time_us=-5), BAD_TIME),
-    ("cursor negative", commit_frame("delete", seq=-1), "cursor not a non-negative integer"),
+    ("cursor negative", commit_frame("delete", seq=-1), BAD_SEQ),
+    # SQLite holds 64 bits: such a position would stop the collector at this frame for good.
+    ("time_us of 19 digits", commit_frame("delete", time_us=10**18), BAD_TIME),
+    ("time_us past 64 bits", envelope(kind="identity", identity={}, time_us=10**20), BAD_TIME),
+    ("cursor of 19 digits", commit_frame("delete", seq=10**18), BAD_SEQ),
+    # JSON may escape a lone surrogate, which neither UTF-8 nor SQLite can hold.
+    (
+        "text with a lone surrogate",
+        commit_frame(record=_text(PAPER + " \ud800")),
+        "post text not valid Unicode",
+    ),
+    ("lang with a lone surrogate", with_link(langs=["e\udc00"]), BAD_LANGS),
     ("no did", commit_frame("delete", did=None), "did missing or invalid"),
     ("did not a DID", commit_frame("delete", did="alice.bsky.social"), "did missing or invalid"),
     ("kind sync", envelope(kind="sync", sync={}), "unknown kind"),

@@ -57,6 +57,18 @@ async def test_posts_are_stored_whole_with_the_cursor(store: Store) -> None:
     assert await store.bluesky.count() == 2
 
 
+async def test_a_change_sqlite_cannot_hold_is_left_out_and_the_rest_stored(store: Store) -> None:
+    """A safety net behind the decoder: one such frame must not stop the stream for good."""
+    first, bad, last = post("3k1", 10), post("3k2", 20, text="a lone \ud800"), post("3k3", 30)
+    late = post("3k4", 2**64)
+    left_out = await store.bluesky.record(
+        batch(PostLinked(first), PostLinked(bad), PostLinked(last), PostLinked(late), time_us=40)
+    )
+    assert left_out == 2
+    assert await store.bluesky.between(0, 100) == [first, last]
+    assert await store.bluesky.cursor() == Cursor(40)
+
+
 async def test_created_at_comes_back_in_utc(store: Store) -> None:
     paris = dt.timezone(dt.timedelta(hours=2))
     kept = post("3k1", 10, created_at=dt.datetime(2024, 9, 9, 21, 46, 2, tzinfo=paris))
