@@ -659,6 +659,7 @@ def _made_day_json(
         "window": {"start": start.isoformat(), "end": end.isoformat()},
         "posts": report.posts,
         "gone": report.gone,
+        "old": report.old,
         "feeds": [{"did": a.did, "handle": a.handle} for a in report.feeds],
         "ignored": [{"did": a.did, "handle": a.handle} for a in report.ignored],
         "unknown": list(report.unknown),
@@ -681,7 +682,8 @@ def write_made_day(
     )
     out.write(f"window: {window_text(schedule, day.date)}\n")
     out.write(
-        f"posts: {report.posts:,} collected, {report.gone:,} deleted since; "
+        f"posts: {report.posts:,} collected, {report.gone:,} deleted since, {report.old:,} old"
+        " (created over 2 days before the stream brought them: not counted); "
         f"{_many(report.ranked, 'paper', 'papers')} reached min_score\n"
     )
     for label, accounts in (("feeds left out", report.feeds), ("ignored", report.ignored)):

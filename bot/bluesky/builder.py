@@ -45,6 +45,7 @@ class BuildReport:
 
     posts: int  # collected in the day's window
     gone: int  # of those, no longer returned by the AppView (deleted)
+    old: int  # of those, created long before the stream delivered them: not counted
     feeds: tuple[Account, ...]  # left out for linking more than feed_threshold papers
     ignored: tuple[Account, ...]  # left out by [bluesky] ignore
     ranked: int  # papers with at least min_score, before arXiv
@@ -56,7 +57,7 @@ class BuildReport:
 
     def summary(self) -> str:
         return (
-            f"{self.posts} posts ({self.gone} gone), {len(self.feeds)} feeds and "
+            f"{self.posts} posts ({self.gone} gone, {self.old} old), {len(self.feeds)} feeds and "
             f"{len(self.ignored)} ignored accounts left out; {self.ranked} papers ranked, "
             f"{self.listed} listed, {len(self.unknown)} unknown to arXiv, "
             f"{len(self.withdrawn)} withdrawn; requests: {self.appview_requests} AppView, "
@@ -123,6 +124,7 @@ class DayBuilder:
         report = BuildReport(
             posts=ranking.posts,
             gone=ranking.gone,
+            old=ranking.old,
             feeds=ranking.feeds,
             ignored=ranking.ignored,
             ranked=len(ranking.candidates),

@@ -25,6 +25,10 @@ POSTS_PER_PAPER = 10  # the posts shown under a paper, most liked + reposted fir
 # A createdAt further than this from when the stream delivered the post is not believed
 # (clients set it freely: backdated imports, wrong clocks).
 _PLAUSIBLE = dt.timedelta(days=1)
+# A post the stream delivers more than this after its createdAt is not new attention of the
+# day: Jetstream v2 may deliver old records again as creates (a repository written anew),
+# and imports from other networks arrive backdated, with likes gathered elsewhere or long ago.
+OLD_POST = dt.timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ class Ranking:
     candidates: tuple[Candidate, ...]  # score at least min_score, best first
     posts: int  # the day's collected posts
     gone: int  # of those, posts the AppView no longer returns
+    old: int  # of those, posts created long before the stream delivered them (OLD_POST)
     feeds: tuple[Account, ...]  # accounts left out for linking too many papers
     ignored: tuple[Account, ...]  # accounts left out by `ignore`
     below_min_score: int  # papers with counting posts but too few likes + reposts
@@ -94,7 +99,8 @@ def rank(
 
     An account linking more than `feed_threshold` distinct papers among the day's posts is
     a feed; `ignore` lists DIDs or handles (a leading @ and letter case do not matter).
-    Papers are ranked by score, then by more counting posts, then by id.
+    A post whose createdAt is more than OLD_POST before the stream delivered it does not
+    count. Papers are ranked by score, then by more counting posts, then by id.
     """
     ignored_names = {name.strip().lstrip("@").lower() for name in ignore}
     handles: dict[str, str] = {}
@@ -115,11 +121,14 @@ def rank(
         if len(linked) > feed_threshold and did not in ignored
     }
     by_paper: dict[str, list[CountedPost]] = defaultdict(list)
-    gone = 0
+    gone = old = 0
     for post in posts:
         found = counts.get(post.uri)
         if found is None:
             gone += 1
+            continue
+        if post.created_at is not None and post.created_at < from_us(post.time_us) - OLD_POST:
+            old += 1
             continue
         if post.did in ignored or post.did in feeds:
             continue
@@ -139,6 +148,7 @@ def rank(
         candidates=kept,
         posts=len(posts),
         gone=gone,
+        old=old,
         feeds=accounts(feeds),
         ignored=accounts(ignored),
         below_min_score=len(candidates) - len(kept),

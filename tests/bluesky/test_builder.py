@@ -251,7 +251,7 @@ async def test_a_day_from_its_posts_counts_and_papers(
     assert "paper 2103.99999 (score 60) dropped: arXiv has no paper with this id" in caplog.text
     assert "paper 2103.02667 (score 25) is withdrawn; left out" in caplog.text
     assert report.summary() == (
-        "34 posts (1 gone), 1 feeds and 1 ignored accounts left out; 5 papers ranked, "
+        "34 posts (1 gone, 0 old), 1 feeds and 1 ignored accounts left out; 5 papers ranked, "
         "3 listed, 1 unknown to arXiv, 1 withdrawn; requests: 2 AppView, 1 arXiv"
     )
 

@@ -131,6 +131,21 @@ def test_a_post_the_appview_no_longer_returns_counts_nothing() -> None:
     assert ranking.gone == 1
 
 
+def test_a_post_created_long_before_the_stream_brought_it_counts_nothing() -> None:
+    """Jetstream v2 may deliver old records again as creates, and imports come backdated
+    with likes gathered long ago: not the day's attention."""
+    new = collected("did:plc:a", 1, "2506.00001", created=NOON - dt.timedelta(hours=47))
+    old = collected("did:plc:b", 2, "2506.00002", created=NOON - dt.timedelta(days=2, hours=1))
+    undated = collected("did:plc:c", 3, "2506.00003", created=None)
+    found = {new.uri: counts(new, 5), old.uri: counts(old, 500), undated.uri: counts(undated, 2)}
+    ranking = ranked([new, old, undated], found)
+    assert [(c.arxiv_id, c.score) for c in ranking.candidates] == [
+        ("2506.00001", 5),
+        ("2506.00003", 2),
+    ]
+    assert (ranking.posts, ranking.gone, ranking.old) == (3, 0, 1)
+
+
 def test_papers_below_min_score_are_not_candidates() -> None:
     posts = [collected("did:plc:a", n, f"2506.{n:05d}") for n in range(1, 4)]
     found = {p.uri: counts(p, likes) for p, likes in zip(posts, (10, 9, 30), strict=True)}

@@ -218,8 +218,8 @@ async def test_a_day_is_built_once_due_and_stored_like_an_ingested_post(
     assert stored is not None
     assert ranking(stored) == ranking(day)
     assert said(caplog) == [
-        "stored Hot Papers 2025-06-15 from Bluesky: 3 papers (4 posts (0 gone), 0 feeds and 0 "
-        "ignored accounts left out; 3 papers ranked, 3 listed, 0 unknown to arXiv, 0 "
+        "stored Hot Papers 2025-06-15 from Bluesky: 3 papers (4 posts (0 gone, 0 old), 0 feeds"
+        " and 0 ignored accounts left out; 3 papers ranked, 3 listed, 0 unknown to arXiv, 0 "
         "withdrawn; requests: 1 AppView, 1 arXiv)"
     ]
     # Stored: not built again.

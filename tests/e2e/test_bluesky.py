@@ -249,7 +249,8 @@ MADE_DAY = "".join(
     for line in [
         "Hot Papers 2025-06-15 from Bluesky: 4 papers, stored (new)",
         "window: 2025-06-15 00:00 to 2025-06-16 00:00 UTC",
-        "posts: 27 collected, 0 deleted since; 4 papers reached min_score",
+        "posts: 27 collected, 0 deleted since, 0 old (created over 2 days before the stream"
+        " brought them: not counted); 4 papers reached min_score",
         "feeds left out: @papers-bot.bsky.social (did:plc:papers-bot)",
         "ignored: none",
         "unknown to arXiv: none",
