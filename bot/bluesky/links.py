@@ -3,9 +3,11 @@
 A link is an arXiv abstract, PDF or HTML page (`arxiv.org/abs|pdf|html/ID`, with or without
 a version or `.pdf`, `www.` or `export.`, a scheme or none) or a paper page of alphaXiv
 (`alphaxiv.org/abs|overview/ID`, with or without `www.`) or Hugging Face
-(`huggingface.co/papers/ID`). The Bluesky app shortens the links it shows in a post's text
-(`arxiv.org/abs/2103.0...`) while the link facet over them keeps the whole URI: an id cut
-short like that is never read from the text, so it cannot name a wrong paper.
+(`huggingface.co/papers/ID`, with or without `www.`); an old-style id is read without its
+subject class (`math.AG/0101001` is `math/0101001`). The Bluesky app shortens the links it
+shows in a post's text (`arxiv.org/abs/2103.0...`) while the link facet over them keeps the
+whole URI: an id cut short like that is never read from the text, so it cannot name a wrong
+paper.
 
 Pure and linear in the size of the record: the patterns have no nested repetition that can
 backtrack, and text offsets are converted to UTF-8 bytes in one pass.
@@ -26,7 +28,7 @@ _LINK = re.compile(
     r"(?i:(?:https?://)?"
     r"(?:(?:(?:www|export)\.)?arxiv\.org/(?:abs|pdf|html)"
     r"|(?:www\.)?alphaxiv\.org/(?:abs|overview)"
-    r"|huggingface\.co/papers)/)"
+    r"|(?:www\.)?huggingface\.co/papers)/)"
     r"(?P<id>\d{4}\.\d{4,5}(?:v\d{1,4}+)?"
     r"|[a-z]++(?:-[a-z]++)*+(?:\.[A-Z]{2})?/\d{7}(?:v\d{1,4}+)?)"
     # An id runs to the end of its word: "2103.032061" or "2103.03206abc" is no id.
@@ -91,10 +93,16 @@ def _text_links(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _valid(candidate: str) -> str | None:
+    """The id, old-style ids without their subject class (`math.AG/0101001` is the paper
+    `math/0101001`, as arXiv's own links name it), so that both spellings count for one."""
     try:
-        return parse_arxiv_id(candidate)
+        paper = parse_arxiv_id(candidate)
     except InvalidArxivId:
         return None
+    return _SUBJECT_CLASS.sub("/", paper, count=1)
+
+
+_SUBJECT_CLASS = re.compile(r"(?<=[a-z])\.[A-Z]{2}/", re.ASCII)
 
 
 def _facet_uris(facet: object) -> Iterator[str]:

@@ -66,6 +66,12 @@ def external(uri: str) -> dict[str, Any]:
         (f"www.alphaxiv.org/abs/{NEW}", (NEW,)),
         (f"https://huggingface.co/papers/{NEW}", (NEW,)),
         (f"huggingface.co/papers/{NEW}", (NEW,)),
+        (f"https://www.huggingface.co/papers/{NEW}", (NEW,)),
+        # An old-style id with its subject class is the paper without it: one paper, not two.
+        (
+            "arxiv.org/abs/math.AG/0101001v2 and arxiv.org/abs/math/0101001",
+            ("math/0101001",),
+        ),
         # In running text, in any script, in brackets, at a sentence's end.
         (f"New paper! https://arxiv.org/abs/{NEW} 🎉", (NEW,)),
         (f"論文はこちら arxiv.org/abs/{NEW}を読んで", (NEW,)),
