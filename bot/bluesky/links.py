@@ -93,13 +93,17 @@ def _text_links(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _valid(candidate: str) -> str | None:
-    """The id, old-style ids without their subject class (`math.AG/0101001` is the paper
-    `math/0101001`, as arXiv's own links name it), so that both spellings count for one."""
     try:
-        paper = parse_arxiv_id(candidate)
+        return paper_of(parse_arxiv_id(candidate))
     except InvalidArxivId:
         return None
-    return _SUBJECT_CLASS.sub("/", paper, count=1)
+
+
+def paper_of(arxiv_id: str) -> str:
+    """The paper a version-less id names as links are read: an old-style id without its
+    subject class (`math.AG/0101001` is the paper `math/0101001`, as arXiv's own links name
+    it), so that both spellings count for one."""
+    return _SUBJECT_CLASS.sub("/", arxiv_id, count=1)
 
 
 _SUBJECT_CLASS = re.compile(r"(?<=[a-z])\.[A-Z]{2}/", re.ASCII)

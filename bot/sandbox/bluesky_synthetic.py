@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from bot.bluesky.links import paper_of
+
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as TIDs use
@@ -317,7 +319,7 @@ class SyntheticStream:
             record["embed"] = embed
         if rng.random() < 0.3:
             record["reply"] = {"root": self._strong_ref(), "parent": self._strong_ref()}
-        return record, tuple(dict.fromkeys(papers))
+        return record, tuple(dict.fromkeys(map(paper_of, papers)))
 
     def _feed_record(self) -> tuple[dict[str, Any], tuple[str, ...]]:
         """A feed bot's post: a paper's title line and its abstract link, with a facet."""
@@ -334,7 +336,7 @@ class SyntheticStream:
             "langs": ["en"],
             "facets": text.facets,
         }
-        return record, (paper,)
+        return record, (paper_of(paper),)
 
     def _link(self, paper: str) -> str:
         form = self.rng.choice(LINK_FORMS)

@@ -56,7 +56,7 @@ def external(uri: str) -> dict[str, Any]:
         (f"https://arxiv.org/abs/{OLD}", (OLD,)),
         (f"arxiv.org/abs/{OLD}v2", (OLD,)),
         (f"https://arxiv.org/pdf/{OLD}v1.pdf", (OLD,)),
-        (f"https://arxiv.org/abs/{SUBJECT}", (SUBJECT,)),
+        (f"https://arxiv.org/abs/{SUBJECT}", ("math/0309136",)),
         ("https://arxiv.org/abs/cond-mat/0102536v1", ("cond-mat/0102536",)),
         # alphaXiv and Hugging Face paper pages.
         (f"https://alphaxiv.org/abs/{NEW}", (NEW,)),
