@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from bot.models import Day, Follow, FollowKind
+from bot.text import BARE_LETTERS
 
 __all__ = [
     "FOLLOW_KINDS",
@@ -48,6 +49,9 @@ TEXT_LIMIT = 80
 _WORD = re.compile(r"\w+")
 _NAME_WORD = re.compile(r"[^\W_]+")
 _APOSTROPHES = re.compile("['\u2019\u02bc]")
+_PARENTHESES = re.compile(r"\([^()]*\)")  # "Ludwig Schmidt (Google)": an affiliation
+# Generational suffixes, never a surname: "Robert L. Logan IV", "Martin Luther King, Jr."
+_SUFFIXES: Final = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Lower-case words that belong to the surname after them: "van der Maaten", "Le Cun".
 _PARTICLES = frozenset(
     {
@@ -64,9 +68,11 @@ class InvalidFollow(ValueError):
 
 
 def fold(text: str) -> str:
-    """`text` without accents and case: NFKD, combining marks dropped, case folded."""
+    """`text` without accents and case: NFKD, combining marks dropped, case folded, and the
+    letters without a mark to drop spelled as without them (ł is l, ø is o, æ is ae)."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return kept.casefold().translate(BARE_LETTERS)
 
 
 def phrase_key(text: str) -> str:
@@ -77,10 +83,14 @@ def phrase_key(text: str) -> str:
 def name_key(name: str) -> str | None:
     """An author's first name + surname, as matching compares them; None for a name of fewer
     than two words."""
-    if "," in name:  # "LeCun, Yann"
+    name = _PARENTHESES.sub(" ", name)
+    if "," in name:  # "LeCun, Yann", but not "Martin Luther King, Jr."
         last, _, first = name.partition(",")
-        name = f"{first} {last}"
+        if not set(_NAME_WORD.findall(fold(first))) <= _SUFFIXES:
+            name = f"{first} {last}"
     words = _NAME_WORD.findall(fold(_APOSTROPHES.sub("", name)))
+    while len(words) > 2 and words[-1] in _SUFFIXES:
+        words.pop()
     if len(words) < 2:
         return None
     start = len(words) - 1

@@ -6,6 +6,12 @@ from collections.abc import Sequence
 
 ELLIPSIS = "…"
 
+# Letters that carry no combining mark to drop, spelled as a reader without them would: after
+# NFKD and case folding, what makes "Łukasz", "Søren" and "Þór" be found as typed in ASCII.
+BARE_LETTERS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "\u0131": "i"}
+)
+
 
 def shorten(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters at a word boundary, ending with an ellipsis."""

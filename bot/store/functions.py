@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Letters that carry no combining mark to drop, spelled as a reader without them would.
-_FOLD = str.maketrans(
-    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "\u0131": "i"}
-)
+from bot.text import BARE_LETTERS
+
 _WORD = re.compile(r"[^\W_]+")
 
 NAME_KEY = "hotpapers_name_key"
@@ -25,5 +23,5 @@ def name_key(name: str) -> str:
     if not name.isascii():
         decomposed = unicodedata.normalize("NFKD", name)
         name = "".join(c for c in decomposed if not unicodedata.combining(c))
-        name = name.casefold().translate(_FOLD)
+        name = name.casefold().translate(BARE_LETTERS)
     return " ".join(_WORD.findall(name.lower()))

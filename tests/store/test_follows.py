@@ -5,11 +5,15 @@ member's DM state."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import sqlite3
+from pathlib import Path
 
 from bot.follows import parse_follow
 from bot.models import Follow
 from bot.store import PlannedDirect, Store, encode_digest
+from bot.store.database import migrations
 from tests.support.archive import MARCH_5, MARCH_15, ingest_sample, query
 
 GUILD = 1000
@@ -195,3 +199,41 @@ async def test_due_direct_messages_carry_the_servers_to_look_in(store: Store) ->
     await store.direct.retry_later(7, MARCH_15, "HTTP 503", later)
     assert await store.direct.forget_unsent(date=MARCH_15) == 0  # tried once: kept
     assert await store.direct.forget_unsent(date=MARCH_5) == 1
+
+
+async def test_follows_stored_with_the_old_keys_are_spelled_without_bare_letters(
+    tmp_path: Path,
+) -> None:
+    """Before 0012 a follow of "Łukasz Kaiser" was keyed "łukasz kaiser", which papers keyed
+    now ("lukasz kaiser") would never match; one that becomes a follow its owner already has
+    is dropped."""
+    [number] = [n for n, name, _ in migrations() if name.endswith("_follow_keys_bare_letters.sql")]
+    path = tmp_path / "older.sqlite3"
+    async with await Store.open(path) as store:
+        await store.follows.follow_member(7, GUILD, parse_follow("author", "Lukasz Kaiser"))
+        await store.follows.follow_member(7, GUILD, parse_follow("author", "Søren Hauberg"))
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "INSERT INTO follows (user_id, guild_id, kind, text, key, created_at)"
+            " VALUES (7, ?, 'author', 'Łukasz Kaiser', 'łukasz kaiser', '2021-03-16'),"
+            " (7, ?, 'author', 'Bjørn Ommer', 'bjørn ommer', '2021-03-16')",
+            (GUILD, GUILD),
+        )
+        db.execute("DELETE FROM follows WHERE key = 'soren hauberg'")
+        db.execute(
+            "INSERT INTO follows (user_id, guild_id, kind, text, key, created_at)"
+            " VALUES (7, ?, 'author', 'Søren Hauberg', 'søren hauberg', '2021-03-16')",
+            (GUILD,),
+        )
+        db.execute(f"PRAGMA user_version = {number - 1}")
+    async with await Store.open(path) as store:
+        assert await query(store, "SELECT text, key FROM follows ORDER BY rowid") == [
+            ("Lukasz Kaiser", "lukasz kaiser"),
+            ("Bjørn Ommer", "bjorn ommer"),
+            ("Søren Hauberg", "soren hauberg"),
+        ]
+        assert await store.follows.of_member(7) == (
+            parse_follow("author", "Lukasz Kaiser"),
+            parse_follow("author", "Bjørn Ommer"),
+            parse_follow("author", "Søren Hauberg"),
+        )
