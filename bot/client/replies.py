@@ -65,8 +65,24 @@ async def reply(interaction: discord.Interaction[Any], message: Message) -> None
         return
     if separate is not None:
         await _send(interaction, separate.as_ephemeral())
+    await _noted(interaction, owed[1])
+
+
+async def send_owed_note(interaction: discord.Interaction[Any]) -> None:
+    """After a reply sent otherwise than by `reply` (a list with its buttons): the note owed
+    to the member, if any, as a follow-up only they see."""
+    owed: tuple[Message, Callable[[], Awaitable[None]]] | None
+    owed = interaction.extras.pop(OWED_NOTE, None)
+    if owed is not None:
+        await _send(interaction, owed[0].as_ephemeral())
+        await _noted(interaction, owed[1])
+
+
+async def _noted(
+    interaction: discord.Interaction[Any], shown: Callable[[], Awaitable[None]]
+) -> None:
     try:
-        await owed[1]()
+        await shown()
     except StoreError as exc:
         log.warning("could not record that member %s was told: %s", interaction.user.id, exc)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 import discord
 
-from bot.client.replies import NO_MENTIONS, reply, send_kwargs
+from bot.client.replies import NO_MENTIONS, reply, send_kwargs, send_owed_note
 from bot.models import Listing
 from bot.render import PAGE_SIZE, Renderer, ResultsPage, pages
 from bot.store import StoreError
@@ -108,6 +108,7 @@ class ResultLists:
         if response.message_id is not None and interaction.channel_id is not None:
             channel = interaction.client.get_partial_messageable(interaction.channel_id)
             found.message = channel.get_partial_message(response.message_id)
+        await send_owed_note(interaction)
         found.expiry = asyncio.create_task(
             self._expire_when_idle(found), name=f"hotpapers-results-{found.key}"
         )

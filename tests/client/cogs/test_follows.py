@@ -389,6 +389,24 @@ async def test_a_public_reply_leaves_the_note_to_a_follow_up_only_the_member_see
         assert theirs["content"] == ""
 
 
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("search", {"query": "attention"}), ("top", {}), ("author", {"name": "Vladlen Koltun"})],
+)
+async def test_a_paged_list_is_followed_by_the_note_only_the_member_sees(
+    fake_discord: FakeDiscord, tmp_path: Path, name: str, options: dict[str, Any]
+) -> None:
+    async with running_bot(fake_discord, tmp_path) as bot:
+        await close_bobs_dms(bot)
+        handle, listed = await command(fake_discord, name, options, user_id=BOB)
+        assert not handle.ephemeral
+        assert listed["embeds"]
+        [note] = await handle.wait_followups(1)
+        assert note["content"] == DMS_CLOSED
+        assert int(note["flags"]) & EPHEMERAL
+        assert not await bot.store.follows.owes_dm_note(BOB)
+
 # ---------------------------------------------------------------------------------------------
 # A channel that follows without categories: /digest and /subscriptions
 # ---------------------------------------------------------------------------------------------
