@@ -273,14 +273,29 @@ async def test_a_member_is_sent_only_days_after_their_first_follow(store: Store)
 
 
 async def test_changed_follows_replan_the_direct_messages_not_tried(store: Store) -> None:
+    await store.follows.follow_member(7, 1000, DIMENSION)
     await store.follows.follow_member(7, 1000, QUANTUM)
     await ingest_sample(store, MARCH_15)
     planner = planner_for(store)
     assert await planner.plan() == 1
-    assert [r.status for r in await store.direct.ledger()] == ["empty"]
-    await store.follows.follow_member(7, 1000, DIMENSION)
-    assert await planner.replan_members([7]) == 1
     assert [r.status for r in await store.direct.ledger()] == ["pending"]
+    await store.follows.unfollow_member(7, [DIMENSION])
+    assert await planner.replan_members([7]) == 1
+    assert [r.status for r in await store.direct.ledger()] == ["empty"]
+
+
+async def test_a_follow_added_later_brings_no_message_about_a_day_planned_without_one(
+    store: Store,
+) -> None:
+    """A member's first follow starts with the next day; a later one likewise brings no
+    message about a day published before it, that had nothing for them."""
+    await store.follows.follow_member(7, 1000, QUANTUM)
+    await ingest_sample(store, MARCH_15)
+    planner = planner_for(store)
+    assert await planner.plan() == 1
+    await store.follows.follow_member(7, 1000, DIMENSION)
+    assert await planner.replan_members([7]) == 0
+    assert [r.status for r in await store.direct.ledger()] == ["empty"]
 
 
 async def test_direct_messages_older_than_the_catch_up_window_are_skipped(store: Store) -> None:

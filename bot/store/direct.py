@@ -24,7 +24,11 @@ DUE_QUERY = (
     " WHERE d.status = 'pending' AND d.due_at <= ?"
     " ORDER BY d.due_at, d.date, d.user_id LIMIT ?"
 )
+# Not tried yet: a message waiting, or a day with nothing for the member. A changed post
+# plans both anew; changed follows only the messages waiting (UNTRIED), so that a follow added
+# later brings no message about a day that had none when it was published.
 UNSENT = "status IN ('pending', 'empty') AND attempts = 0"
+UNTRIED = "status = 'pending' AND attempts = 0"
 
 
 def _now() -> str:
@@ -187,11 +191,12 @@ class DirectMessages:
     async def forget_unsent(
         self, user_ids: Iterable[int] = (), *, date: dt.date | None = None
     ) -> int:
-        """Drop the direct messages never tried of these members, or of that day, so planning
-        makes them anew (changed follows, a changed post)."""
+        """Drop the direct messages waiting, never tried, of these members (their follows
+        changed), and those never tried of that day, empty ones too (its post changed), so
+        planning makes them anew."""
         async with self.database.transaction() as db:
             cursor = await db.executemany(
-                f"DELETE FROM direct_messages WHERE user_id = ? AND {UNSENT}",
+                f"DELETE FROM direct_messages WHERE user_id = ? AND {UNTRIED}",
                 [(u,) for u in user_ids],
             )
             forgotten = max(cursor.rowcount, 0)
