@@ -297,12 +297,21 @@ class Finder:
             others = list(words)
             others.remove(driving)
             also = "".join(" AND instr(' ' || name_key, ' ' || ?) > 0" for _ in others)
-            rows = await self._rows(
-                "SELECT name_key, part = ? FROM author_name_parts WHERE part >= ? AND part < ?"
-                f"{also} ORDER BY part, name_key LIMIT {AUTHOR_CANDIDATES}",
-                [driving, driving, driving + _TOP_CHAR, *others],
+            # Names with the word typed whole, those with the most papers first (a common
+            # surname has thousands), then names with a longer word, alphabetically.
+            whole_word = await self._rows(
+                "SELECT name_key, 1 FROM author_name_parts p WHERE part = ?"
+                f"{also} ORDER BY (SELECT count(*) FROM paper_authors a"
+                " WHERE a.name_key = p.name_key) DESC, name_key"
+                f" LIMIT {AUTHOR_CANDIDATES}",
+                [driving, *others],
             )
-            keys = [(r[0], bool(r[1])) for r in rows]
+            longer = await self._rows(
+                "SELECT name_key, 0 FROM author_name_parts WHERE part > ? AND part < ?"
+                f"{also} ORDER BY part, name_key LIMIT {AUTHOR_CANDIDATES}",
+                [driving, driving + _TOP_CHAR, *others],
+            )
+            keys = [(r[0], bool(r[1])) for r in whole_word + longer]
         whole = {key for key, exact in keys if exact}
         found = await self._author_matches(list(dict.fromkeys(key for key, _ in keys)))
         if words:

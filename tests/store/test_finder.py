@@ -421,6 +421,26 @@ async def test_a_paper_with_unusual_author_names(store: Store) -> None:
     await ingest_sample(store, MARCH_24)
 
 
+async def test_a_common_surname_offers_its_most_prolific_authors_first(store: Store) -> None:
+    """A surname such as Wang names hundreds of authors in a large archive: the one with the
+    most papers is offered, not the alphabetically first ones."""
+    day = SAMPLES[MARCH_5][0]
+    crowd = tuple(f"Aa{n:03d} Wang" for n in range(finder.AUTHOR_CANDIDATES + 50))
+
+    def paper(number: int, authors: tuple[str, ...]) -> RankedPaper:
+        arxiv_id = f"2103.0{number:04d}"
+        listed = Paper(arxiv_id, f"Paper {number}", authors, ("cs.CV",), "", "", None)
+        return RankedPaper(listed, Appearance(day.date, number, 1, 1), ())
+
+    papers = (paper(1, crowd), *(paper(n, ("Xiaolong Wang",)) for n in range(2, 5)))
+    await store.archive.ingest(
+        Day(day.date, day.published_at, papers), source="wang.md", content_hash="wang"
+    )
+    offered = await store.finder.authors("wang")
+    assert offered[0] == AuthorMatch("Xiaolong Wang", "xiaolong wang", 3)
+    assert [m.name for m in offered[1:3]] == ["Aa000 Wang", "Aa001 Wang"]
+
+
 # --- the corpus ------------------------------------------------------------------------------
 
 

@@ -207,6 +207,8 @@ class FollowsCog(commands.Cog):
         ]
         if follows and (not needle or ALL.startswith(needle)):
             everything = f"all of them ({len(follows)})"
+            # Offered even with 25 follows: the last place is kept for it.
+            choices = choices[: limits.CHOICES - 1]
             choices.append(app_commands.Choice(name=everything, value=ALL))
         return choices[: limits.CHOICES]
 

@@ -276,6 +276,19 @@ async def test_unfollow_autocomplete_offers_the_follows_then_all(
         assert nothing == []
 
 
+async def test_unfollow_autocomplete_offers_all_even_with_25_follows(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with running_bot(fake_discord, tmp_path) as bot:
+        for n in range(25):
+            follow = parse_follow("keyword", f"topic {n}")
+            assert await bot.store.follows.follow_member(BOB, GUILD_ID, follow) == "added"
+        offered = await choices(fake_discord, "unfollow", "follow", "", user_id=BOB, dm=True)
+    assert len(offered) == 25
+    assert offered[-1] == {"name": "all of them (25)", "value": "all"}
+    assert offered[-2]["value"] == "keyword:topic 23"
+
+
 async def test_unfollow_one_by_its_choice_or_as_typed(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
@@ -389,7 +402,6 @@ async def test_a_public_reply_leaves_the_note_to_a_follow_up_only_the_member_see
         assert theirs["content"] == ""
 
 
-
 @pytest.mark.parametrize(
     ("name", "options"),
     [("search", {"query": "attention"}), ("top", {}), ("author", {"name": "Vladlen Koltun"})],
@@ -406,6 +418,7 @@ async def test_a_paged_list_is_followed_by_the_note_only_the_member_sees(
         assert note["content"] == DMS_CLOSED
         assert int(note["flags"]) & EPHEMERAL
         assert not await bot.store.follows.owes_dm_note(BOB)
+
 
 # ---------------------------------------------------------------------------------------------
 # A channel that follows without categories: /digest and /subscriptions
