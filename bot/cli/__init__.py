@@ -9,39 +9,35 @@ import json
 import logging
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
+from bot.cli.bluesky import cmd_collect, cmd_make_day
+from bot.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    SNOWFLAKE_MAX,
+    CommandError,
+    date_argument,
+    open_existing,
+    open_store,
+    plural,
+)
+from bot.cli.output import write_day, write_digest, write_paper
 from bot.limits import DIGEST_TOP
 from bot.models import WORDING
 from bot.sandbox import DEMO_SCRIPT
-from bot.text import author_list, shorten
 
 # Each command imports what it needs when it runs: `hotpapers --help` and `hotpapers ingest`
 # start without discord, Jinja2 and the digest and scheduler machinery.
 if TYPE_CHECKING:
-    from bot.bluesky.builder import BuiltDay
-    from bot.bluesky.days import DaySchedule
     from bot.config import Config
-    from bot.digest import Digest
-    from bot.models import Appearance, Day, PaperHistory
-    from bot.store import IngestOutcome, Store
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-SNOWFLAKE_MAX = 2**64 - 1  # Discord ids are unsigned 64-bit integers
-NO_ABSTRACT = "No abstract available"
-
-
-class CommandError(Exception):
-    """A failure to report on stderr with an exit code, without a traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["CommandError", "build_parser", "cmd_collect", "cmd_make_day", "main"]
 
 
 def _common(
@@ -223,24 +219,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_FAILED
 
 
-async def _open(config: Config) -> Store:
-    from bot.store import Store
-
-    return await Store.open(config.database.path)
-
-
-async def _open_existing(config: Config) -> Store:
-    """For commands that only read: a mistyped --db must not create (and migrate) a new,
-    empty archive and then report every paper missing from it."""
-    path = config.database.path
-    location = Path(path).expanduser()  # noqa: ASYNC240 - one stat before opening
-    if path != ":memory:" and not location.exists():
-        raise CommandError(
-            f"no archive at {path}; store posts with `hotpapers ingest PATH...` first"
-        )
-    return await _open(config)
-
-
 async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     from bot.ingest.files import find_posts, ingest_files
 
@@ -252,7 +230,7 @@ async def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     if not paths:
         raise CommandError("nothing to ingest: give post files or directories, or --samples", 2)
     files, missing = find_posts(paths)
-    async with await _open(config) as store:
+    async with await open_store(config) as store:
         with _progress(len(files)) as advance:
             report = await ingest_files(
                 store.archive,
@@ -298,7 +276,7 @@ async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
         arxiv_id = parse_arxiv_id(args.id)
     except InvalidArxivId as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    async with await _open_existing(config) as store:
+    async with await open_existing(config) as store:
         history = await store.archive.paper(arxiv_id)
     if history is None:
         raise CommandError(
@@ -315,14 +293,14 @@ async def cmd_paper(config: Config, args: argparse.Namespace) -> int:
 async def cmd_export(config: Config, args: argparse.Namespace) -> int:
     from bot.models_json import paper_json
 
-    async with await _open_existing(config) as store:
+    async with await open_existing(config) as store:
         async for history in store.archive.papers():
             sys.stdout.write(json.dumps(paper_json(history), ensure_ascii=False) + "\n")
     return EXIT_OK
 
 
 async def cmd_days(config: Config, args: argparse.Namespace) -> int:
-    async with await _open_existing(config) as store:
+    async with await open_existing(config) as store:
         days = await store.archive.days()
     if not days:
         print(f"no days in the archive ({config.database.path}); run `hotpapers ingest` first")
@@ -337,20 +315,11 @@ async def cmd_days(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _date_argument(text: str) -> dt.date:
-    from bot.dates import parse_day
-
-    try:
-        return parse_day(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE) from None
-
-
 async def cmd_day(config: Config, args: argparse.Namespace) -> int:
     if args.top < 1:
         raise CommandError(f"--top must be at least 1, got {args.top}", EXIT_USAGE)
-    date = None if args.date is None else _date_argument(args.date)
-    async with await _open_existing(config) as store:
+    date = None if args.date is None else date_argument(args.date)
+    async with await open_existing(config) as store:
         if date is None:
             date = await store.archive.latest_date()
             if date is None:
@@ -367,8 +336,8 @@ async def cmd_post(config: Config, args: argparse.Namespace) -> int:
     reads it back to the same day."""
     from bot.ingest.post_format import EmbedError, write_post
 
-    date = _date_argument(args.date)
-    async with await _open_existing(config) as store:
+    date = date_argument(args.date)
+    async with await open_existing(config) as store:
         day = await store.archive.day(date)
     if day is None:
         raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
@@ -385,21 +354,21 @@ async def cmd_post(config: Config, args: argparse.Namespace) -> int:
 async def cmd_forget_day(config: Config, args: argparse.Namespace) -> int:
     import asyncio
 
-    date = _date_argument(args.date)
-    async with await _open_existing(config) as store:
+    date = date_argument(args.date)
+    async with await open_existing(config) as store:
         forgotten = await store.archive.forget_day(date)
     if forgotten is None:
         raise CommandError(f"no post for {date} in the archive; `hotpapers days` lists them")
     print(
-        f"forgot {date} (from {forgotten.source}): {_many(forgotten.papers, 'paper', 'papers')}"
-        f" listed, {_many(forgotten.tweets, 'tweet', 'tweets')}"
+        f"forgot {date} (from {forgotten.source}): {plural(forgotten.papers, 'paper', 'papers')}"
+        f" listed, {plural(forgotten.tweets, 'tweet', 'tweets')}"
     )
     print(
-        f"removed {_many(forgotten.papers_removed, 'paper', 'papers')} no other day lists;"
-        f" dropped {_many(forgotten.deliveries, 'delivery', 'deliveries')} not sent"
+        f"removed {plural(forgotten.papers_removed, 'paper', 'papers')} no other day lists;"
+        f" dropped {plural(forgotten.deliveries, 'delivery', 'deliveries')} not sent"
     )
     print(
-        f"{_many(forgotten.channels, 'channel', 'channels')} that subscribed while it was"
+        f"{plural(forgotten.channels, 'channel', 'channels')} that subscribed while it was"
         " stored now start as if it never was"
     )
     if await asyncio.to_thread(_still_watched, forgotten.source, config.source.directory):
@@ -416,10 +385,6 @@ def _still_watched(post: str, directory: str) -> bool:
         return False
     path = Path(post).expanduser().resolve()
     return path.is_file() and path.is_relative_to(Path(directory).expanduser().resolve())
-
-
-def _many(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
 
 
 def _token(args: argparse.Namespace, hint: str = "") -> str:
@@ -495,7 +460,7 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
     from bot.digest import build_digest
     from bot.render import Renderer, TemplateOverrideError
 
-    date = _date_argument(args.date)
+    date = date_argument(args.date)
     codes = _digest_categories(args.categories)
     top = config.digest.top if args.top is None else args.top
     if not 1 <= top <= DIGEST_TOP:
@@ -510,7 +475,7 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
             f"expected a snowflake, 1 to {SNOWFLAKE_MAX}",
             EXIT_USAGE,
         )
-    async with await _open_existing(config) as store:
+    async with await open_existing(config) as store:
         day = await store.archive.day(date)
     if day is None:
         raise CommandError(
@@ -540,173 +505,6 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_collect(config: Config, args: argparse.Namespace) -> int:
-    """The collector alone, on the same config and database as `hotpapers run`, until
-    SIGTERM or SIGINT; its periodic summary is logged on stderr."""
-    import asyncio
-
-    import aiohttp
-
-    from bot.bluesky.collector import run_collector
-    from bot.client.runner import stop_on_signals
-
-    logging.getLogger("bot.bluesky.collector").setLevel(logging.INFO)
-    stop = asyncio.Event()
-    with stop_on_signals(stop):
-        async with await _open(config) as store, aiohttp.ClientSession() as session:
-            collecting = asyncio.create_task(run_collector(config, store, session=session))
-            stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait({collecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (stopping, collecting):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task  # the collector's own failures never end it: a bug raises here
-    return EXIT_OK
-
-
-async def cmd_make_day(config: Config, args: argparse.Namespace) -> int:
-    import aiohttp
-
-    from bot.bluesky.builder import DayBuildError
-    from bot.bluesky.days import DaySchedule, from_us, to_us
-    from bot.bluesky.source import KEEP_DAYS, day_builder, store_day, window_text
-    from bot.store import IngestOutcome
-
-    date = _date_argument(args.date)
-    settings = config.bluesky
-    schedule = DaySchedule(settings.day_ends, settings.timezone, settings.publish_delay_hours)
-    now = dt.datetime.now(dt.UTC)
-    start, end = schedule.bounds(date)
-    if end > now:
-        raise CommandError(
-            f"{date} is not over yet: its window ({window_text(schedule, date)}) ends "
-            f"{_when(end - now)}; build it after that",
-            EXIT_USAGE,
-        )
-    async with await _open_existing(config) as store, aiohttp.ClientSession() as session:
-        try:
-            built = await day_builder(config, store, session).build(date)
-        except DayBuildError as exc:
-            raise CommandError(f"{exc}; nothing stored") from None
-        if not built.report.posts:
-            raise CommandError(
-                f"no Bluesky post linking a paper was collected for {date} "
-                f"({window_text(schedule, date)}); nothing stored. `hotpapers run` or "
-                f"`hotpapers collect` collects them, and they are kept {KEEP_DAYS} days"
-            )
-        outcome = await store_day(store, built)
-        if outcome is IngestOutcome.UPDATED:
-            # As for a changed post: the day's digests not sent yet are planned anew, by the
-            # running bot when it sees the day rebuilt, or at its next start.
-            await store.deliveries.forget_unsent(date=date)
-        since, cursor = await store.bluesky.since(), await store.bluesky.cursor()
-    notes = []
-    if since is not None and since > to_us(start):
-        notes.append(
-            f"partial: posts were collected from {from_us(since).isoformat(timespec='seconds')}"
-            " on only"
-        )
-    if cursor is not None and cursor.time_us < to_us(end):
-        notes.append(
-            "the collector has read the stream only up to "
-            f"{from_us(cursor.time_us).isoformat(timespec='seconds')}: later posts are missing"
-        )
-    if schedule.due_at(date) > now:
-        notes.append(
-            f"built before its time ({schedule.due_at(date).isoformat(timespec='minutes')}): "
-            "the bot will not build it again; run make-day later for settled counts"
-        )
-    if args.json:
-        print(json.dumps(_made_day_json(built, outcome, schedule, notes), ensure_ascii=False))
-    else:
-        write_made_day(built, outcome, schedule, notes, sys.stdout)
-    return EXIT_OK
-
-
-def _when(delta: dt.timedelta) -> str:
-    """How long until then, roughly: `in 5 minutes`, `in 3 hours`, `in 12 days`."""
-    minutes = max(1, round(delta.total_seconds() / 60))
-    if minutes < 120:
-        return f"in {_many(minutes, 'minute', 'minutes')}"
-    if minutes < 48 * 60:
-        return f"in {_many(round(minutes / 60), 'hour', 'hours')}"
-    return f"in {_many(round(minutes / 1440), 'day', 'days')}"
-
-
-def _ranking(built: BuiltDay) -> list[dict[str, Any]]:
-    return [
-        {
-            "rank": p.appearance.rank,
-            "score": p.appearance.score,
-            "reposts": p.appearance.retweets,
-            "likes": p.appearance.favorites,
-            "posts": built.posts_per_paper.get(p.paper.arxiv_id, 0),
-            "arxiv_id": p.paper.arxiv_id,
-            "title": p.paper.title,
-        }
-        for p in built.day.papers
-    ]
-
-
-def _made_day_json(
-    built: BuiltDay, outcome: IngestOutcome, schedule: DaySchedule, notes: list[str]
-) -> dict[str, Any]:
-    report = built.report
-    start, end = schedule.bounds(built.day.date)
-    return {
-        "date": built.day.date.isoformat(),
-        "stored": str(outcome),
-        "window": {"start": start.isoformat(), "end": end.isoformat()},
-        "posts": report.posts,
-        "gone": report.gone,
-        "old": report.old,
-        "feeds": [{"did": a.did, "handle": a.handle} for a in report.feeds],
-        "ignored": [{"did": a.did, "handle": a.handle} for a in report.ignored],
-        "unknown": list(report.unknown),
-        "withdrawn": list(report.withdrawn),
-        "papers": _ranking(built),
-        "notes": notes,
-    }
-
-
-def write_made_day(
-    built: BuiltDay, outcome: IngestOutcome, schedule: DaySchedule, notes: list[str], out: TextIO
-) -> None:
-    """A built day for a terminal: what was stored, the build report, then the ranking."""
-    from bot.bluesky.source import window_text
-
-    day, report = built.day, built.report
-    out.write(
-        f"Hot Papers {day.date} from Bluesky: {_many(len(day.papers), 'paper', 'papers')}, "
-        f"stored ({outcome})\n"
-    )
-    out.write(f"window: {window_text(schedule, day.date)}\n")
-    out.write(
-        f"posts: {report.posts:,} collected, {report.gone:,} deleted since, {report.old:,} old"
-        " (created over 2 days before the stream brought them: not counted); "
-        f"{_many(report.ranked, 'paper', 'papers')} reached min_score\n"
-    )
-    for label, accounts in (("feeds left out", report.feeds), ("ignored", report.ignored)):
-        out.write(f"{label}: {', '.join(map(str, accounts)) or 'none'}\n")
-    out.write(f"unknown to arXiv: {', '.join(report.unknown) or 'none'}\n")
-    if report.withdrawn:
-        out.write(f"withdrawn: {', '.join(report.withdrawn)}\n")
-    for note in notes:
-        out.write(f"note: {note}\n")
-    rows = _ranking(built)
-    if not rows:
-        out.write("\nno paper to list\n")
-        return
-    width = max(len(r["arxiv_id"]) for r in rows)
-    out.write(f"\n{'rank':>4}  {'score':>6}  {'reposts':>7}  {'likes':>6}  {'posts':>5}  ")
-    out.write(f"{'id':<{width}}  title\n")
-    for r in rows:
-        out.write(
-            f"{r['rank']:>4}  {r['score']:>6,}  {r['reposts']:>7,}  {r['likes']:>6,}  "
-            f"{r['posts']:>5,}  {r['arxiv_id']:<{width}}  {shorten(r['title'], 90)}\n"
-        )
-
-
 _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "ingest": cmd_ingest,
     "paper": cmd_paper,
@@ -722,68 +520,3 @@ _HANDLERS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, 
     "collect": cmd_collect,
     "make-day": cmd_make_day,
 }
-
-
-def _counts(seen: Appearance, thousands: bool = False) -> tuple[str, str]:
-    """An appearance's two counts with their words: ("857 retweets", "251 favorites"), or
-    reposts and likes on a Bluesky day."""
-    words = WORDING[seen.platform]
-    shown = [f"{n:,}" if thousands else str(n) for n in (seen.retweets, seen.favorites)]
-    return f"{shown[0]} {words.shared}s", f"{shown[1]} {words.liked}s"
-
-
-def write_day(day: Day, top: int, out: TextIO) -> None:
-    shown = day.papers[:top]
-    on = "" if day.platform == "twitter" else f" on {WORDING[day.platform].site}"
-    out.write(f"Hot Papers {day.date}{on}: top {len(shown)} of {len(day.papers)}\n\n")
-    for ranked in shown:
-        paper, seen = ranked.paper, ranked.appearance
-        shared, liked = _counts(seen)
-        out.write(f"{seen.rank:>2}. {paper.title}\n")
-        out.write(f"    {author_list(paper.authors, 3)}\n")
-        out.write(f"    {', '.join(paper.categories)} · {shared}, {liked} · {paper.abs_url}\n\n")
-
-
-def write_digest(digest: Digest, header: str, out: TextIO) -> None:
-    """A digest for a terminal: the header, then each paper with its matching codes in [ ]."""
-    wrap = textwrap.TextWrapper(width=100, initial_indent="    ", subsequent_indent="    ")
-    out.write(f"{header}\n")
-    for entry in digest.entries:
-        paper, seen = entry.ranked.paper, entry.ranked.appearance
-        codes = " · ".join(f"[{c}]" if c in entry.matching else c for c in paper.categories)
-        out.write(f"\n#{seen.rank} · {paper.title}\n")
-        out.write(f"    {author_list(paper.authors, 3)}\n")
-        out.write(f"    {codes}\n")
-        out.write("    {} · {}\n".format(*_counts(seen, thousands=True)))
-        abstract = " ".join(paper.abstract.split())
-        out.write(wrap.fill(shorten(abstract, 280) if abstract else NO_ABSTRACT) + "\n")
-        if entry.ranked.tweets:
-            top = entry.ranked.tweets[0]
-            out.write(f"    Top {WORDING[top.platform].post}: {top.url}\n")
-        out.write(f"    {paper.abs_url}\n")
-
-
-def write_paper(history: PaperHistory, out: TextIO) -> None:
-    paper = history.paper
-    wrap = textwrap.TextWrapper(width=100, initial_indent="  ", subsequent_indent="  ")
-    out.write(f"{paper.title}\n")
-    out.write(f"arXiv:{paper.arxiv_id} · {', '.join(paper.categories)}\n")
-    out.write(f"{author_list(paper.authors, 6)}\n")
-    out.write(f"abs: {paper.abs_url}\n")
-    out.write(f"pdf: {paper.pdf_url or '(none)'}\n\n")
-    paragraphs = paper.abstract.split("\n\n") if paper.abstract.strip() else [NO_ABSTRACT]
-    for paragraph in paragraphs:
-        out.write(wrap.fill(paragraph) + "\n")
-    out.write("\nHot on:\n")
-    for a in history.appearances:
-        on = "" if a.platform == "twitter" else f" on {WORDING[a.platform].site}"
-        out.write("  {}  #{:<3} {}, {}{}\n".format(a.date, a.rank, *_counts(a), on))
-    # "Posts" once any is a Bluesky post; a Twitter-era paper keeps its words.
-    posts = "Tweets" if all(t.platform == "twitter" for t in history.tweets) else "Posts"
-    out.write(f"\n{posts} ({len(history.tweets)}):\n")
-    for tweet in history.tweets:
-        author = " ".join(tweet.author.split())
-        site = "" if tweet.platform == "twitter" else f" · {WORDING[tweet.platform].site}"
-        out.write(f"  {author} (@{tweet.handle}) · {tweet.posted}{site} · {tweet.url}\n")
-        for line in tweet.text.splitlines() or [""]:
-            out.write(f"    {line}\n" if line.strip() else "\n")
