@@ -261,6 +261,10 @@ def _parse_new(data: bytes, source: str, known: Container[str], today: dt.date) 
         return _Parsed(source, digest, day=parse_post(data, source, today=today))
     except ParseError as exc:
         return _Parsed(source, digest, error=exc)
+    except Exception as exc:  # a parser bug: this post alone is lost, never its batch
+        log.error("cannot parse %s, a parser bug: %s: %s", source, type(exc).__name__, exc)
+        reason = f"cannot be parsed ({type(exc).__name__}: {exc})"
+        return _Parsed(source, digest, error=ParseError(source, 0, reason))
 
 
 async def ingest_post(

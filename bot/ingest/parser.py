@@ -188,7 +188,28 @@ def collapse(text: str) -> str:
 
 def tweet_text(fragment: str) -> str:
     """A tweet's `<p>` HTML as plain text: tags dropped, inner text kept, `<br>` as newline."""
-    return html.unescape(_TAG.sub("", _BR.sub("\n", fragment))).strip()
+    return unescape(_TAG.sub("", _BR.sub("\n", fragment))).strip()
+
+
+# html.unescape turns a numeric character reference's digits into an int, which Python
+# refuses past 4,300 digits (a ValueError, not a wrong post). Leading zeros change nothing,
+# and a reference past U+10FFFF reads as U+FFFD: shortened so, each reads as it would.
+_NUMERIC_REFERENCE = re.compile(r"&#(?:([xX])([0-9a-fA-F]+)|([0-9]+));?")
+
+
+def _shortened(reference: re.Match[str]) -> str:
+    hexadecimal = reference[1] is not None
+    digits = (reference[2] if hexadecimal else reference[3]).lstrip("0") or "0"
+    if len(digits) > (6 if hexadecimal else 7):
+        return "\ufffd"
+    return f"&#{reference[1] or ''}{digits};"
+
+
+def unescape(text: str) -> str:
+    """`html.unescape`, for any length of character reference."""
+    if "&#" in text:
+        text = _NUMERIC_REFERENCE.sub(_shortened, text)
+    return html.unescape(text)
 
 
 def decode_post(data: bytes, path: str) -> str:
@@ -650,7 +671,7 @@ def _tweet(text: str, line: int, path: str) -> Tweet:
         raise ParseError(path, line, f"tweet date {tail['posted']!r} does not exist") from None
     return Tweet(
         url=f"https://twitter.com/{tail['url_handle']}/status/{tail['status']}",
-        author=collapse(html.unescape(tail["author"])),
+        author=collapse(unescape(tail["author"])),
         handle=tail["handle"],
         posted=posted,
         lang=head["lang"],

@@ -224,6 +224,30 @@ async def test_a_batch_is_read_hashed_and_parsed_in_one_worker_call_and_stored_i
     assert await store.archive.counts() == (126, 1149, 1279)
 
 
+async def test_a_parser_failure_on_one_post_costs_only_that_post(
+    store: Store, samples: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the parser (anything but a ParseError) rejects its post with the reason; the
+    other posts of its batch are stored."""
+    real = files_module.parse_post
+
+    def failing_on_march_15(data: bytes, source: str, **kwargs: Any) -> Day:
+        if "2021-03-15" in source:
+            raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+        return real(data, source, **kwargs)
+
+    monkeypatch.setattr(files_module, "parse_post", failing_on_march_15)
+    report = await ingest_files(store.archive, samples)
+    assert (report.new, [str(r) for r in report.rejected]) == (
+        2,
+        [
+            f"{samples[1]}:0: cannot be parsed (ValueError: Exceeds the limit (4300 digits)"
+            " for integer string conversion)"
+        ],
+    )
+    assert [str(d.date) for d in await store.archive.days()] == ["2021-03-05", "2021-03-24"]
+
+
 async def test_a_post_that_cannot_be_stored_keeps_the_posts_before_it(
     store: Store, samples: list[Path]
 ) -> None:

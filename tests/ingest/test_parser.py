@@ -208,6 +208,23 @@ def test_tweet_text_decodes_entities_and_turns_br_into_newlines() -> None:
             assert "&#39;" not in tweet.text
 
 
+def test_character_references_of_any_length_read_as_html_reads_short_ones() -> None:
+    """Python refuses to read an int of over 4,300 digits: such a reference in one tweet
+    made the post (and every post of its batch) fail instead of reading as U+FFFD."""
+    text = SAMPLES["2021-03-05"].read_text(encoding="utf-8")
+    huge = "&#" + "9" * 5000 + ";"
+    padded = "&#" + "0" * 5000 + "65;"
+    tweet = 'dir="ltr">Out of Distribution Generalization'
+    author = "&mdash; Aran Komatsuzaki"
+    assert tweet in text
+    assert author in text
+    text = text.replace(tweet, f'dir="ltr">{huge} {padded} Out of Distribution Generalization', 1)
+    text = text.replace(author, f"&mdash; Aran {huge}Komatsuzaki", 1)
+    changed = parse_post(text.encode()).papers[1].tweets[0]
+    assert changed.text.startswith("\ufffd A Out of Distribution")
+    assert changed.author == "Aran \ufffdKomatsuzaki"
+
+
 def test_tweet_text_with_every_entity(corpus_dir: Path) -> None:
     day = parse_post((corpus_dir / "2020-10-19---Hot-Papers.md").read_bytes())
     ranked = day.papers[2]
