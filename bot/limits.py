@@ -51,6 +51,8 @@ NONCE = 25  # characters of a message-create nonce
 # wall of embeds nobody reads. `/settings top`, `[digest] top` and `hotpapers digest --top`
 # all stop here.
 DIGEST_TOP = 25
+# The highest minimum score a channel (/settings) or `hotpapers digest --min-score` takes.
+MIN_SCORE_LIMIT = 10_000_000
 
 # The bot's own cap on follows (`/follow`): a channel, and a member, follow at most this many
 # keywords and authors, so that `/following` lists them in one message and `/unfollow`

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from bot.digest import DayDigests, DigestKey, Followed
 from bot.models import Day, Follow, Subscription
-from bot.render import Message, Renderer
+from bot.render import Message, Renderer, TemplateBlockError
 from bot.store import EncodedDigest, PlannedDelivery, PlannedDirect, Store, encode_digest
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,9 @@ class DeliveryPlanner:
                 except (ValueError, TypeError) as exc:
                     self._skip(subscription.channel_id, exc)
                     continue
+                except TemplateBlockError as exc:
+                    self._cannot_render(day, exc)
+                    continue
                 key = id(messages)
                 if key not in encoded:
                     encoded[key] = encode_digest([m.body() for m in messages])
@@ -203,7 +206,11 @@ class DeliveryPlanner:
         while members := await self.store.direct.unplanned(day.date, after=after, limit=BATCH):
             batch: list[PlannedDirect] = []
             for member in members:
-                message = rendered.direct(member.follows)
+                try:
+                    message = rendered.direct(member.follows)
+                except TemplateBlockError as exc:
+                    self._cannot_render(day, exc)
+                    continue
                 body: EncodedDigest | None = None
                 if message is not None:
                     key = id(message)
@@ -225,6 +232,14 @@ class DeliveryPlanner:
                 sending,
             )
         return recorded
+
+    def _cannot_render(self, day: Day, problem: TemplateBlockError) -> None:
+        """A template override that fails on this day's data costs only the messages that
+        need that block: they stay unplanned (planned once the template is fixed and the bot
+        restarted), and the rest of this day and the other days go out. Logged once."""
+        if (0, f"{day.date}: {problem}") not in self._reported:
+            self._reported.add((0, f"{day.date}: {problem}"))
+            log.error("cannot render messages of %s: %s", day.date, problem)
 
     def _skip(self, channel_id: int, problem: Exception) -> None:
         """One channel's bad subscription (an old or forged archive) costs only its digests."""

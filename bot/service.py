@@ -167,6 +167,9 @@ class DigestService:
                 self._plan_owed = True
                 log.error("cannot plan digests: %s; will retry at the next poll", exc)
                 return
+            except Exception:
+                self._plan_owed = True  # a bug, logged by the job: owed, so tried again
+                raise
         if planned:
             self.jobs.wake_delivery()
 

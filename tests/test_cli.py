@@ -117,7 +117,10 @@ class Run:
         self, *args: str | Path, environ: dict[str, str] | None = None
     ) -> tuple[int, str, str]:
         self.capsys.readouterr()
-        code = main([str(a) for a in args], environ={} if environ is None else environ)
+        try:
+            code = main([str(a) for a in args], environ={} if environ is None else environ)
+        except SystemExit as exit_:  # argparse refusing the arguments
+            code = exit_.code if isinstance(exit_.code, int) else 1
         out, err = self.capsys.readouterr()
         return code, out, err
 
@@ -575,6 +578,54 @@ def test_digest_channel_must_be_a_discord_id(run: Run, samples_db: Path, channel
     )
 
 
+@pytest.mark.parametrize(
+    ("option", "given"),
+    [
+        ("--channel", "\u0661\u0662\u0663"),  # Arabic-Indic digits, which int() reads
+        ("--channel", "1_000"),
+        ("--top", "\u0665"),
+        ("--min-score", " 5"),
+    ],
+)
+def test_digest_numbers_are_ascii_digits(
+    run: Run, samples_db: Path, option: str, given: str
+) -> None:
+    code, out, err = run("digest", *CS_CV_0305, "--json", option, given, "--db", samples_db)
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        f"hotpapers digest: error: argument {option}: {given!r} is not a whole number in digits 0-9"
+    )
+
+
+def test_digest_min_score_is_at_most_what_settings_takes(run: Run, samples_db: Path) -> None:
+    assert run("digest", *CS_CV_0305, "--min-score", "10000001", "--db", samples_db) == (
+        2,
+        "",
+        "hotpapers: --min-score must be 0 to 10,000,000, got 10000001\n",
+    )
+
+
+def test_a_template_override_failing_on_the_day_is_one_line(
+    run: Run, samples_db: Path, tmp_path: Path
+) -> None:
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    (overrides / "digest.j2").write_text(
+        "{% block title %}{% if entry.ranked.appearance.date.day == 24 %}{{ entry.bogus.x }}"
+        "{% endif %}{{ entry.ranked.paper.title }}{% endblock %}",
+        encoding="utf-8",
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(f'[templates]\ndirectory = "{overrides}"\n', encoding="utf-8")
+    on_the_24th = ("--date", "2021-03-24", "--categories", "cs.CV")
+    code, out, err = run("digest", *on_the_24th, "--json", "--config", config, "--db", samples_db)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"hotpapers: {overrides / 'digest.j2'}:1: block 'title' cannot be rendered:"
+        " 'bot.digest.DigestEntry object' has no attribute 'bogus'\n"
+    )
+
+
 def test_digest_for_the_largest_channel_id(run: Run, samples_db: Path) -> None:
     channel = str(2**64 - 1)
     code, out, err = run("digest", *CS_CV_0305, "--json", "--channel", channel, "--db", samples_db)
@@ -930,9 +981,9 @@ def test_an_unopenable_database_is_reported_without_a_traceback(run: Run, tmp_pa
 
 
 def test_usage_errors_exit_2(run: Run) -> None:
-    with pytest.raises(SystemExit) as info:
-        run()
-    assert info.value.code == 2
+    code, out, err = run()
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1].startswith("hotpapers: error: the following arguments are")
 
 
 # --- run ----------------------------------------------------------------------------------------

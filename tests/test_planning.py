@@ -116,6 +116,42 @@ async def test_a_channel_whose_subscription_is_fixed_is_planned(
     assert (row.channel_id, row.status) == (2, "pending")
 
 
+async def test_a_template_that_fails_on_one_day_costs_only_that_day(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An override passes the start-up check but fails on March 15's data: March 24's digest
+    and direct message still go out, and the failure is logged once."""
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    (overrides / "digest.j2").write_text(
+        "{% block title %}{% if entry.ranked.appearance.date.day == 15 %}{{ entry.bogus.x }}"
+        "{% endif %}{{ entry.ranked.paper.title }}{% endblock %}",
+        encoding="utf-8",
+    )
+    (overrides / "follows.j2").write_text(
+        "{% block dm_header %}{% if digest.date.day == 15 %}{{ digest.bogus.x }}{% endif %}"
+        "Hot Papers {{ digest.date }}{% endblock %}",
+        encoding="utf-8",
+    )
+    await store.subscriptions.subscribe(1, 1000, ["cs.CV"])
+    await store.follows.follow_member(7, 1000, parse_follow("keyword", "learning"))
+    await ingest_sample(store, MARCH_5)
+    await ingest_sample(store, MARCH_15)
+    await ingest_sample(store, MARCH_24)
+    planner = DeliveryPlanner(store, Renderer(overrides), default_top=10, catch_up_days=2)
+    with caplog.at_level(logging.ERROR, logger="bot.planning"):
+        assert await planner.plan() == 2
+        assert await planner.plan() == 0
+    assert [(r.date, r.status) for r in await store.deliveries.ledger()] == [(MARCH_24, "pending")]
+    assert [(r.date, r.status) for r in await store.direct.ledger()] == [(MARCH_24, "pending")]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cannot render messages of 2021-03-15: {overrides / 'digest.j2'}:1: block 'title'"
+        " cannot be rendered: 'bot.digest.DigestEntry object' has no attribute 'bogus'",
+        f"cannot render messages of 2021-03-15: {overrides / 'follows.j2'}:1: block"
+        " 'dm_header' cannot be rendered: 'bot.digest.Digest object' has no attribute 'bogus'",
+    ]
+
+
 # --- a day's rendered digests ----------------------------------------------------------------
 
 

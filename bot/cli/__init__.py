@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from bot.cli.common import (
     plural,
 )
 from bot.cli.output import write_day, write_digest, write_paper
-from bot.limits import DIGEST_TOP
+from bot.limits import DIGEST_TOP, MIN_SCORE_LIMIT
 from bot.models import WORDING
 from bot.sandbox import DEMO_SCRIPT
 
@@ -34,10 +35,20 @@ from bot.sandbox import DEMO_SCRIPT
 # start without discord, Jinja2 and the digest and scheduler machinery.
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.digest import Digest
+    from bot.models import Day
+    from bot.render import Renderer
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CommandError", "build_parser", "cmd_collect", "cmd_make_day", "main"]
+
+
+def _integer(text: str) -> int:
+    """An integer option: ASCII digits only (int() also reads `١٢٣`, `1_000` and ` 5`)."""
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number in digits 0-9")
+    return int(text)
 
 
 def _common(
@@ -78,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     day = commands.add_parser("day", help="one day's papers in rank order (default: latest)")
     _common(day)
     day.add_argument("date", nargs="?", metavar="YYYY-MM-DD", help="the day (default: latest)")
-    day.add_argument("--top", type=int, default=10, metavar="N", help="show the top N (10)")
+    day.add_argument("--top", type=_integer, default=10, metavar="N", help="show the top N (10)")
 
     post = commands.add_parser(
         "post", help="a stored day as a Hot Papers post (Markdown), as the blog published them"
@@ -161,13 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument(
         "--top",
-        type=int,
+        type=_integer,
         metavar="N",
         help=f"at most N papers, 1 to {DIGEST_TOP} (default: [digest] top)",
     )
     digest.add_argument(
         "--min-score",
-        type=int,
+        type=_integer,
         default=0,
         metavar="S",
         help="only papers with at least S likes + reposts (retweets + favorites on a "
@@ -178,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument(
         "--channel",
-        type=int,
+        type=_integer,
         metavar="ID",
         help="with --json: the bodies for this channel, with the nonces the bot sends",
     )
@@ -456,17 +467,18 @@ def _digest_categories(text: str) -> tuple[str, ...]:
 
 async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
     from bot.config import ConfigError
-    from bot.delivery.nonces import delivery_nonce, with_nonce
     from bot.digest import build_digest
-    from bot.render import Renderer, TemplateOverrideError
+    from bot.render import Renderer, TemplateBlockError, TemplateOverrideError
 
     date = date_argument(args.date)
     codes = _digest_categories(args.categories)
     top = config.digest.top if args.top is None else args.top
     if not 1 <= top <= DIGEST_TOP:
         raise CommandError(f"--top must be 1 to {DIGEST_TOP}, got {top}", EXIT_USAGE)
-    if args.min_score < 0:
-        raise CommandError(f"--min-score must be at least 0, got {args.min_score}", EXIT_USAGE)
+    if not 0 <= args.min_score <= MIN_SCORE_LIMIT:
+        raise CommandError(
+            f"--min-score must be 0 to {MIN_SCORE_LIMIT:,}, got {args.min_score}", EXIT_USAGE
+        )
     if args.channel is not None and not args.json:
         raise CommandError("--channel takes a channel id and goes with --json", EXIT_USAGE)
     if args.channel is not None and not 1 <= args.channel <= SNOWFLAKE_MAX:
@@ -487,6 +499,22 @@ async def cmd_digest(config: Config, args: argparse.Namespace) -> int:
         renderer = Renderer(config.templates.directory or None)
     except TemplateOverrideError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        return _write_digest(args, day, digest, codes, renderer)
+    except TemplateBlockError as exc:  # an override that fails on this day's data
+        raise CommandError(str(exc)) from None
+
+
+def _write_digest(
+    args: argparse.Namespace,
+    day: Day,
+    digest: Digest | None,
+    codes: Sequence[str],
+    renderer: Renderer,
+) -> int:
+    from bot.delivery.nonces import delivery_nonce, with_nonce
+
+    date = day.date
     if args.json:
         messages = [] if digest is None else renderer.digest(digest)
         bodies = [m.body() for m in messages]

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _IMMEDIATE = {"now", "off", "asap", "immediately", "none"}
-MIN_SCORE_LIMIT = 10_000_000
 
 
 @functools.cache
@@ -68,7 +67,7 @@ class SettingsCog(commands.Cog):
         time: str | None = None,
         timezone: str | None = None,
         top: app_commands.Range[int, 1, limits.DIGEST_TOP] | None = None,
-        min_score: app_commands.Range[int, 0, MIN_SCORE_LIMIT] | None = None,
+        min_score: app_commands.Range[int, 0, limits.MIN_SCORE_LIMIT] | None = None,
         paused: bool | None = None,
     ) -> None:
         target = channel_target(interaction)
@@ -79,7 +78,7 @@ class SettingsCog(commands.Cog):
         # Discord's client keeps to the declared ranges, but a forged interaction need not.
         for option, value, low, high, unit in (
             ("top", top, 1, limits.DIGEST_TOP, "papers per digest"),
-            ("min_score", min_score, 0, MIN_SCORE_LIMIT, SCORE_WORDING),
+            ("min_score", min_score, 0, limits.MIN_SCORE_LIMIT, SCORE_WORDING),
         ):
             if value is not None and not low <= value <= high:
                 raise Refusal(
