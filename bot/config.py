@@ -190,6 +190,8 @@ WEEK_SECONDS = 7 * 24 * 3600
 DAY_SECONDS = 24 * 3600
 MAX_DELIVER_SECONDS = 3600
 MAX_LOOKBACK_DAYS = 365
+# A year of missed days is more than any downtime; far more overflows the dates it spans.
+MAX_CATCH_UP_DAYS = 365
 
 
 def _check(config: Config, origin: str) -> None:
@@ -205,8 +207,8 @@ def _check(config: Config, origin: str) -> None:
         problems.append(
             f"[discord] gateway_url must be a ws(s) URL, got {config.discord.gateway_url!r}"
         )
-    if config.source.url and "{date}" not in config.source.url:
-        problems.append("[source] url must contain {date}, e.g. https://host/{date}.md")
+    if config.source.url:
+        problems += _source_url_problems(config.source.url)
     source, digest = config.source, config.digest
     if not 1 <= source.poll_seconds <= WEEK_SECONDS:
         problems.append(
@@ -235,21 +237,45 @@ def _check(config: Config, origin: str) -> None:
         problems.append(f"[source] max_post_bytes must be at least 1, got {source.max_post_bytes}")
     if not 1 <= config.digest.top <= DIGEST_TOP:
         problems.append(f"[digest] top must be 1 to {DIGEST_TOP}, got {config.digest.top}")
-    if config.digest.catch_up_days < 1:
-        problems.append("[digest] catch_up_days must be at least 1")
+    if not 1 <= config.digest.catch_up_days <= MAX_CATCH_UP_DAYS:
+        problems.append(
+            f"[digest] catch_up_days must be 1 to {MAX_CATCH_UP_DAYS}, "
+            f"got {config.digest.catch_up_days}"
+        )
     if not 0 < config.discord.requests_per_second <= 50:  # NaN fails every comparison
         problems.append(
             "[discord] requests_per_second must be more than 0 and at most 50 (Discord's "
             f"global limit), got {config.discord.requests_per_second}"
         )
-    if config.discord.dev_guild < 0:
-        problems.append("[discord] dev_guild must be a guild id, or 0 for global commands")
+    if not 0 <= config.discord.dev_guild < 2**64:
+        problems.append(
+            "[discord] dev_guild must be a guild id (a snowflake, below 2**64), or 0 for "
+            f"global commands, got {config.discord.dev_guild}"
+        )
     problems += _bluesky_problems(config.bluesky, config.arxiv)
     if problems:
         raise ConfigError(f"{origin}: " + "; ".join(problems))
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _source_url_problems(url: str) -> list[str]:
+    """What is wrong with `[source] url`: an http(s) URL that `{date}` alone fills in."""
+    problems = []
+    if not url.startswith(("http://", "https://")):
+        problems.append(f"[source] url must be an http(s) URL, got {url!r}")
+    try:
+        filled = url.format(date="2021-03-05")
+    except (IndexError, KeyError, ValueError) as exc:
+        return [
+            *problems,
+            f"[source] url may hold {{date}} and no other {{...}}: {url!r} ({exc}); "
+            "write a literal brace as {{ or }}",
+        ]
+    if filled == url.format(date=""):
+        problems.append("[source] url must contain {date}, e.g. https://host/{date}.md")
+    return problems
 
 
 def _bluesky_problems(bluesky: BlueskyConfig, arxiv: ArxivConfig) -> list[str]:

@@ -237,6 +237,32 @@ def test_bad_bluesky_and_arxiv_values_are_refused(tmp_path: Path, toml: str, mes
             "[discord] requests_per_second must be more than 0 and at most 50 (Discord's global"
             " limit), got nan",
         ),
+        # A million made every Bluesky poll fail: the catch-up window overflowed the dates.
+        ("[digest]\ncatch_up_days = 0", "[digest] catch_up_days must be 1 to 365, got 0"),
+        (
+            "[digest]\ncatch_up_days = 1000000",
+            "[digest] catch_up_days must be 1 to 365, got 1000000",
+        ),
+        (
+            "[discord]\ndev_guild = 99999999999999999999",
+            "[discord] dev_guild must be a guild id (a snowflake, below 2**64), or 0 for global"
+            " commands, got 99999999999999999999",
+        ),
+        # Every poll raised IndexError filling in {0}; a file:// URL is no HTTP source.
+        (
+            '[source]\nurl = "http://127.0.0.1:1/{date}{0}"',
+            "[source] url may hold {date} and no other {...}: 'http://127.0.0.1:1/{date}{0}'"
+            " (Replacement index 0 out of range for positional args tuple); write a literal"
+            " brace as {{ or }}",
+        ),
+        (
+            '[source]\nurl = "file:///etc/{date}"',
+            "[source] url must be an http(s) URL, got 'file:///etc/{date}'",
+        ),
+        (
+            '[source]\nurl = "https://host/posts.md"',
+            "[source] url must contain {date}, e.g. https://host/{date}.md",
+        ),
     ],
 )
 def test_values_that_would_break_the_bot_are_refused(
