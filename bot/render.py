@@ -46,10 +46,12 @@ _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
 # Markup at the start of a line: headers (#, ##, ###), subtext (-#), block quotes (>, >>>),
 # lists (-, +, 1.). A line starts after a \n, or after a \r that some clients break on too
 # (looked for only in text that has one: the lookbehind makes the search twice as slow).
-_LINE_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
-_ORDERED_LIST = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
-_CR_LINE_START = re.compile(r"(?:^|(?<=\r))(\s*)([#>+-])", re.MULTILINE)
-_CR_ORDERED_LIST = re.compile(r"(?:^|(?<=\r))(\s*\d+)\.", re.MULTILINE)
+# The space before the markup is of that line only ([^\S\r\n], not \s): a run of blank lines
+# would otherwise be scanned again from each of them, in quadratic time.
+_LINE_START = re.compile(r"^([^\S\r\n]*)([#>+-])", re.MULTILINE)
+_ORDERED_LIST = re.compile(r"^([^\S\r\n]*\d+)\.", re.MULTILINE)
+_CR_LINE_START = re.compile(r"(?:^|(?<=\r))([^\S\r\n]*)([#>+-])", re.MULTILINE)
+_CR_ORDERED_LIST = re.compile(r"(?:^|(?<=\r))([^\S\r\n]*\d+)\.", re.MULTILINE)
 # <@user> <@!user> <@&role> <#channel> </command:id> <:emoji:id> <a:emoji:id> <t:time>
 # <id:customize> (guild navigation).
 _MENTION = re.compile(r"<(?=[@#/:]|a:|t:|id:)", re.IGNORECASE)

@@ -154,6 +154,9 @@ def test_escape_markdown_exact_forms() -> None:
     assert escape_markdown("> quote") == r"\> quote"
     assert escape_markdown("# heading") == r"\# heading"
     assert escape_markdown("plain text: a, b (c).") == "plain text: a, b (c)."
+    assert escape_markdown("  \n  # x\n\n> y\r - z\n 12. w") == (
+        "  \n  \\# x\n\n\\> y\r \\- z\n 12\\. w"
+    )
 
 
 @given(
