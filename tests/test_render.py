@@ -769,7 +769,11 @@ def test_cli_digest_without_a_match(capsys: pytest.CaptureFixture[str], archive:
         (["--date", "2021-03-05", "--categories", " , "], 2, "no categories"),
         (["--date", "2021-03-05", "--categories", "cs.CV", "--top", "0"], 2, "1 to 25, got 0"),
         (["--date", "2021-03-05", "--categories", "cs.CV", "--top", "26"], 2, "1 to 25, got 26"),
-        (["--date", "2021-03-05", "--categories", "cs.CV", "--min-score", "-1"], 2, "at least 0"),
+        (
+            ["--date", "2021-03-05", "--categories", "cs.CV", "--min-score", "-1"],
+            2,
+            "--min-score must be 0 to 10,000,000, got -1",
+        ),
     ],
 )
 def test_cli_digest_errors(
