@@ -25,7 +25,10 @@ async def first_new_day(db: aiosqlite.Connection) -> str:
     latest = row[0] if row and row[0] else None
     if latest is None:
         return dt.date.min.isoformat()
-    return (dt.date.fromisoformat(latest) + dt.timedelta(days=1)).isoformat()
+    newest = dt.date.fromisoformat(latest)
+    # An archive stored before posts dated in the future were refused may hold 9999-12-31:
+    # `hotpapers forget-day` removes it; meanwhile a subscription starts there, not in error.
+    return (newest if newest == dt.date.max else newest + dt.timedelta(days=1)).isoformat()
 
 
 class Subscriptions:

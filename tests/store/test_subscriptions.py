@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.files import ingest_files
 from bot.models import Subscription
 from bot.store import SettingsChange, Store
 from tests.support.archive import MARCH_5, MARCH_15, ingest_sample
@@ -142,3 +143,22 @@ async def test_a_stored_value_that_cannot_be_read_is_the_channels_problem(
     subscription = await store.subscriptions.get(1)
     assert subscription is not None
     assert (subscription.categories, subscription.problem) == (("cs.CV",), problem)
+
+
+async def test_an_archive_holding_the_last_date_there_is_still_takes_subscriptions(
+    store: Store, samples: list[Path], tmp_path: Path
+) -> None:
+    """Stored before posts dated in the future were refused, 9999-12-31 made every
+    /subscribe fail (the day after it does not exist); it now starts there, until
+    `hotpapers forget-day` removes the day."""
+    post = tmp_path / "9999-12-31---Hot-Papers.md"
+    post.write_text(
+        samples[0].read_text(encoding="utf-8").replace("2021-03-05", "9999-12-31"),
+        encoding="utf-8",
+    )
+    report = await ingest_files(store.archive, [post], today=lambda: dt.date.max)
+    assert (report.new, report.rejected) == (1, [])
+    assert await store.subscriptions.subscribe(1, 1000, ["cs.CV"]) == ["cs.CV"]
+    channel = await store.subscriptions.get(1)
+    assert channel is not None
+    assert channel.since_date == dt.date.max

@@ -122,7 +122,8 @@ class FindCog(commands.Cog):
         if latest is None:
             raise Refusal(self.renderer.notice("empty_archive"))
         days = PERIODS[period]
-        first = None if days is None else latest - dt.timedelta(days=days - 1)
+        # No earlier than the first date there is (an old archive may hold 0001-01-01).
+        first = None if days is None else dt.date.fromordinal(max(1, latest.toordinal() - days + 1))
         last = None if days is None else latest
         found = await self.finder.top(since=first, until=last, categories=codes)
         if not found.arxiv_ids:

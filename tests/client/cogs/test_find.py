@@ -16,6 +16,7 @@ import pytest
 from bot.client import results
 from bot.client.bot import HotPapersBot
 from bot.client.results import IDLE_MINUTES
+from bot.ingest.files import ingest_files
 from tests.support.clock import SteppedClock
 from tests.support.commands import (
     EPHEMERAL,
@@ -35,6 +36,7 @@ from tests.support.commands import (
 )
 from tests.support.fake_discord import MEMBER_USER_ID, PAPERS_CHANNEL_ID, FakeDiscord
 from tests.support.harness import running_bot
+from tests.support.posts import sample_post
 
 PAGES = [
     ["2103.12719", "2103.03098", "2103.03216", "2103.02886", "2103.12407"],
@@ -406,6 +408,22 @@ async def test_top_of_the_week_by_default_in_a_category(
     ]
     assert empty == "No paper in hep-lat was hot on 2021-03-24, the latest day in the archive."
     assert never == "No paper in hep-lat was hot on any day in the archive."
+
+
+async def test_top_of_an_archive_whose_only_day_is_in_year_one(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """A post titled 0001-01-03 is one the generator could write: the week before it
+    starts at the first date there is."""
+    post = tmp_path / "0001-01-03---Hot-Papers.md"
+    post.write_text(
+        sample_post("2021-03-05").read_text(encoding="utf-8").replace("2021-03-05", "0001-01-03"),
+        encoding="utf-8",
+    )
+    async with bot_with_clock(fake_discord, tmp_path, samples=False) as (bot, _):
+        assert not (await ingest_files(bot.store.archive, [post])).rejected
+        _, reply = await command(fake_discord, "top", {"period": "week"})
+    assert only_embed(reply)["description"].split(" · ")[0] == "0001-01-01 to 0001-01-03"
 
 
 async def test_top_of_an_empty_archive(fake_discord: FakeDiscord, tmp_path: Path) -> None:
