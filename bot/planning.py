@@ -14,8 +14,9 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 
 from bot.digest import DayDigests, DigestKey, Followed
+from bot.message import Message
 from bot.models import Day, Follow, Subscription
-from bot.render import Message, Renderer, TemplateBlockError
+from bot.render import Renderer, TemplateBlockError
 from bot.store import EncodedDigest, PlannedDelivery, PlannedDirect, Store, encode_digest
 
 log = logging.getLogger(__name__)

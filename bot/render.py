@@ -7,9 +7,8 @@ escaped for Discord markdown and mentions, so no title or tweet can ping or brea
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ import jinja2
 
 from bot import follows, limits, taxonomy
 from bot.digest import Digest, DigestEntry
+from bot.markup import escape_markdown, one_line
+from bot.message import EmbedBuilder, LinkButton, Message, embed_size, fit_messages
 from bot.models import (
     SCORE_WORDING,
     WORDING,
@@ -41,95 +42,6 @@ EMBED_CACHE_SIZE = 4096
 # Room a direct message keeps for its last embed when its papers do not all fit as embeds.
 DIRECT_MORE_ROOM = 1500
 
-# Inline markup: bold, italics, underline, strike, spoilers, code, masked links, escapes.
-_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
-# Markup at the start of a line: headers (#, ##, ###), subtext (-#), block quotes (>, >>>),
-# lists (-, +, 1.). A line starts after a \n, or after a \r that some clients break on too
-# (looked for only in text that has one: the lookbehind makes the search twice as slow).
-# The space before the markup is of that line only ([^\S\r\n], not \s): a run of blank lines
-# would otherwise be scanned again from each of them, in quadratic time.
-_LINE_START = re.compile(r"^([^\S\r\n]*)([#>+-])", re.MULTILINE)
-_ORDERED_LIST = re.compile(r"^([^\S\r\n]*\d+)\.", re.MULTILINE)
-_CR_LINE_START = re.compile(r"(?:^|(?<=\r))([^\S\r\n]*)([#>+-])", re.MULTILINE)
-_CR_ORDERED_LIST = re.compile(r"(?:^|(?<=\r))([^\S\r\n]*\d+)\.", re.MULTILINE)
-# <@user> <@!user> <@&role> <#channel> </command:id> <:emoji:id> <a:emoji:id> <t:time>
-# <id:customize> (guild navigation).
-_MENTION = re.compile(r"<(?=[@#/:]|a:|t:|id:)", re.IGNORECASE)
-_EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
-# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
-# reorder the text around them, e.g. to make a title read as something else.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_ZWSP = "\u200b"
-
-
-def escape_markdown(text: str) -> str:
-    """Make `text` show literally in Discord: no formatting, no mentions, no masked links,
-    no bidirectional reordering."""
-    text = _BIDI_CONTROLS.sub("", text)
-    text = _MARKDOWN.sub(r"\\\1", text)
-    lines, numbers = (
-        (_CR_LINE_START, _CR_ORDERED_LIST) if "\r" in text else (_LINE_START, _ORDERED_LIST)
-    )
-    text = lines.sub(r"\1\\\2", text)
-    text = numbers.sub(r"\1\\.", text)
-    return no_mentions(text)
-
-
-def no_mentions(text: str) -> str:
-    """`text` with every mention and @everyone broken by an invisible space."""
-    text = _MENTION.sub("<" + _ZWSP, text)
-    return _EVERYONE.sub("@" + _ZWSP, text)
-
-
-def embed_size(embed: Mapping[str, Any]) -> int:
-    """The characters Discord counts toward the 6000 limit of a message's embeds."""
-    size = len(embed.get("title", "")) + len(embed.get("description", ""))
-    size += len(embed.get("footer", {}).get("text", "")) + len(
-        embed.get("author", {}).get("name", "")
-    )
-    for item in embed.get("fields", ()):
-        size += len(item["name"]) + len(item["value"])
-    return size
-
-
-@dataclass(frozen=True, slots=True)
-class LinkButton:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One Discord message: what the bot sends or answers with."""
-
-    content: str = ""
-    embeds: tuple[dict[str, Any], ...] = ()
-    buttons: tuple[LinkButton, ...] = ()
-    ephemeral: bool = False
-
-    def as_ephemeral(self) -> Message:
-        return replace(self, ephemeral=True)
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body of a message create (POST /channels/{id}/messages)."""
-        body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
-        if self.content:
-            body["content"] = self.content
-        if self.embeds:
-            body["embeds"] = [dict(e) for e in self.embeds]
-        if self.buttons:
-            body["components"] = [
-                {
-                    "type": 1,
-                    "components": [
-                        {"type": 2, "style": 5, "label": b.label, "url": b.url}
-                        for b in self.buttons
-                    ],
-                }
-            ]
-        return body
-
-
 PAGE_SIZE = 5  # papers on a page of /search, /top or /author results
 
 
@@ -149,46 +61,6 @@ class ResultsPage:
     message: Message
     choices: tuple[Choice, ...]
     placeholder: str
-
-
-@dataclass(slots=True)
-class EmbedBuilder:
-    """Assembles one embed, shortening every part to its own limit as it goes."""
-
-    title: str = ""
-    url: str | None = None
-    description: str = ""
-    color: int | None = None
-    fields: list[dict[str, Any]] = field(default_factory=list)
-    footer: str = ""
-
-    def add_field(self, name: str, value: str, *, inline: bool = False) -> bool:
-        if len(self.fields) >= limits.EMBED_FIELDS or not value.strip():
-            return False
-        self.fields.append(
-            {
-                "name": shorten(name, limits.FIELD_NAME) or _ZWSP,
-                "value": shorten(value, limits.FIELD_VALUE),
-                "inline": inline,
-            }
-        )
-        return True
-
-    def build(self) -> dict[str, Any]:
-        embed: dict[str, Any] = {"type": "rich"}
-        if self.title:
-            embed["title"] = shorten(self.title, limits.EMBED_TITLE)
-        if self.url:
-            embed["url"] = self.url
-        if self.description:
-            embed["description"] = shorten(self.description, limits.EMBED_DESCRIPTION)
-        if self.color is not None:
-            embed["color"] = self.color
-        if self.fields:
-            embed["fields"] = list(self.fields)
-        if self.footer:
-            embed["footer"] = {"text": shorten(self.footer, limits.FOOTER_TEXT)}
-        return embed
 
 
 def _link(url: str, limit: int) -> str | None:
@@ -225,12 +97,6 @@ def pages(listing: Listing) -> int:
 def choice_name(text: str) -> str:
     """An autocomplete choice's label: one line, at most 100 characters."""
     return one_line(text, limits.CHOICE_NAME)
-
-
-def one_line(text: str, limit: int) -> str:
-    """Plain text on one line of at most `limit` characters, never empty, that reads as no
-    mention (a label: Discord shows no markdown there)."""
-    return shorten(no_mentions(" ".join(_BIDI_CONTROLS.sub("", text).split())), limit) or "?"
 
 
 class TemplateOverrideError(ValueError):
@@ -652,22 +518,3 @@ class Renderer:
                 self.block("results.j2", "placeholder", **ctx), limits.SELECT_PLACEHOLDER
             ),
         )
-
-
-def fit_messages(embeds: Iterable[dict[str, Any]], content: str = "") -> list[Message]:
-    """Pack embeds into as few messages as Discord allows, in order (10 and 6000 per message)."""
-    messages: list[Message] = []
-    current: list[dict[str, Any]] = []
-    size = 0
-    for embed in embeds:
-        weight = embed_size(embed)
-        if current and (
-            len(current) >= limits.EMBEDS_PER_MESSAGE or size + weight > limits.EMBED_TOTAL
-        ):
-            messages.append(Message(content=content if not messages else "", embeds=tuple(current)))
-            current, size = [], 0
-        current.append(embed)
-        size += weight
-    if current or content:
-        messages.append(Message(content=content if not messages else "", embeds=tuple(current)))
-    return messages

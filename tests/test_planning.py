@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.follows import parse_follow
+from bot.message import Message
 from bot.models import Day, Subscription
 from bot.planning import DayMessages, DeliveryPlanner, due_time
-from bot.render import Message, Renderer
+from bot.render import Renderer
 from bot.store import SettingsChange, Store
 from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES, ingest_sample, query
 

@@ -22,15 +22,14 @@ from bot.cli import main
 from bot.digest import DayDigests, Digest, build_digest
 from bot.follows import parse_follow
 from bot.ingest.parser import parse_post
+from bot.markup import escape_markdown
+from bot.message import Message, embed_size
 from bot.models import Appearance, Day, Paper, PaperHistory, RankedPaper, Tweet
 from bot.render import (
     BUNDLED_TEMPLATES,
-    Message,
     Renderer,
     TemplateBlockError,
     TemplateOverrideError,
-    embed_size,
-    escape_markdown,
 )
 from bot.samples import sample_posts
 from bot.text import ELLIPSIS

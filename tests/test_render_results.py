@@ -11,8 +11,9 @@ from typing import Any
 
 from bot import limits
 from bot.ingest.parser import parse_post
+from bot.message import embed_size
 from bot.models import Appearance, Day, FoundPaper, Listing, Paper, PaperHistory
-from bot.render import Renderer, embed_size
+from bot.render import Renderer
 from bot.samples import sample_posts
 
 MARCH_5 = dt.date(2021, 3, 5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render import escape_markdown
+from bot.markup import escape_markdown
 from bot.text import ELLIPSIS, author_list, shorten
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot import limits
-from bot.render import Message
+from bot.message import Message
 from bot.store import StoreError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bot.client.replies import owe_note, reply
-from bot.render import Message
+from bot.message import Message
 from bot.store import StoreError
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.delivery.nonces import delivery_nonce, direct_nonce, with_nonce
-from bot.render import Message
+from bot.message import Message
 
 
 def test_nonce_is_stable_short_and_distinct_per_part() -> None:
