@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.ingest import parser
+from bot.ingest import front_matter
 from bot.ingest.parser import ParseError, parse_post
 from bot.models import Day
 from bot.samples import sample_posts
@@ -40,7 +40,7 @@ def outcome(text: str | bytes) -> Day | str:
 @contextmanager
 def pure_loader_only() -> Iterator[None]:
     """As on a PyYAML built without libyaml."""
-    with mock.patch.object(parser, "LIBYAML_LOADER", None):
+    with mock.patch.object(front_matter, "LIBYAML_LOADER", None):
         yield
 
 
@@ -63,7 +63,7 @@ def test_real_posts_are_read_by_libyaml() -> None:
     with loaders_used() as used:
         for path in sample_posts():
             parse_post(path.read_bytes(), str(path))
-    assert used == [parser.LIBYAML_LOADER] * 3
+    assert used == [front_matter.LIBYAML_LOADER] * 3
 
 
 @pytest.mark.parametrize("post", all_post_params())
