@@ -31,6 +31,7 @@ from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 from bot.sandbox.local_discord import LocalDiscord, RateLimits
 from bot.store import Store
+from tests.support.waiting import eventually
 
 PAPERS = 100_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,13 +90,14 @@ def status_kb(pid: int) -> dict[str, int]:
 async def wait_until(
     check: Callable[[], object], process: asyncio.subprocess.Process, what: str
 ) -> None:
-    deadline = time.perf_counter() + START_TIMEOUT
-    while not check():
+    """Until `check()` holds; an error once the bot exits or after START_TIMEOUT."""
+
+    def ready() -> object:
         if process.returncode is not None:
             raise RuntimeError(f"the bot exited with {process.returncode} before {what}")
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"no {what} after {START_TIMEOUT} s")
-        await asyncio.sleep(0.005)
+        return check()
+
+    await eventually(ready, f"no {what}", START_TIMEOUT, every=0.005)
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:

@@ -14,8 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = 10.0
 
 # `run_collector` as a deployment calls it. With `--report N` it runs the same Collector
-# (as run_collector builds it) and prints a JSON line every N events read: events, resident
-# MB, CPU seconds and wall seconds so far.
+# (as run_collector builds it) and prints a JSON line at the first batch stored after every N
+# events read: events, resident MB, CPU seconds and wall seconds so far.
 COLLECTOR = """
 import asyncio, json, logging, resource, sys, time
 
@@ -34,10 +34,25 @@ def rss_mb():
     return 0.0
 
 
-async def report(collector, every):
+class Reporting:
+    # The collector's store, telling `report` each time a batch is stored.
+    def __init__(self, posts):
+        self.posts, self.stored = posts, asyncio.Event()
+
+    async def record(self, batch):
+        left_out = await self.posts.record(batch)
+        self.stored.set()
+        return left_out
+
+    def __getattr__(self, name):
+        return getattr(self.posts, name)
+
+
+async def report(collector, stored, every):
     started, next_at = time.perf_counter(), every
     while True:
-        await asyncio.sleep(0.005)
+        await stored.wait()
+        stored.clear()
         if collector.stats.events >= next_at:
             usage = resource.getrusage(resource.RUSAGE_SELF)
             print(json.dumps({
@@ -56,8 +71,10 @@ async def main():
         async with aiohttp.ClientSession() as session:
             print("started", flush=True)
             if sys.argv[2:3] == ["--report"]:
-                collector = Collector(store.bluesky, config.bluesky.jetstream_url, session)
-                await asyncio.gather(collector.run(), report(collector, int(sys.argv[3])))
+                posts = Reporting(store.bluesky)
+                collector = Collector(posts, config.bluesky.jetstream_url, session)
+                every = int(sys.argv[3])
+                await asyncio.gather(collector.run(), report(collector, posts.stored, every))
             else:
                 await run_collector(config, store, session=session)
 
