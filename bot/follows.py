@@ -20,12 +20,11 @@ two words "self supervised").
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Final
 
 from bot.models import Day, Follow, FollowKind
-from bot.text import BARE_LETTERS
+from bot.text import fold
 
 __all__ = [
     "FOLLOW_KINDS",
@@ -65,14 +64,6 @@ _PARTICLES = frozenset(
 class InvalidFollow(ValueError):
     """A keyword or author name that cannot be followed; the message says why and what is
     expected."""
-
-
-def fold(text: str) -> str:
-    """`text` without accents and case: NFKD, combining marks dropped, case folded, and the
-    letters without a mark to drop spelled as without them (ł is l, ø is o, æ is ae)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return kept.casefold().translate(BARE_LETTERS)
 
 
 def phrase_key(text: str) -> str:

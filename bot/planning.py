@@ -238,19 +238,24 @@ class DeliveryPlanner:
         """A template override that fails on this day's data costs only the messages that
         need that block: they stay unplanned (planned once the template is fixed and the bot
         restarted), and the rest of this day and the other days go out. Logged once."""
-        if (0, f"{day.date}: {problem}") not in self._reported:
-            self._reported.add((0, f"{day.date}: {problem}"))
+        if self._first_report(0, f"{day.date}: {problem}"):
             log.error("cannot render messages of %s: %s", day.date, problem)
 
     def _skip(self, channel_id: int, problem: Exception) -> None:
         """One channel's bad subscription (an old or forged archive) costs only its digests."""
-        if (channel_id, str(problem)) not in self._reported:
-            self._reported.add((channel_id, str(problem)))
+        if self._first_report(channel_id, str(problem)):
             log.warning(
                 "channel %s gets no digests until its subscription is fixed: %s",
                 channel_id,
                 problem,
             )
+
+    def _first_report(self, channel_id: int, problem: str) -> bool:
+        """Whether this problem (of this channel; 0: of no one channel) is new: logged once."""
+        if (channel_id, problem) in self._reported:
+            return False
+        self._reported.add((channel_id, problem))
+        return True
 
     async def replan(self, channel_ids: Iterable[int]) -> int:
         """After a settings change: drop the channel's unsent deliveries and plan them anew."""

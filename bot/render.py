@@ -29,7 +29,7 @@ from bot.models import (
     PaperHistory,
     Subscription,
 )
-from bot.text import author_list, shorten
+from bot.text import author_list, plural, shorten
 
 # In a checkout, bot/templates links to templates/ at the top of the repository; a wheel
 # holds the files themselves there.
@@ -77,7 +77,7 @@ def discord_time(moment: dt.datetime) -> str:
 
 def counted(number: int, word: str) -> str:
     """`1 like`, `1,234 likes`: a count and its word, in the plural unless it is one."""
-    return f"{number:,} {word}" if number == 1 else f"{number:,} {word}s"
+    return plural(number, word, f"{word}s")
 
 
 def category_label(code: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 ELLIPSIS = "…"
@@ -11,6 +12,15 @@ ELLIPSIS = "…"
 BARE_LETTERS = str.maketrans(
     {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "\u0131": "i"}
 )
+
+
+def fold(text: str) -> str:
+    """`text` without accents and case, as names and keywords are compared: NFKD, combining
+    marks dropped, case folded, and the letters without a mark to drop spelled as without
+    them (ł is l, ø is o, æ is ae)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return kept.casefold().translate(BARE_LETTERS)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -36,3 +46,8 @@ def author_list(authors: Sequence[str], limit: int = 5) -> str:
     if len(authors) <= limit:
         return ", ".join(authors)
     return f"{', '.join(authors[:limit])} and {len(authors) - limit} more ({len(authors)} authors)"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """`1 paper`, `2 papers`, `1,000 papers`: a count and its word."""
+    return f"{count:,} {one if count == 1 else many}"

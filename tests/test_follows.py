@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.follows import DayIndex, InvalidFollow, fold, label, name_key, parse_follow, phrase_key
+from bot.follows import DayIndex, InvalidFollow, label, name_key, parse_follow, phrase_key
 from bot.models import Follow
+from bot.text import fold
 from tests.support.archive import MARCH_5, MARCH_15, MARCH_24, SAMPLES
 
 MARCH_15_DAY = SAMPLES[MARCH_15][0]

@@ -51,9 +51,7 @@ class CollectorStats:
     reconnects: int = 0
     store_errors: int = 0
     cursor: Cursor | None = None  # the position stored last
-    connected: bool = False
     malformed: dict[str, int] = field(default_factory=dict)  # by reason, from the decoder
-    unknown_embeds: int = 0
 
     def summary(self) -> str:
         malformed = sum(self.malformed.values())
@@ -156,7 +154,6 @@ class Collector:
         log.info("collecting Bluesky posts that link arXiv papers from %s", self.url)
         while True:
             reason = await self._connect_and_read()
-            self.stats.connected = False
             await self._store_unstored()
             if self._progress:
                 self.backoff.reset()
@@ -187,7 +184,6 @@ class Collector:
                 max_msg_size=MAX_MESSAGE_BYTES,
                 compress=0,
             ) as ws:
-                self.stats.connected = True
                 log.info("connected to %s", url)
                 return await self._read(ws)
         except aiohttp.WSServerHandshakeError as exc:
@@ -278,7 +274,6 @@ class Collector:
             elif isinstance(change, AccountRemoved):
                 stats.accounts += 1
         stats.malformed = dict(self.decoder.malformed)
-        stats.unknown_embeds = self.decoder.unknown_embeds
         if self.clock() - self._summary_at >= self.summary_seconds:
             self._summary_at = self.clock()
             log.info("Jetstream collector: %s", stats.summary())

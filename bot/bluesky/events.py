@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from typing import Any, NamedTuple, TypeGuard
 
-from bot.bluesky.links import EXTERNAL, RECORD_WITH_MEDIA, arxiv_ids
+from bot.bluesky.links import EXTERNAL, LINK_FEATURE, RECORD_WITH_MEDIA, arxiv_ids
 from bot.bluesky.posts import (
     AccountRemoved,
     Change,
@@ -260,9 +260,7 @@ def _check_facets(facets: object) -> None:
         for feature in facet["features"]:
             if not isinstance(feature, dict) or not isinstance(feature.get("$type"), str):
                 raise Malformed("post facet feature without a $type")
-            if feature["$type"] == "app.bsky.richtext.facet#link" and not isinstance(
-                feature.get("uri"), str
-            ):
+            if feature["$type"] == LINK_FEATURE and not isinstance(feature.get("uri"), str):
                 raise Malformed("post link facet without a uri")
 
 

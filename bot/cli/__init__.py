@@ -24,12 +24,12 @@ from bot.cli.common import (
     date_argument,
     open_existing,
     open_store,
-    plural,
 )
 from bot.cli.output import write_day, write_digest, write_paper
 from bot.limits import DIGEST_TOP, MIN_SCORE_LIMIT
 from bot.models import WORDING
 from bot.sandbox import DEMO_SCRIPT
+from bot.text import plural
 
 # Each command imports what it needs when it runs: `hotpapers --help` and `hotpapers ingest`
 # start without discord, Jinja2 and the digest and scheduler machinery.

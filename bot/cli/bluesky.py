@@ -17,9 +17,8 @@ from bot.cli.common import (
     date_argument,
     open_existing,
     open_store,
-    plural,
 )
-from bot.text import shorten
+from bot.text import plural, shorten
 
 if TYPE_CHECKING:
     from bot.bluesky.builder import BuiltDay

@@ -48,8 +48,3 @@ def date_argument(text: str) -> dt.date:
         return parse_day(text)
     except ValueError:
         raise CommandError(f"{text!r} is not a date; expected YYYY-MM-DD", EXIT_USAGE) from None
-
-
-def plural(count: int, one: str, many: str) -> str:
-    """`1 paper`, `2 papers`, `1,000 papers`."""
-    return f"{count:,} {one if count == 1 else many}"

@@ -217,7 +217,9 @@ class Deliverer(Sender[tuple[int, dt.date, int]]):
             return Posted(posted)
         body = with_nonce(delivery.messages[part], delivery_nonce(channel_id, date, part))
         if part == delivery.parts_sent and delivery.attempts:
-            posted = await self._already_posted(channel_id, body)
+            # Discord's nonce catches a resend only for a few minutes: a retry after a longer
+            # backoff first looks for the message among the channel's latest ones.
+            posted = await already_posted(self.http, channel_id, self._user_id(), body)
             if posted is not None:
                 log.info(
                     "message %d of digest %s was posted to channel %s before its answer "
@@ -356,15 +358,6 @@ class Deliverer(Sender[tuple[int, dt.date, int]]):
         await self.store.deliveries.fail(delivery.channel_id, delivery.date, error)
         report.failed += 1
         return Then.NEXT_DAY
-
-    async def _already_posted(self, channel_id: int, body: dict[str, Any]) -> int | None:
-        """The id of this message if an earlier try posted it after all (its answer lost).
-
-        Discord's nonce catches a resend only for a few minutes; a retry after a longer
-        backoff looks for the bot's own identical message among the channel's latest ones.
-        Without Read Message History, or on any error, the resend relies on the nonce.
-        """
-        return await already_posted(self.http, channel_id, self._user_id(), body)
 
 
 RECENT_MESSAGES = 50

@@ -25,6 +25,7 @@ from bot.models import (
 )
 from bot.store.database import Database
 from bot.store.functions import name_key
+from bot.store.records import now_iso
 
 
 class IngestOutcome(enum.StrEnum):
@@ -58,10 +59,6 @@ class PaperMatch:
 # Rows written by one multi-row INSERT: 8 values each stay under SQLite's oldest limit of
 # 999 values to a statement.
 _ROWS_PER_STATEMENT = 100
-
-
-def _utcnow() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Archive:
@@ -132,7 +129,7 @@ class Archive:
                 day.published_at.isoformat(),
                 source,
                 content_hash,
-                _utcnow(),
+                now_iso(),
                 len(day.papers),
                 day.tweet_count,
                 day.platform,

@@ -60,7 +60,8 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
     )
 
 
-def _now() -> str:
+def now_stamp() -> str:
+    """Now, as the ledgers store a moment."""
     return stamp(dt.datetime.now(dt.UTC))
 
 
@@ -114,7 +115,7 @@ class Deliveries:
 
     async def record_plan(self, planned: Sequence[PlannedDelivery]) -> int:
         """Write planned deliveries in one transaction; rows already there are kept as they are."""
-        now = _now()
+        now = now_stamp()
         digests: dict[str, str] = {}
         rows = []
         for p in planned:
@@ -187,7 +188,7 @@ class Deliveries:
                     message_id,
                     last,
                     last,
-                    _now(),
+                    now_stamp(),
                     channel_id,
                     date.isoformat(),
                     part,

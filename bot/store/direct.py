@@ -13,7 +13,7 @@ import aiosqlite
 
 from bot.models import Follow
 from bot.store.database import Database
-from bot.store.deliveries import stamp
+from bot.store.deliveries import now_stamp, stamp
 from bot.store.records import DirectDelivery, DirectRow, MemberFollows, PlannedDirect
 
 DUE_QUERY = (
@@ -29,10 +29,6 @@ DUE_QUERY = (
 # later brings no message about a day that had none when it was published.
 UNSENT = "status IN ('pending', 'empty') AND attempts = 0"
 UNTRIED = "status = 'pending' AND attempts = 0"
-
-
-def _now() -> str:
-    return stamp(dt.datetime.now(dt.UTC))
 
 
 def _delivery(row: aiosqlite.Row) -> DirectDelivery:
@@ -89,7 +85,7 @@ class DirectMessages:
 
     async def record_plan(self, planned: Sequence[PlannedDirect]) -> int:
         """Write planned direct messages in one transaction; rows already there are kept."""
-        now = _now()
+        now = now_stamp()
         bodies: dict[str, str] = {}
         rows = []
         stamps: dict[dt.datetime, str] = {}  # a plan's rows share their due time
@@ -138,7 +134,7 @@ class DirectMessages:
             await db.execute(
                 "UPDATE direct_messages SET status = 'sent', message_id = ?, sent_at = ?,"
                 " last_error = NULL WHERE user_id = ? AND date = ?",
-                (message_id, _now(), user_id, date.isoformat()),
+                (message_id, now_stamp(), user_id, date.isoformat()),
             )
             await db.execute(
                 "UPDATE members SET dms_closed = 0, note_owed = 0 WHERE user_id = ?", (user_id,)

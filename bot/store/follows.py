@@ -8,7 +8,6 @@ last one; it goes, with their ledger, when their last follow does.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Literal
 
@@ -17,14 +16,10 @@ import aiosqlite
 from bot import limits
 from bot.models import Follow
 from bot.store.database import Database
-from bot.store.records import FollowOutcome
+from bot.store.records import FollowOutcome, now_iso
 from bot.store.subscriptions import first_new_day
 
 Owner = Literal["channel_id", "user_id"]
-
-
-def _utcnow() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _follow(row: aiosqlite.Row) -> Follow:
@@ -38,7 +33,7 @@ class Follows:
     async def follow_channel(self, channel_id: int, guild_id: int, follow: Follow) -> FollowOutcome:
         """Add a follow to a channel (creating its row, starting with the next day)."""
         async with self.database.transaction() as db:
-            now = _utcnow()
+            now = now_iso()
             await db.execute(
                 "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
@@ -52,7 +47,7 @@ class Follows:
             await db.execute(
                 "INSERT INTO members (user_id, since_date, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, await first_new_day(db), _utcnow()),
+                (user_id, await first_new_day(db), now_iso()),
             )
             return await _add(db, "user_id", user_id, guild_id, follow)
 
@@ -177,7 +172,7 @@ async def _add(
     await db.execute(
         f"INSERT INTO follows ({owner}, guild_id, kind, text, key, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (owner_id, guild_id, follow.kind, follow.text, follow.key, _utcnow()),
+        (owner_id, guild_id, follow.kind, follow.text, follow.key, now_iso()),
     )
     return "added"
 

@@ -8,9 +8,8 @@ An author's name is looked up without its accents, case or punctuation: "José G
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from bot.text import BARE_LETTERS
+from bot.text import fold
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -21,7 +20,5 @@ def name_key(name: str) -> str:
     """`name` folded for comparison: no accents, lower case, its words joined by one space
     (only letters and digits: the key holds no quote, backslash or punctuation)."""
     if not name.isascii():
-        decomposed = unicodedata.normalize("NFKD", name)
-        name = "".join(c for c in decomposed if not unicodedata.combining(c))
-        name = name.casefold().translate(BARE_LETTERS)
+        name = fold(name)
     return " ".join(_WORD.findall(name.lower()))

@@ -14,6 +14,11 @@ from typing import Any, Literal
 from bot.models import Follow
 
 
+def now_iso() -> str:
+    """Now in UTC, ISO 8601 to the second: when a row was made or changed."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True, slots=True)
 class SettingsChange:
     """The settings a `/settings` call changes; None leaves a value as it is."""

@@ -10,11 +10,7 @@ import aiosqlite
 
 from bot.models import Follow, Subscription
 from bot.store.database import Database
-from bot.store.records import SettingsChange
-
-
-def _utcnow() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+from bot.store.records import SettingsChange, now_iso
 
 
 async def first_new_day(db: aiosqlite.Connection) -> str:
@@ -40,7 +36,7 @@ class Subscriptions:
     ) -> list[str]:
         """Add categories to a channel; returns those that were new. A new channel starts
         with the first day after the newest one already in the archive."""
-        now = _utcnow()
+        now = now_iso()
         added: list[str] = []
         async with self.database.transaction() as db:
             await db.execute(
@@ -99,7 +95,7 @@ class Subscriptions:
         """Apply a settings change. Any change lifts a pause Discord caused (so delivery is
         tried again); a pause set with `paused` stays until `paused` is set to false."""
         sets: list[str] = ["updated_at = ?"]
-        values: list[object] = [_utcnow()]
+        values: list[object] = [now_iso()]
         if change.paused is not None:
             sets += ["paused = ?", "pause_reason = NULL"]
             values.append(int(change.paused))
@@ -137,7 +133,7 @@ class Subscriptions:
             await db.execute(
                 "UPDATE channels SET paused = 1, pause_reason = ?, updated_at = ?"
                 " WHERE channel_id = ?",
-                (reason, _utcnow(), channel_id),
+                (reason, now_iso(), channel_id),
             )
 
     async def remove_channels(self, channel_ids: Iterable[int]) -> int:

@@ -20,10 +20,11 @@ from bot import limits
 from bot.client.context import channel_target, require_manage_channels
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.follows import FOLLOW_KINDS, TEXT_LIMIT, InvalidFollow, fold, label, name_key, parse_follow
+from bot.follows import FOLLOW_KINDS, TEXT_LIMIT, InvalidFollow, label, name_key, parse_follow
 from bot.follows import phrase_key as keyword_key
 from bot.models import Follow, FollowKind
 from bot.render import Renderer, choice_name
+from bot.text import fold
 
 if TYPE_CHECKING:
     from bot.client.bot import HotPapersBot
