@@ -285,16 +285,35 @@ def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "toml",
+    ("toml", "section", "expected"),
     [
-        "[source]\npoll_seconds = 604800\nlookback_days = 365\nsettle_seconds = 0\n",
-        "[source]\nlookback_days = 0\ntimeout_seconds = 1\nsettle_seconds = 86400\n",
-        "[digest]\ndeliver_seconds = 1\n",
-        "[digest]\ndeliver_seconds = 3600\n",
+        (
+            "[source]\npoll_seconds = 604800\nlookback_days = 365\nsettle_seconds = 0\n",
+            "source",
+            {"poll_seconds": 604800, "lookback_days": 365, "settle_seconds": 0},
+        ),
+        (
+            "[source]\nlookback_days = 0\ntimeout_seconds = 1\nsettle_seconds = 86400\n",
+            "source",
+            {"lookback_days": 0, "timeout_seconds": 1, "settle_seconds": 86400},
+        ),
+        (
+            "[digest]\ndeliver_seconds = 1\ncatch_up_days = 1\n",
+            "digest",
+            {"deliver_seconds": 1, "catch_up_days": 1},
+        ),
+        (
+            "[digest]\ndeliver_seconds = 3600\ncatch_up_days = 365\n",
+            "digest",
+            {"deliver_seconds": 3600, "catch_up_days": 365},
+        ),
     ],
 )
-def test_the_bounds_themselves_are_accepted(tmp_path: Path, toml: str) -> None:
-    load_config(write(tmp_path, toml), {})
+def test_the_bounds_themselves_are_accepted(
+    tmp_path: Path, toml: str, section: str, expected: dict[str, float]
+) -> None:
+    loaded = getattr(load_config(write(tmp_path, toml), {}), section)
+    assert {key: getattr(loaded, key) for key in expected} == expected
 
 
 def test_max_post_bytes(tmp_path: Path) -> None:

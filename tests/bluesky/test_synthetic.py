@@ -54,6 +54,10 @@ def test_what_decoding_keeps_is_exactly_what_the_stream_expects() -> None:
     kept = fold(frames(stream, 30_000))
     assert kept == stream.expected
     assert 250 < len(kept) < 450  # about 1% of 30,000, some deleted
+    # Every paper linked, as a collector names it: the old-style id without its subject class.
+    linked = {paper for ids in kept.values() for paper in ids}
+    assert linked <= {*IDS[:-1], "math/0309136"}
+    assert {"hep-th/9901001", "math/0309136"} <= linked
 
 
 def test_the_same_seed_gives_the_same_stream() -> None:

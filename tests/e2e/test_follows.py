@@ -34,6 +34,7 @@ from tests.support.processes import (
     publish,
     wait_exit,
 )
+from tests.support.waiting import until_committed
 
 BOB = MEMBER_USER_ID
 
@@ -146,9 +147,17 @@ async def test_closed_dms_are_not_retried_and_told_once_in_the_next_reply(
             "I couldn't DM you the papers you follow: your DMs are closed."
         )
         assert int(note["flags"]) & 64
+        # Told once: recorded as shown, so the next command comes without it.
+        store = d.bot.store
+
+        async def told() -> bool:
+            return not await store.follows.owes_dm_note(BOB)
+
+        await until_committed(store.database, told, "the note recorded as shown")
         later = await fake_discord.interact("subscriptions", user_id=BOB, channel_id=PAPERS)
         await later.wait_reply(WAIT)
         assert later.followups == []
+        assert await told()
 
 
 async def test_a_member_who_left_the_server_loses_their_follows(
