@@ -3,6 +3,7 @@ categories it is given."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import discord
 
 from bot import taxonomy
 from bot.client.tree import Refusal
+from bot.dates import parse_day
 from bot.render import Renderer
 
 if TYPE_CHECKING:
@@ -43,6 +45,14 @@ def require_manage_channels(interaction: discord.Interaction[HotPapersBot]) -> N
     permissions = interaction.permissions
     if not (permissions.manage_channels or permissions.administrator):
         raise Refusal(interaction.client.renderer.notice("missing_permission"))
+
+
+def day_option(renderer: Renderer, text: str) -> dt.date:
+    """A date option as typed (YYYY-MM-DD); a Refusal saying so otherwise."""
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise Refusal(renderer.notice("invalid_date", text=text)) from None
 
 
 def categories(renderer: Renderer, text: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from bot import limits
 from bot.models import Follow
 from bot.store.database import Database
 from bot.store.records import FollowOutcome, now_iso
-from bot.store.subscriptions import first_new_day
+from bot.store.subscriptions import add_channel, first_new_day, forget_unused_channel
 
 Owner = Literal["channel_id", "user_id"]
 
@@ -33,12 +33,7 @@ class Follows:
     async def follow_channel(self, channel_id: int, guild_id: int, follow: Follow) -> FollowOutcome:
         """Add a follow to a channel (creating its row, starting with the next day)."""
         async with self.database.transaction() as db:
-            now = now_iso()
-            await db.execute(
-                "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
-                (channel_id, guild_id, await first_new_day(db), now, now),
-            )
+            await add_channel(db, channel_id, guild_id)
             return await _add(db, "channel_id", channel_id, guild_id, follow)
 
     async def follow_member(self, user_id: int, guild_id: int, follow: Follow) -> FollowOutcome:
@@ -75,12 +70,7 @@ class Follows:
         follows and no subscriptions is forgotten with its settings. How many were removed."""
         async with self.database.transaction() as db:
             removed = await _remove(db, "channel_id", channel_id, follows)
-            await db.execute(
-                "DELETE FROM channels WHERE channel_id = ?"
-                " AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.channel_id = ?)"
-                " AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.channel_id = ?)",
-                (channel_id, channel_id, channel_id),
-            )
+            await forget_unused_channel(db, channel_id)
         return removed
 
     async def unfollow_member(self, user_id: int, follows: Iterable[Follow] | None = None) -> int:

@@ -27,6 +27,27 @@ async def first_new_day(db: aiosqlite.Connection) -> str:
     return (newest if newest == dt.date.max else newest + dt.timedelta(days=1)).isoformat()
 
 
+async def add_channel(db: aiosqlite.Connection, channel_id: int, guild_id: int) -> None:
+    """The channel's row, made unless it is there: with its first subscription or follow,
+    starting with the next day published."""
+    now = now_iso()
+    await db.execute(
+        "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
+        (channel_id, guild_id, await first_new_day(db), now, now),
+    )
+
+
+async def forget_unused_channel(db: aiosqlite.Connection, channel_id: int) -> None:
+    """Forget the channel, with its settings, once it has no subscription and no follow."""
+    await db.execute(
+        "DELETE FROM channels WHERE channel_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.channel_id = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.channel_id = ?)",
+        (channel_id, channel_id, channel_id),
+    )
+
+
 class Subscriptions:
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -39,11 +60,7 @@ class Subscriptions:
         now = now_iso()
         added: list[str] = []
         async with self.database.transaction() as db:
-            await db.execute(
-                "INSERT INTO channels (channel_id, guild_id, since_date, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
-                (channel_id, guild_id, await first_new_day(db), now, now),
-            )
+            await add_channel(db, channel_id, guild_id)
             for category in categories:
                 cursor = await db.execute(
                     "INSERT INTO subscriptions (channel_id, category, created_at)"
@@ -63,12 +80,7 @@ class Subscriptions:
                 (channel_id, category),
             )
             removed = cursor.rowcount > 0
-            await db.execute(
-                "DELETE FROM channels WHERE channel_id = ? AND NOT EXISTS"
-                " (SELECT 1 FROM subscriptions s WHERE s.channel_id = channels.channel_id)"
-                " AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.channel_id = ?)",
-                (channel_id, channel_id),
-            )
+            await forget_unused_channel(db, channel_id)
         return removed
 
     async def get(self, channel_id: int) -> Subscription | None:

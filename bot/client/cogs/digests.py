@@ -9,10 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits
-from bot.client.context import channel_target
+from bot.client.context import channel_target, day_option
 from bot.client.replies import reply
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.dates import parse_day
 from bot.planning import DeliveryPlanner
 from bot.render import Renderer
 
@@ -49,10 +48,7 @@ class DigestsCog(commands.Cog):
             if day_date is None:
                 raise Refusal(self.renderer.notice("empty_archive"))
         else:
-            try:
-                day_date = parse_day(date)
-            except ValueError:
-                raise Refusal(self.renderer.notice("invalid_date", text=date)) from None
+            day_date = day_option(self.renderer, date)
         await interaction.response.defer(ephemeral=True, thinking=True)
         day = await self.archive.day(day_date)
         if day is None:

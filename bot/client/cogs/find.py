@@ -10,10 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, taxonomy
-from bot.client.context import categories
+from bot.client.context import categories, day_option
 from bot.client.results import ResultLists
 from bot.client.tree import Refusal, offer_nothing_on_store_error
-from bot.dates import parse_day
 from bot.models import Listing
 from bot.render import Renderer, choice_name
 from bot.store.query import InvalidSearch, SearchQuery
@@ -90,10 +89,7 @@ class FindCog(commands.Cog):
     def _day(self, text: str | None) -> dt.date | None:
         if text is None or not text.strip():
             return None
-        try:
-            return parse_day(text)
-        except ValueError:
-            raise Refusal(self.renderer.notice("invalid_date", text=text)) from None
+        return day_option(self.renderer, text)
 
     @app_commands.command(
         name="top", description="The papers with the most retweets + favorites over a period"
