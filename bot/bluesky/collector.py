@@ -66,10 +66,10 @@ class CollectorStats:
 
 
 class Backoff:
-    """Exponential delays with jitter: base, 2 x base, ... up to cap, each drawn between half
-    and all of that, so many collectors do not come back at once."""
+    """Exponential delays: base, 2 x base, ... up to cap; with `rng`, each drawn between half
+    and all of that (jitter), so many collectors do not come back at once."""
 
-    def __init__(self, base: float, cap: float, rng: random.Random) -> None:
+    def __init__(self, base: float, cap: float, rng: random.Random | None) -> None:
         self.base = base
         self.cap = cap
         self.rng = rng
@@ -78,7 +78,7 @@ class Backoff:
     def next(self) -> float:
         ceiling = min(self.cap, self.base * 2.0 ** min(self.failures, 32))
         self.failures += 1
-        return ceiling * (0.5 + self.rng.random() / 2)
+        return ceiling if self.rng is None else ceiling * (0.5 + self.rng.random() / 2)
 
     def reset(self) -> None:
         self.failures = 0

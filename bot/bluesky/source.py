@@ -116,7 +116,7 @@ class BlueskySource:
         self.rng = rng or random.Random()
         self.keep_days = max(KEEP_DAYS, catch_up_days + 1)
         self.retry_at: dt.datetime | None = None  # no build before then (one failed)
-        self._failures = 0
+        self._retry = Backoff(RETRY_FIRST, RETRY_MAX, None)  # the builds failed in a row
         self._published: dict[dt.date, dt.datetime] = {}  # the Bluesky days stored, as seen
         self._polled = False  # the first poll takes the stored days as they are
         self._waiting: set[dt.date] = set()  # due days waiting for the collector, as logged
@@ -181,7 +181,8 @@ class BlueskySource:
             except DayBuildError as exc:
                 self._failed(exc)
                 return
-            self._failures, self.retry_at = 0, None
+            self._retry.reset()
+            self.retry_at = None
             if not built.report.posts:
                 self._empty.add(date)
                 log.warning(
@@ -219,8 +220,7 @@ class BlueskySource:
             report.stored_days.append(day)
 
     def _failed(self, exc: DayBuildError) -> None:
-        delay = min(RETRY_MAX, RETRY_FIRST * 2.0 ** min(self._failures, 16))
-        self._failures += 1
+        delay = self._retry.next()
         self.retry_at = self.clock() + dt.timedelta(seconds=delay)
         log.error(
             "cannot build Hot Papers %s from Bluesky: %s; nothing stored, trying again at %s",
