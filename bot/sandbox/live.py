@@ -425,6 +425,8 @@ async def _collecting_since(database: str, date: dt.date, start: dt.datetime) ->
 class LiveSandbox(Sandbox):
     """The sandbox building one day from the Bluesky stand-ins, closing soon after start."""
 
+    demo_script = LIVE_DEMO_BEFORE
+
     def __init__(
         self,
         *args: Any,
@@ -472,7 +474,7 @@ class LiveSandbox(Sandbox):
             f"  Database: {self.options.database or 'temporary (give --db PATH to keep one)'}",
         ]
         if self.interactive:
-            tries = " · ".join(style.bold(c) for c in (*LIVE_DEMO_BEFORE, "help", "quit"))
+            tries = " · ".join(style.bold(c) for c in (*self.demo_script, "help", "quit"))
             lines.append(f"  Subscribe before it closes: {tries}")
         else:
             demo = "the demo, then " if self.options.demo else ""
@@ -498,12 +500,6 @@ class LiveSandbox(Sandbox):
 
     async def publish_now(self) -> str:
         return f"live mode: nothing to publish; Hot Papers {self.date} is built when it closes"
-
-    async def _demo(self) -> None:
-        if self.options.demo:
-            self.console.note("the demo:")
-            for line in LIVE_DEMO_BEFORE:
-                await self.console.execute(line, echo=True)
 
     async def finish(self, bot: HotPapersBot) -> int:
         """Piped, once stdin is done: wait for the day to be built and its digests sent."""

@@ -151,6 +151,8 @@ class SandboxError(Exception):
 class Sandbox:
     """One run: the bot, the publisher and the console, stopped together."""
 
+    demo_script: tuple[str, ...] = DEMO_SCRIPT  # what --demo types first
+
     def __init__(
         self,
         local: LocalDiscord,
@@ -273,7 +275,7 @@ class Sandbox:
             f"  Posts folder: {self.publisher.directory} (add your own *.md posts there too)",
         ]
         if self.interactive:
-            tries = " · ".join(style.bold(c) for c in (*DEMO_SCRIPT, "help", "quit"))
+            tries = " · ".join(style.bold(c) for c in (*self.demo_script, "help", "quit"))
             lines.append(f"  Try: {tries}")
         else:
             demo = "the demo, then " if self.options.demo else ""
@@ -303,7 +305,7 @@ class Sandbox:
         if not self.options.demo:
             return
         self.console.note("the demo:")
-        for line in DEMO_SCRIPT:
+        for line in self.demo_script:
             await self.console.execute(line, echo=True)
 
     async def _interactive(self) -> int:
