@@ -115,12 +115,7 @@ class Archive:
             return IngestOutcome.UNCHANGED
         dropped: set[str] = set()
         if row is not None:
-            found = db.execute("SELECT arxiv_id FROM appearances WHERE date = ?", (date,))
-            dropped = {r[0] for r in found.fetchall()}
-            dropped -= {p.paper.arxiv_id for p in day.papers}
-            db.execute("DELETE FROM tweets WHERE date = ?", (date,))
-            db.execute("DELETE FROM appearances WHERE date = ?", (date,))
-            db.execute("DELETE FROM days WHERE date = ?", (date,))
+            dropped = cls._take_out(db, date) - {p.paper.arxiv_id for p in day.papers}
         db.execute(
             "INSERT INTO days (date, published_at, source, content_hash, ingested_at,"
             " paper_count, tweet_count, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -161,11 +156,7 @@ class Archive:
         ).fetchone()
         if head is None:
             return None
-        found = db.execute("SELECT arxiv_id FROM appearances WHERE date = ?", (key,))
-        listed = {r[0] for r in found.fetchall()}
-        db.execute("DELETE FROM tweets WHERE date = ?", (key,))
-        db.execute("DELETE FROM appearances WHERE date = ?", (key,))
-        db.execute("DELETE FROM days WHERE date = ?", (key,))
+        listed = cls._take_out(db, key)
         cls._restore_details(db, key, listed)
         cursor = db.executemany(
             "DELETE FROM papers WHERE arxiv_id = ? AND NOT EXISTS"
@@ -201,6 +192,17 @@ class Archive:
             channels=starts["channels"],
             members=starts["members"],
         )
+
+    @staticmethod
+    def _take_out(db: sqlite3.Connection, date: str) -> set[str]:
+        """Delete a stored day's row, appearances and tweets; the ids of the papers it listed
+        (their `papers` rows stay, for the caller to restore or remove)."""
+        found = db.execute("SELECT arxiv_id FROM appearances WHERE date = ?", (date,))
+        listed = {r[0] for r in found.fetchall()}
+        db.execute("DELETE FROM tweets WHERE date = ?", (date,))
+        db.execute("DELETE FROM appearances WHERE date = ?", (date,))
+        db.execute("DELETE FROM days WHERE date = ?", (date,))
+        return listed
 
     @staticmethod
     def _keep_listings(db: sqlite3.Connection, date: str, papers: Sequence[RankedPaper]) -> None:
