@@ -123,6 +123,16 @@ class Sender(Generic[K]):
     def _halt(self, seconds: float) -> None:
         self.halted_until = self.clock() + dt.timedelta(seconds=seconds)
 
+    def _backoff(self, attempts: int) -> float:
+        """Seconds before trying again what failed `attempts` times: doubling, up to a cap."""
+        return min(self.base_backoff * 2**attempts, self.max_backoff)
+
+    def _halt_for_rate_limits(self, retry_after: float | None) -> float:
+        """Rate limits that outlast discord.py's retries: every message waits, as long as
+        Discord says and at least the base backoff; returns how long."""
+        wait = self._halt_for_rate_limits(retry_after)
+        return wait
+
 
 class Deliverer(Sender[tuple[int, dt.date, int]]):
     """Posts due deliveries through discord.py's HTTP client, which waits out 429s itself
@@ -307,7 +317,7 @@ class Deliverer(Sender[tuple[int, dt.date, int]]):
 
     async def _retry_later(self, delivery: Delivery, error: str, report: DeliveryReport) -> Then:
         """Discord unavailable: this channel tries again after a backoff that doubles."""
-        delay = min(self.base_backoff * 2**delivery.attempts, self.max_backoff)
+        delay = self._backoff(delivery.attempts)
         log.warning(
             "digest %s for channel %s: %s; retrying in %.0f s",
             delivery.date,

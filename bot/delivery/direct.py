@@ -184,7 +184,7 @@ class DirectDeliverer(Sender[tuple[int, dt.date]]):
                 )
                 report.forgotten.append(user_id)
             case Unavailable(error):
-                delay = min(self.base_backoff * 2**item.attempts, self.max_backoff)
+                delay = self._backoff(item.attempts)
                 log.warning(
                     "direct message %s to member %s: %s; retrying in %.0f s",
                     date,
@@ -194,8 +194,7 @@ class DirectDeliverer(Sender[tuple[int, dt.date]]):
                 )
                 await self._retry_later(item, error, delay, report)
             case RateLimited(error, retry_after):
-                wait = max(retry_after or 0.0, self.base_backoff)
-                self._halt(wait)
+                wait = self._halt_for_rate_limits(retry_after)
                 log.warning("direct messages: %s; every one waits %.0f s", error, wait)
                 await self._retry_later(item, error, wait, report)
             case Unauthorized():
