@@ -125,12 +125,13 @@ class Sender(Generic[K]):
 
     def _backoff(self, attempts: int) -> float:
         """Seconds before trying again what failed `attempts` times: doubling, up to a cap."""
-        return min(self.base_backoff * 2**attempts, self.max_backoff)
+        return min(self.base_backoff * 2.0**attempts, self.max_backoff)
 
     def _halt_for_rate_limits(self, retry_after: float | None) -> float:
         """Rate limits that outlast discord.py's retries: every message waits, as long as
         Discord says and at least the base backoff; returns how long."""
-        wait = self._halt_for_rate_limits(retry_after)
+        wait = max(retry_after or 0.0, self.base_backoff)
+        self._halt(wait)
         return wait
 
 
@@ -335,8 +336,7 @@ class Deliverer(Sender[tuple[int, dt.date, int]]):
         self, delivery: Delivery, retry_after: float | None, error: str, report: DeliveryReport
     ) -> Then:
         """Rate limits that outlast discord.py's retries: every channel waits."""
-        wait = max(retry_after or 0.0, self.base_backoff)
-        self._halt(wait)
+        wait = self._halt_for_rate_limits(retry_after)
         log.warning(
             "digest %s for channel %s: %s; every delivery waits %.0f s",
             delivery.date,

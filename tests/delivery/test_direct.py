@@ -199,6 +199,31 @@ async def test_a_server_error_is_retried_later_and_a_lost_answer_is_not_sent_twi
         assert [(r.method, r.status) for r in posts] == [("POST", 503), ("GET", 200)]
 
 
+async def test_rate_limits_that_outlast_discord_py_hold_every_direct_message(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """Five 429s (discord.py's retries spent): the message waits as long as Discord says and
+    at least the base backoff, and no other message is tried meanwhile."""
+    async with delivering(fake_discord, tmp_path) as d:
+        await follow_for_bob(d)
+        direct: Any = d.bot.service.direct
+        now = dt.datetime.now(dt.UTC)
+        direct.clock = lambda: now
+        fake_discord.fail_next("POST", "/channels/{id}/messages", 429, count=5, retry_after=0.01)
+        d.publish("2021-03-15", sample_text("2021-03-15"))
+        await d.run()
+        [row] = await d.bot.store.direct.ledger(BOB)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert direct.halted_until == now + dt.timedelta(seconds=direct.base_backoff)
+        posts = [r for r in bob_requests(fake_discord) if r.path.endswith("/messages")]
+        assert [r.status for r in posts] == [429] * 5
+
+        direct.clock = lambda: now + dt.timedelta(seconds=direct.base_backoff)
+        await d.run()
+        assert [m["embeds"][0]["title"] for m in fake_discord.dm_messages(BOB)] == [DIMENSION_TITLE]
+        assert (await d.bot.store.direct.ledger(BOB))[0].status == "sent"
+
+
 async def test_the_bot_leaving_the_only_server_of_a_member_forgets_them(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
