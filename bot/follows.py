@@ -32,7 +32,6 @@ __all__ = [
     "TEXT_LIMIT",
     "DayIndex",
     "InvalidFollow",
-    "fold",
     "label",
     "name_key",
     "parse_follow",
